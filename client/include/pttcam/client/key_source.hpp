@@ -1,0 +1,59 @@
+#pragma once
+// Who holds the talk key: a script (QA, tests, demo) or a person at a terminal.
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <termios.h>
+
+#include "pttcam/client/client.hpp"
+#include "pttcam/client/key_decoder.hpp"
+#include "pttcam/ptt/talk_script.hpp"
+
+namespace pttcam::client {
+
+// Presses and releases the key on schedule (seconds from Client::start), then calls `done`.
+class ScriptedKey {
+ public:
+  ScriptedKey(boost::asio::io_context& io, Client& client, std::vector<ptt::TalkWindow> windows,
+              std::function<void()> done);
+  void start();
+
+ private:
+  void step(std::size_t index, bool press);
+  Client& client_;
+  std::vector<ptt::TalkWindow> windows_;
+  std::function<void()> done_;
+  boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point origin_;
+};
+
+// Hold SPACE to talk (or press to toggle with `toggle`), q to quit. Uses the kitty keyboard
+// protocol's release events where the terminal answers its query, else auto-repeat timing.
+class TerminalKey {
+ public:
+  TerminalKey(boost::asio::io_context& io, Client& client, bool toggle, std::function<void()> quit);
+  ~TerminalKey();  // restores the terminal
+  void start();
+  void stop();
+
+ private:
+  void read();
+  void on_event(KeyEvent e);
+  void arm_release_timer();
+  void show();
+
+  Client& client_;
+  bool toggle_;
+  std::function<void()> quit_;
+  boost::asio::posix::stream_descriptor in_;
+  boost::asio::steady_timer release_timer_;
+  KeyDecoder decoder_;
+  AutoRepeatRelease legacy_;
+  bool kitty_ = false;
+  bool raw_ = false;
+  termios saved_{};
+  std::array<char, 256> buf_{};
+};
+
+}  // namespace pttcam::client

@@ -1,0 +1,118 @@
+// ptt-client: hold-to-talk microphone -> Opus -> RTP/UDP to a camera.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include "pttcam/audio/portaudio.hpp"
+#include "pttcam/client/client.hpp"
+#include "pttcam/client/key_source.hpp"
+
+namespace {
+
+using namespace pttcam;
+
+void print_summary(const nlohmann::json& s) {
+  std::printf("ptt-client: %llu burst(s), %.2f s talked, %llu frames / %llu bytes sent; "
+              "%llu encode and %llu send errors, %llu capture overrun samples\n",
+              s["bursts"].get<unsigned long long>(), s["talk_seconds"].get<double>(),
+              s["frames_sent"].get<unsigned long long>(), s["bytes_sent"].get<unsigned long long>(),
+              s["encode_errors"].get<unsigned long long>(), s["send_errors"].get<unsigned long long>(),
+              s["capture_overrun_samples"].get<unsigned long long>());
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"ptt-client: push-to-talk to a camera (Opus over RTP/UDP, RFC 7587)"};
+  std::string camera;
+  std::string input = "default";
+  std::string script;
+  std::string events_path;
+  std::string summary_path;
+  bool toggle = false;
+  bool list = false;
+  client::ClientConfig config;
+  auto& opus = config.opus;
+  app.add_option("--camera", camera, "Camera address HOST:PORT");
+  app.add_option("--input", input, "Microphone: default | device:NAME|INDEX | wav:PATH | tone:HZ | deny")
+      ->capture_default_str();
+  app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end");
+  app.add_flag("--toggle", toggle, "A key press starts talking, the next stops");
+  app.add_flag("--list-devices", list, "List audio devices and exit");
+  app.add_option("--frame-ms", opus.frame_ms, "Opus frame size: 2.5, 5, 10, 20, 40 or 60")->capture_default_str();
+  app.add_option("--bitrate", opus.bitrate, "Opus bitrate in bit/s")->capture_default_str();
+  app.add_option("--complexity", opus.complexity, "Opus complexity 0-10")->capture_default_str();
+  app.add_flag("--fec,!--no-fec", opus.fec, "Opus in-band FEC")->capture_default_str();
+  app.add_option("--loss-perc", opus.packet_loss_perc, "Expected packet loss % (tunes FEC)")->capture_default_str();
+  app.add_flag("--dtx", opus.dtx, "Opus discontinuous transmission");
+  app.add_flag("--low-delay", opus.low_delay, "Restricted low-delay application (CELT only, no FEC)");
+  app.add_option("--events", events_path, "Write a JSON Lines event log here");
+  app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "ptt-client: %s (see --help)\n", e.what());
+    return 2;
+  }
+
+  audio::PortAudioLibrary::set_client_name("ptt-client");
+  if (list) {
+    std::fputs(audio::format_device_list(audio::list_devices()).c_str(), stdout);
+    return 0;
+  }
+  if (camera.empty()) throw std::invalid_argument("--camera HOST:PORT is required");
+  if (!script.empty() && toggle) throw std::invalid_argument("--talk-script and --toggle cannot be combined");
+  config.camera = net::parse_endpoint(camera);
+  config.input = audio::parse_capture_spec(input);
+  config.events_path = events_path;
+  if (const auto why = opus.validate(); !why.empty()) throw std::invalid_argument(why);
+  const auto windows = script.empty() ? std::vector<ptt::TalkWindow>{} : ptt::parse_talk_script(script);
+
+  boost::asio::io_context io;
+  client::Client client(io, config);
+  std::optional<client::ScriptedKey> scripted;
+  std::optional<client::TerminalKey> terminal;
+  const auto finish = [&] {
+    client.stop();
+    if (terminal) terminal->stop();
+    io.stop();
+  };
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) finish();
+  });
+
+  client.start();
+  std::printf("ptt-client: talking to %s from %s, %s\n", net::to_string(config.camera).c_str(),
+              client.capture().describe().c_str(), codec::describe(opus).c_str());
+  std::fflush(stdout);
+  if (!windows.empty()) {
+    // Let the last frame's packet leave before exiting.
+    scripted.emplace(io, client, windows, [&] { finish(); });
+    scripted->start();
+  } else {
+    terminal.emplace(io, client, toggle, finish);
+    terminal->start();
+  }
+  io.run();
+
+  const auto summary = client.summary();
+  print_summary(summary);
+  if (!summary_path.empty()) std::ofstream(summary_path) << summary.dump(2) << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ptt-client: %s\n", e.what());
+    return 1;
+  }
+}

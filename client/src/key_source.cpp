@@ -1,0 +1,130 @@
+#include "pttcam/client/key_source.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace pttcam::client {
+
+ScriptedKey::ScriptedKey(boost::asio::io_context& io, Client& client, std::vector<ptt::TalkWindow> windows,
+                         std::function<void()> done)
+    : client_(client), windows_(std::move(windows)), done_(std::move(done)), timer_(io) {}
+
+void ScriptedKey::start() {
+  origin_ = std::chrono::steady_clock::now();
+  step(0, true);
+}
+
+void ScriptedKey::step(std::size_t index, bool press) {
+  if (index >= windows_.size()) {
+    done_();
+    return;
+  }
+  const auto& w = windows_[index];
+  const double at = press ? w.start : w.end();
+  timer_.expires_at(origin_ + std::chrono::microseconds(static_cast<std::int64_t>(at * 1e6)));
+  timer_.async_wait([this, index, press](const boost::system::error_code& ec) {
+    if (ec) return;
+    client_.set_talking(press);
+    step(press ? index : index + 1, !press);
+  });
+}
+
+TerminalKey::TerminalKey(boost::asio::io_context& io, Client& client, bool toggle, std::function<void()> quit)
+    : client_(client), toggle_(toggle), quit_(std::move(quit)), in_(io), release_timer_(io) {}
+
+TerminalKey::~TerminalKey() { stop(); }
+
+void TerminalKey::start() {
+  if (!isatty(STDIN_FILENO))
+    throw std::runtime_error("no talk key: standard input is not a terminal (use --talk-script for scripted talk)");
+  tcgetattr(STDIN_FILENO, &saved_);
+  termios raw = saved_;
+  raw.c_lflag &= static_cast<tcflag_t>(~(ICANON | ECHO | ISIG));
+  raw.c_cc[VMIN] = 1;
+  raw.c_cc[VTIME] = 0;
+  tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+  raw_ = true;
+  // Ask for the kitty keyboard protocol's flags; a terminal that knows it answers CSI ? flags u.
+  // Then push flags 1|2|8: disambiguate, report press/repeat/release, report all keys as codes
+  // (the space bar's release is only reported with 8).
+  std::fputs("\x1b[?u\x1b[>11u", stdout);
+  std::fflush(stdout);
+  in_.assign(dup(STDIN_FILENO));
+  std::printf("Hold SPACE to talk%s, q to quit.\n", toggle_ ? " (toggle mode: press to start, press to stop)" : "");
+  show();
+  read();
+}
+
+void TerminalKey::stop() {
+  boost::system::error_code ec;
+  release_timer_.cancel();
+  if (in_.is_open()) in_.close(ec);
+  if (raw_) {
+    std::fputs("\x1b[<u\r\n", stdout);
+    std::fflush(stdout);
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+    raw_ = false;
+  }
+}
+
+void TerminalKey::read() {
+  in_.async_read_some(boost::asio::buffer(buf_), [this](const boost::system::error_code& ec, std::size_t n) {
+    if (ec) {
+      if (ec != boost::asio::error::operation_aborted) quit_();  // terminal closed
+      return;
+    }
+    for (const KeyEvent e : decoder_.feed(std::string_view(buf_.data(), n))) on_event(e);
+    read();
+  });
+}
+
+void TerminalKey::on_event(KeyEvent e) {
+  switch (e) {
+    case KeyEvent::kitty_supported: kitty_ = true; return;
+    case KeyEvent::quit: quit_(); return;
+    case KeyEvent::renew: return;
+    case KeyEvent::space_repeat: return;
+    case KeyEvent::space_release:
+      if (!toggle_) client_.set_talking(false);
+      break;
+    case KeyEvent::space_press:
+      if (toggle_) {
+        // Legacy terminals repeat a held key; in toggle mode only the first press counts.
+        if (kitty_ || legacy_.on_space(events::monotonic_us())) client_.set_talking(!client_.talking());
+        if (!kitty_) arm_release_timer();
+      } else if (kitty_) {
+        client_.set_talking(true);
+      } else {
+        legacy_.on_space(events::monotonic_us());
+        client_.set_talking(true);
+        arm_release_timer();
+      }
+      break;
+  }
+  show();
+}
+
+void TerminalKey::arm_release_timer() {
+  release_timer_.expires_after(std::chrono::microseconds(legacy_.deadline_us() - events::monotonic_us()));
+  release_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (legacy_.poll(events::monotonic_us())) {
+      if (!toggle_) client_.set_talking(false);
+      show();
+    } else if (legacy_.held()) {
+      arm_release_timer();
+    }
+  });
+}
+
+void TerminalKey::show() {
+  if (client_.talking())
+    std::fputs("\r\x1b[2K\x1b[1;37;41m  ● TALKING  \x1b[0m  release SPACE to stop", stdout);
+  else
+    std::fputs("\r\x1b[2K\x1b[1;30;47m  ○ idle     \x1b[0m  hold SPACE to talk, q to quit", stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace pttcam::client
