@@ -1,0 +1,54 @@
+#include "pttcam/codec/opus_settings.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+
+namespace pttcam::codec {
+namespace {
+
+constexpr std::array kFrameSizesMs{2.5, 5.0, 10.0, 20.0, 40.0, 60.0};
+constexpr int kMinBitrate = 6000;
+constexpr int kMaxBitrate = 510000;
+
+// Shortest text that reads back as the same double: "2.5", "20", "24.5".
+std::string number(double value) {
+  std::array<char, 32> buf{};
+  const auto result = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+  return {buf.data(), result.ptr};
+}
+
+std::string outside(const std::string& what, int lo, int hi) {
+  return what + " is outside " + std::to_string(lo) + ".." + std::to_string(hi);
+}
+
+}  // namespace
+
+int OpusSettings::samples_per_frame() const noexcept {
+  return static_cast<int>(std::lround(frame_ms * kSampleRate / 1000.0));
+}
+
+std::string OpusSettings::validate() const {
+  bool known_frame = false;
+  for (const double ms : kFrameSizesMs) known_frame = known_frame || frame_ms == ms;
+  if (!known_frame) {
+    std::string allowed;
+    for (const double ms : kFrameSizesMs) allowed += (allowed.empty() ? "" : ", ") + number(ms);
+    return "frame size " + number(frame_ms) + " ms is not one of " + allowed;
+  }
+  if (bitrate < kMinBitrate || bitrate > kMaxBitrate)
+    return outside("bitrate " + std::to_string(bitrate) + " bit/s", kMinBitrate, kMaxBitrate);
+  if (complexity < 0 || complexity > 10) return outside("complexity " + std::to_string(complexity), 0, 10);
+  if (packet_loss_perc < 0 || packet_loss_perc > 100)
+    return outside("packet loss " + std::to_string(packet_loss_perc) + "%", 0, 100);
+  return {};
+}
+
+std::string describe(const OpusSettings& s) {
+  return "Opus " + number(s.frame_ms) + " ms, " + number(s.bitrate / 1000.0) + " kbit/s, complexity " +
+         std::to_string(s.complexity) + ", FEC " +
+         (s.fec ? "on (" + std::to_string(s.packet_loss_perc) + "% loss)" : std::string("off")) + ", DTX " +
+         (s.dtx ? "on" : "off") + ", " + (s.low_delay ? "low delay" : "VOIP");
+}
+
+}  // namespace pttcam::codec
