@@ -19,6 +19,10 @@ void print_summary(const nlohmann::json& s) {
               u("bursts"), u("packets"), u("malformed"), u("late"), u("duplicate"), u("frames_normal"),
               u("frames_fec"), u("frames_concealed"), s["mouth_to_ear_ms"]["p50"].get<double>(),
               s["mouth_to_ear_ms"]["p95"].get<double>(), u("speaker_underrun_samples"));
+  if (s["per_burst"].empty()) return;
+  std::printf("camera-sim: talk-start latency (first sample captured -> first sample played), per burst:");
+  for (const auto& b : s["per_burst"]) std::printf(" %.1f ms", b["talk_start_ms"].get<double>());
+  std::printf("\n");
 }
 
 int run(int argc, char** argv) {

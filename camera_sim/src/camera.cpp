@@ -79,16 +79,19 @@ void Camera::on_datagram(std::size_t size) {
   if (!parsed || size > rtp::kMaxDatagram) {
     ++rx_counters_.malformed;
     if (!parsed) rx_counters_.by_reason.record(parsed.error);
+    log_drop(parsed ? "oversize" : rtp::to_string(parsed.error), size);
     return;
   }
   const auto& p = *parsed.packet;
   if (p.header.payload_type != rtp::kOpusPayloadType) {
     ++rx_counters_.wrong_payload_type;
+    log_drop("wrong_payload_type", size);
     return;
   }
   const auto samples = codec::packet_samples(p.payload);
   if (!samples || *samples <= 0) {
     ++rx_counters_.bad_opus;
+    log_drop("bad_opus", size);
     return;
   }
   playout::IncomingPacket in;
@@ -103,6 +106,15 @@ void Camera::on_datagram(std::size_t size) {
   in.payload = p.payload;
   playout_.insert(in, events::monotonic_us());
   fill_speaker();  // a burst may be due now
+}
+
+// Each dropped datagram is logged, up to a cap, so a flood cannot fill the disk.
+void Camera::log_drop(const char* reason, std::size_t size) {
+  constexpr std::uint64_t kMaxLogged = 1000;
+  const std::uint64_t dropped = rx_counters_.malformed + rx_counters_.wrong_payload_type + rx_counters_.bad_opus;
+  if (dropped <= kMaxLogged)
+    events_.write("packet_dropped", {{"reason", reason}, {"bytes", size}, {"from", net::to_string(sender_)}});
+  if (dropped == kMaxLogged) events_.write("packet_dropped_log_capped", {{"after", kMaxLogged}});
 }
 
 void Camera::schedule_tick() {

@@ -57,6 +57,7 @@ class Camera {
  private:
   void receive();
   void on_datagram(std::size_t size);
+  void log_drop(const char* reason, std::size_t size);
   void schedule_tick();
   void fill_speaker();
   void next_frame();
