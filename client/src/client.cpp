@@ -33,6 +33,7 @@ Client::Client(boost::asio::io_context& io, ClientConfig config)
   header_.ssrc = random_u32();
   header_.sequence = static_cast<std::uint16_t>(random_u32());
   timestamp_base_ = random_u32();
+  lookahead_us_ = static_cast<std::int64_t>(encoder_.lookahead_samples()) * 1'000'000 / audio::kSampleRate;
   capture_ = audio::open_capture(config_.input);
 }
 
@@ -113,7 +114,9 @@ void Client::send_frame(std::span<const float> pcm, const ptt::FrameFlags& f) {
   } else {
     header_.marker = f.first;
     rtp::RtpExtras extras;
-    extras.capture_time_us = static_cast<std::uint64_t>(f.capture_us);
+    // The decoder's output lags the encoder's input by the encoder lookahead, so the first sample
+    // the camera plays from this packet was captured that much before the frame's first sample.
+    extras.capture_time_us = static_cast<std::uint64_t>(f.capture_us - lookahead_us_);
     extras.end_of_burst = f.last;
     const auto datagram = writer_.write(header_, extras, std::span<const std::byte>(opus_buf_.data(), *bytes));
     boost::system::error_code ec;

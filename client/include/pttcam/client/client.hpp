@@ -72,6 +72,7 @@ class Client {
   std::uint32_t timestamp_base_ = 0;
   std::int64_t start_us_ = 0;
   std::int64_t key_down_us_ = 0;
+  std::int64_t lookahead_us_ = 0;
   std::uint32_t next_timestamp_ = 0;  // lowest timestamp the next burst may use
   std::uint64_t burst_frames_ = 0;
   ClientStats stats_;

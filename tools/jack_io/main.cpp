@@ -1,0 +1,158 @@
+// pttcam-jack-io: a JACK client that plays a WAV file into one port and records another port,
+// sample-locked to the JACK server's clock. It waits for the named ports to appear (the programs
+// under test register them when they open their streams), connects, runs for --seconds or until
+// SIGTERM, then writes the recording and the monotonic time of its first sample.
+#include <CLI/CLI.hpp>
+#include <jack/jack.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pttcam/audio/sndfile.hpp"
+#include "pttcam/events/event_log.hpp"
+
+namespace {
+
+using namespace pttcam;
+std::atomic<bool> g_stop{false};
+
+struct ClientCloser {
+  void operator()(jack_client_t* c) const noexcept { jack_client_close(c); }
+};
+
+struct Engine {
+  std::vector<float> play;
+  std::size_t play_pos = 0;
+  std::vector<float> record;
+  std::atomic<std::size_t> recorded{0};
+  std::atomic<bool> started{false};
+  jack_nframes_t first_frame = 0;
+  jack_port_t* out = nullptr;
+  jack_port_t* in = nullptr;
+  jack_client_t* client = nullptr;
+};
+
+int process(jack_nframes_t n, void* arg) noexcept {  // RT-safe: wait-free, no alloc
+  auto* e = static_cast<Engine*>(arg);
+  if (!e->started.load(std::memory_order_relaxed)) {
+    e->first_frame = jack_last_frame_time(e->client);
+    e->started.store(true, std::memory_order_release);
+  }
+  if (e->out) {
+    auto* buf = static_cast<float*>(jack_port_get_buffer(e->out, n));
+    for (jack_nframes_t i = 0; i < n; ++i) buf[i] = e->play_pos < e->play.size() ? e->play[e->play_pos++] : 0.0f;
+  }
+  if (e->in) {
+    const auto* buf = static_cast<const float*>(jack_port_get_buffer(e->in, n));
+    std::size_t at = e->recorded.load(std::memory_order_relaxed);
+    for (jack_nframes_t i = 0; i < n && at < e->record.size(); ++i) e->record[at++] = buf[i];
+    e->recorded.store(at, std::memory_order_release);
+  }
+  return 0;
+}
+
+// Waits up to `timeout` for a port matching `pattern` with `flags`, returns its full name.
+std::string wait_for_port(jack_client_t* c, const std::string& pattern, unsigned long flags,
+                          std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline && !g_stop) {
+    if (const char** ports = jack_get_ports(c, pattern.c_str(), JACK_DEFAULT_AUDIO_TYPE, flags)) {
+      std::string name = ports[0];
+      jack_free(ports);
+      return name;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("no JACK port matches '" + pattern + "' (is the program running on this JACK server?)");
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"pttcam-jack-io: play a WAV into a JACK port and record another, on one clock"};
+  std::string play_path, to, record_path, from, info_path, ready_path;
+  double seconds = 10;
+  double wait_ports = 10;
+  app.add_option("--play", play_path, "48 kHz WAV to play");
+  app.add_option("--to", to, "Input port to play into (regex), e.g. 'ptt-client:in_0'");
+  app.add_option("--record", record_path, "WAV file to record to");
+  app.add_option("--from", from, "Output port to record (regex), e.g. 'camera-sim:out_0'");
+  app.add_option("--seconds", seconds, "How long to run")->check(CLI::Range(0.1, 3600.0))->capture_default_str();
+  app.add_option("--wait-ports", wait_ports, "How long to wait for the ports to appear (s)")->capture_default_str();
+  app.add_option("--info", info_path, "Write {play_t0_us, record_t0_us} (CLOCK_MONOTONIC) here");
+  app.add_option("--ready-file", ready_path, "Create this file once connected");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "pttcam-jack-io: %s (see --help)\n", e.what());
+    return 2;
+  }
+  if (play_path.empty() != to.empty()) throw std::invalid_argument("--play and --to go together");
+  if (record_path.empty() != from.empty()) throw std::invalid_argument("--record and --from go together");
+
+  Engine e;
+  if (!play_path.empty()) e.play = audio::read_mono_48k(play_path);
+  e.record.resize(static_cast<std::size_t>(seconds * 48000));
+
+  jack_status_t status{};
+  std::unique_ptr<jack_client_t, ClientCloser> client(jack_client_open("pttcam-jack-io", JackNoStartServer, &status));
+  if (!client) throw std::runtime_error("cannot connect to a JACK server (is jackd running? JACK_DEFAULT_SERVER?)");
+  if (jack_get_sample_rate(client.get()) != 48000) throw std::runtime_error("the JACK server must run at 48000 Hz");
+  e.client = client.get();
+  if (!to.empty()) e.out = jack_port_register(client.get(), "out", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+  if (!from.empty()) e.in = jack_port_register(client.get(), "in", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+  // Connect before activating, so the first processed cycle is the first sample on both sides.
+  const auto wait = std::chrono::milliseconds(static_cast<long>(wait_ports * 1000));
+  const std::string target_in = to.empty() ? "" : wait_for_port(client.get(), to, JackPortIsInput, wait);
+  const std::string source_out = from.empty() ? "" : wait_for_port(client.get(), from, JackPortIsOutput, wait);
+  jack_set_process_callback(client.get(), process, &e);
+  if (jack_activate(client.get()) != 0) throw std::runtime_error("cannot activate the JACK client");
+  if (e.out && jack_connect(client.get(), jack_port_name(e.out), target_in.c_str()) != 0)
+    throw std::runtime_error("cannot connect to " + target_in);
+  if (e.in && jack_connect(client.get(), source_out.c_str(), jack_port_name(e.in)) != 0)
+    throw std::runtime_error("cannot connect to " + source_out);
+  if (!ready_path.empty()) std::ofstream(ready_path) << "ready\n";
+
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+  while (!g_stop && std::chrono::steady_clock::now() < end &&
+         e.recorded.load(std::memory_order_acquire) < e.record.size())
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  jack_deactivate(client.get());
+
+  // JACK's microsecond clock is CLOCK_MONOTONIC on Linux, the clock of pttcam's event logs.
+  const auto t0 = static_cast<std::int64_t>(jack_frames_to_time(client.get(), e.first_frame));
+  const auto offset = events::monotonic_us() - static_cast<std::int64_t>(jack_get_time());
+  if (!record_path.empty())
+    audio::write_wav(record_path, std::span<const float>(e.record.data(), e.recorded.load()));
+  if (!info_path.empty())
+    std::ofstream(info_path) << nlohmann::json{{"play_t0_us", t0 + offset},
+                                               {"record_t0_us", t0 + offset},
+                                               {"clock_offset_us", offset},
+                                               {"recorded_samples", e.recorded.load()}}
+                                    .dump()
+                             << '\n';
+  std::printf("pttcam-jack-io: played %zu, recorded %zu samples\n", std::min(e.play_pos, e.play.size()),
+              e.recorded.load());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "pttcam-jack-io: %s\n", ex.what());
+    return 1;
+  }
+}
