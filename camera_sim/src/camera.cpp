@@ -57,10 +57,10 @@ void Camera::start() {
 void Camera::stop() {
   if (!running_) return;
   running_ = false;
+  speaker_->stop();  // first: once the pump stops, a running speaker would only count underruns
   timer_.cancel();
   boost::system::error_code ec;
   socket_.close(ec);
-  speaker_->stop();
   events_.write("camera_stop", summary());
 }
 
