@@ -56,8 +56,14 @@ InsertResult FixedDelayPlayout::insert(const IncomingPacket& p, Micros arrival_u
   }
   const std::int64_t seq = unwrap(p.sequence);
   if (played_up_to_ && seq <= *played_up_to_) {
-    ++counters_.late;
-    return InsertResult::late;
+    // Frames concealed with nothing buffered after the one that was due used numbers the sender
+    // may not have sent: a new burst numbered on from the lost packet ends this one and plays.
+    if (!(p.marker && active_ && conceal_run_ > 0 && seq > conceal_from_)) {
+      ++counters_.late;
+      return InsertResult::late;
+    }
+    played_up_to_ = seq - 1;
+    next_seq_ = seq;
   }
   Slot& slot = slots_[static_cast<std::size_t>(seq) % kSlots];
   if (slot.used && slot.seq == seq) {
@@ -144,16 +150,28 @@ PlayoutFrame FixedDelayPlayout::next(Micros now_us, int silence_samples) noexcep
     if (!buffered && conceal_run_ + last_samples_ > config_.max_conceal_samples) {
       active_ = false;
       ++counters_.bursts_unterminated;
+      // Only the first frame of the run stood for a packet that was due (most likely the lost
+      // end); the numbers after it were guesses, which the sender's next burst will use.
+      if (conceal_run_ > 0) played_up_to_ = conceal_from_;
       silence.burst_end = true;
       return silence;
     }
     f = lose(now_us);
-    if (!buffered) conceal_run_ += f.samples;
+    if (!buffered) {
+      if (conceal_run_ == 0) conceal_from_ = next_seq_;
+      conceal_run_ += f.samples;
+    }
   }
   f.burst_start = burst_first_;
   burst_first_ = false;
   played_up_to_ = next_seq_++;
-  if (f.burst_end) active_ = false;
+  if (f.burst_end) {
+    active_ = false;
+    // Packets of the next burst that arrived while this one played did not start its delay
+    // (insert() does that only while idle): it runs from the first of them to arrive.
+    for (const auto& s : slots_)
+      if (s.used && (!burst_arrival_ || s.arrival_us < *burst_arrival_)) burst_arrival_ = s.arrival_us;
+  }
   return f;
 }
 

@@ -112,6 +112,7 @@ class FixedDelayPlayout {
   std::int64_t next_seq_ = 0;
   int last_samples_ = 960;
   int conceal_run_ = 0;  // samples concealed in a row with nothing buffered
+  std::int64_t conceal_from_ = 0;  // sequence number of the first frame of that run
 };
 
 }  // namespace pttcam::playout
