@@ -60,6 +60,8 @@ class BurstFramer {
     on_frame(std::span<const float>(frame_), FrameFlags{first_, last, fill_, frame_capture_us_});
     first_ = false;
     fill_ = 0;
+    // Where the next frame starts if no sample arrives for it (key-up on a frame boundary).
+    frame_capture_us_ += static_cast<std::int64_t>(frame_.size()) * 1'000'000 / 48'000;
   }
 
   std::vector<float> frame_;
