@@ -29,6 +29,19 @@ void FixedDelayPlayout::reset_stream() noexcept {
   conceal_run_ = 0;
 }
 
+void FixedDelayPlayout::flush() noexcept {
+  std::optional<std::int64_t> newest = played_up_to_;
+  if (active_) newest = std::max(newest.value_or(next_seq_ - 1), next_seq_ - 1);
+  for (auto& s : slots_) {
+    if (s.used && (!newest || s.seq > *newest)) newest = s.seq;
+    s.used = false;
+  }
+  played_up_to_ = newest;
+  burst_arrival_.reset();
+  active_ = false;
+  conceal_run_ = 0;
+}
+
 FixedDelayPlayout::Slot* FixedDelayPlayout::find(std::int64_t seq) noexcept {
   Slot& s = slots_[static_cast<std::size_t>(seq) % kSlots];
   return s.used && s.seq == seq ? &s : nullptr;

@@ -75,6 +75,10 @@ class FixedDelayPlayout {
   // The next frame to play; `silence_samples` is how much silence to return when idle.
   PlayoutFrame next(Micros now_us, int silence_samples) noexcept;
 
+  // Ends the burst in progress and drops every waiting packet (a session cap cut the talk):
+  // those packets, if they come again, count as late. The stream (SSRC) is kept.
+  void flush() noexcept;
+
   bool in_burst() const noexcept { return active_; }
   const PlayoutCounters& counters() const noexcept { return counters_; }
 

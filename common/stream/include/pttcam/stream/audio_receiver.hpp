@@ -1,0 +1,83 @@
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pttcam/audio/endpoint.hpp"
+#include "pttcam/codec/decoder.hpp"
+#include "pttcam/events/event_log.hpp"
+#include "pttcam/playout/fixed_delay_playout.hpp"
+#include "pttcam/rtp/packet.hpp"
+
+namespace pttcam::stream {
+
+struct ReceiveCounters {
+  std::uint64_t datagrams = 0;
+  std::uint64_t malformed = 0;  // rejected by the RTP parser (by reason below)
+  rtp::ParseCounters by_reason;
+  std::uint64_t wrong_payload_type = 0;
+  std::uint64_t bad_opus = 0;       // not a valid Opus packet (no duration)
+  std::uint64_t decode_errors = 0;  // played as silence
+  std::uint64_t cuts = 0;           // bursts cut short by cut()
+};
+
+// Latency of the frames played in one burst, from the sender's capture clock to the speaker.
+struct BurstRecord {
+  std::int64_t first_capture_us = 0;
+  std::int64_t first_play_us = 0;
+  std::uint64_t frames = 0;
+  std::vector<double> mouth_to_ear_ms;
+};
+
+// RTP/Opus in -> playout (fixed delay, FEC/PLC for gaps) -> speaker. Used by the camera for the
+// client's talk bursts and by the client for the camera's microphone. io thread only; the speaker
+// device only drains a ring.
+class AudioReceiver {
+ public:
+  AudioReceiver(std::unique_ptr<audio::Playback> speaker, double playout_delay_ms, events::EventLog& events,
+                std::string log_prefix);
+  ~AudioReceiver();
+
+  void start();
+  void stop();
+  // One datagram that is not a control message. Malformed ones are counted and logged, never played.
+  void on_datagram(std::span<const std::byte> datagram, const std::string& from);
+  // Keeps the speaker fed: call every millisecond and after each datagram.
+  void pump();
+  // While closed, no new burst starts (its packets wait); a burst already playing plays on.
+  void set_gate(bool open) noexcept { gate_open_ = open; }
+  // Ends what is playing now and drops what waits (session cap, session end): `cause` is logged.
+  void cut(const std::string& cause);
+  bool in_burst() const noexcept { return in_burst_; }
+
+  const audio::Playback& speaker() const noexcept { return *speaker_; }
+  const ReceiveCounters& counters() const noexcept { return counters_; }
+  nlohmann::json summary() const;
+
+ private:
+  void log_drop(const char* reason, std::size_t size, const std::string& from);
+  void next_frame();
+  void write_pcm();
+  std::string event(const char* name) const { return prefix_ + name; }
+
+  codec::Decoder decoder_;
+  playout::FixedDelayPlayout::Config playout_config_;
+  playout::FixedDelayPlayout playout_;
+  events::EventLog& events_;
+  std::string prefix_;
+  std::vector<float> pcm_;
+  std::size_t pcm_len_ = 0;
+  std::size_t pcm_pos_ = 0;
+  ReceiveCounters counters_;
+  std::vector<BurstRecord> bursts_;
+  bool in_burst_ = false;
+  bool gate_open_ = true;
+  std::unique_ptr<audio::Playback> speaker_;  // last: its device thread stops first
+};
+
+}  // namespace pttcam::stream

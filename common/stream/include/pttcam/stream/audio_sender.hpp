@@ -1,0 +1,75 @@
+#pragma once
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pttcam/audio/endpoint.hpp"
+#include "pttcam/codec/encoder.hpp"
+#include "pttcam/events/event_log.hpp"
+#include "pttcam/ptt/burst_framer.hpp"
+#include "pttcam/rtp/packet.hpp"
+
+namespace pttcam::stream {
+
+using SendFn = std::function<void(std::span<const std::byte>)>;
+
+struct SenderStats {
+  std::uint64_t bursts = 0;
+  std::uint64_t frames_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t encode_errors = 0;
+  std::uint64_t samples_discarded_idle = 0;  // captured while not talking: never encoded
+  double talk_seconds = 0;
+};
+
+// Microphone -> (only while talking) Opus -> RTP. Used by the client for talk bursts and by the
+// camera for its microphone stream. io thread only; the capture device only fills a ring.
+class AudioSender {
+ public:
+  // `capture` may be null: a microphone that could not be opened (see ptt-client --input deny).
+  AudioSender(std::unique_ptr<audio::Capture> capture, const codec::OpusSettings& opus, SendFn send,
+              events::EventLog& events);
+  ~AudioSender();
+
+  void start();  // starts the microphone
+  void stop();   // ends a burst in progress and stops the microphone
+  bool has_microphone() const noexcept { return capture_ != nullptr; }
+  // Key edges. Going up flushes everything captured until now as the burst's last frame.
+  void set_talking(bool on);
+  bool talking() const noexcept { return framer_.talking(); }
+  // Moves captured samples on: discarded while idle, framed, encoded and sent while talking.
+  void pump();
+
+  std::uint32_t ssrc() const noexcept { return header_.ssrc; }
+  const SenderStats& stats() const noexcept { return stats_; }
+  const audio::Capture* capture() const noexcept { return capture_.get(); }
+  nlohmann::json summary() const;
+
+ private:
+  void send_frame(std::span<const float> pcm, const ptt::FrameFlags& flags);
+
+  codec::Encoder encoder_;
+  ptt::BurstFramer framer_;
+  rtp::RtpWriter writer_;
+  SendFn send_;
+  events::EventLog& events_;
+  std::vector<float> chunk_;
+  std::array<std::byte, codec::kMaxPacketBytes> opus_buf_{};
+  rtp::RtpHeader header_;
+  std::uint32_t timestamp_base_ = 0;
+  std::uint32_t next_timestamp_ = 0;  // lowest timestamp the next burst may use
+  std::int64_t start_us_ = 0;
+  std::int64_t key_down_us_ = 0;
+  std::int64_t lookahead_us_ = 0;
+  std::uint64_t burst_frames_ = 0;
+  SenderStats stats_;
+  std::unique_ptr<audio::Capture> capture_;  // last: its device thread stops first
+};
+
+}  // namespace pttcam::stream

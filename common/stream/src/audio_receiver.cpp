@@ -1,0 +1,205 @@
+#include "pttcam/stream/audio_receiver.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "pttcam/codec/opus_settings.hpp"
+
+namespace pttcam::stream {
+namespace {
+
+// Samples one 1 ms pump adds to how late the speaker ring may be refilled.
+constexpr std::size_t kTickSamples = audio::kSampleRate / 1000;
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(std::lround(p / 100.0 * static_cast<double>(v.size() - 1)));
+  return v[i];
+}
+
+}  // namespace
+
+AudioReceiver::AudioReceiver(std::unique_ptr<audio::Playback> speaker, double playout_delay_ms,
+                             events::EventLog& events, std::string log_prefix)
+    : decoder_(codec::Decoder::create()),
+      playout_config_{static_cast<playout::Micros>(playout_delay_ms * 1000), 4800},
+      playout_(playout_config_),
+      events_(events),
+      prefix_(std::move(log_prefix)),
+      pcm_(codec::kMaxFrameSamples),
+      speaker_(std::move(speaker)) {}
+
+AudioReceiver::~AudioReceiver() {
+  if (speaker_) speaker_->stop();
+}
+
+void AudioReceiver::start() {
+  pump();  // prime with silence so the first periods are not underruns
+  speaker_->start();
+}
+
+void AudioReceiver::stop() { speaker_->stop(); }
+
+void AudioReceiver::log_drop(const char* reason, std::size_t size, const std::string& from) {
+  // Each drop is logged up to a cap, so a flood cannot fill the disk.
+  constexpr std::uint64_t kMaxLogged = 1000;
+  const std::uint64_t dropped = counters_.malformed + counters_.wrong_payload_type + counters_.bad_opus;
+  if (dropped <= kMaxLogged) events_.write("packet_dropped", {{"reason", reason}, {"bytes", size}, {"from", from}});
+  if (dropped == kMaxLogged) events_.write("packet_dropped_log_capped", {{"after", kMaxLogged}});
+}
+
+void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::string& from) {
+  ++counters_.datagrams;
+  const auto parsed = rtp::parse(datagram.first(std::min(datagram.size(), rtp::kMaxDatagram)));
+  if (!parsed || datagram.size() > rtp::kMaxDatagram) {
+    ++counters_.malformed;
+    if (!parsed) counters_.by_reason.record(parsed.error);
+    log_drop(parsed ? "oversize" : rtp::to_string(parsed.error), datagram.size(), from);
+    return;
+  }
+  const auto& p = *parsed.packet;
+  if (p.header.payload_type != rtp::kOpusPayloadType) {
+    ++counters_.wrong_payload_type;
+    log_drop("wrong_payload_type", datagram.size(), from);
+    return;
+  }
+  const auto samples = codec::packet_samples(p.payload);
+  if (!samples || *samples <= 0) {
+    ++counters_.bad_opus;
+    log_drop("bad_opus", datagram.size(), from);
+    return;
+  }
+  playout::IncomingPacket in;
+  in.ssrc = p.header.ssrc;
+  in.sequence = p.header.sequence;
+  in.timestamp = p.header.timestamp;
+  in.marker = p.header.marker;
+  in.end_of_burst = p.extras.end_of_burst;
+  in.has_fec = codec::packet_has_fec(p.payload);
+  in.samples = *samples;
+  if (p.extras.capture_time_us) in.capture_us = static_cast<playout::Micros>(*p.extras.capture_time_us);
+  in.payload = p.payload;
+  playout_.insert(in, events::monotonic_us());
+  pump();  // a burst may be due now
+}
+
+// Keeps about two device periods queued: enough that the device never runs dry between pumps,
+// little enough that the queue adds only a few milliseconds to the latency.
+void AudioReceiver::pump() {
+  const std::size_t low_water = 2 * speaker_->period_samples() + kTickSamples;
+  while (speaker_->queued() < low_water) {
+    if (pcm_pos_ == pcm_len_) next_frame();
+    write_pcm();
+  }
+}
+
+void AudioReceiver::write_pcm() {
+  const std::size_t n = std::min(pcm_len_ - pcm_pos_, speaker_->space());
+  speaker_->write(std::span<const float>(pcm_.data() + pcm_pos_, n));
+  pcm_pos_ += n;
+}
+
+void AudioReceiver::cut(const std::string& cause) {
+  if (in_burst_) {
+    ++counters_.cuts;
+    events_.write(event("burst_cut"), {{"burst", bursts_.size()}, {"cause", cause}, {"frames", bursts_.back().frames}});
+  }
+  in_burst_ = false;
+  playout_.flush();
+  pcm_pos_ = pcm_len_;
+}
+
+void AudioReceiver::next_frame() {
+  const std::int64_t now = events::monotonic_us();
+  const int period = static_cast<int>(speaker_->period_samples());
+  playout::PlayoutFrame frame;
+  frame.samples = period;
+  // A closed gate holds a new burst back (its packets wait in the playout) but never stops one.
+  if (gate_open_ || playout_.in_burst()) frame = playout_.next(now, period);
+  const auto out = std::span<float>(pcm_.data(), static_cast<std::size_t>(frame.samples));
+  std::optional<int> got;
+  switch (frame.kind) {
+    case playout::FrameKind::silence: std::fill(out.begin(), out.end(), 0.0f); got = frame.samples; break;
+    case playout::FrameKind::normal: got = decoder_.decode(frame.payload, out); break;
+    case playout::FrameKind::fec: got = decoder_.decode_fec(frame.payload, out); break;
+    case playout::FrameKind::concealed: got = decoder_.conceal(out); break;
+  }
+  if (!got || *got != frame.samples) {
+    ++counters_.decode_errors;
+    std::fill(out.begin(), out.end(), 0.0f);
+  }
+  pcm_len_ = static_cast<std::size_t>(frame.samples);
+  pcm_pos_ = 0;
+
+  if (frame.kind == playout::FrameKind::silence && !frame.burst_end) return;
+  // When this frame's first sample will be heard: after what is queued, plus the device's latency.
+  const std::int64_t play_us =
+      now + static_cast<std::int64_t>(speaker_->queued()) * 1'000'000 / audio::kSampleRate +
+      static_cast<std::int64_t>(speaker_->output_latency() * 1e6);
+  if (frame.burst_start) {
+    bursts_.push_back({frame.capture_us.value_or(0), play_us, 0, {}});
+    in_burst_ = true;
+    events_.write(event("burst_play_start"),
+                  {{"burst", bursts_.size()},
+                   {"seq", frame.sequence},
+                   {"capture_us", frame.capture_us.value_or(0)},
+                   {"play_us", play_us},
+                   {"talk_start_ms", frame.capture_us ? (play_us - *frame.capture_us) / 1000.0 : -1.0}});
+  }
+  if (in_burst_ && frame.kind != playout::FrameKind::silence) {
+    auto& b = bursts_.back();
+    ++b.frames;
+    if (frame.kind == playout::FrameKind::normal && frame.capture_us)
+      b.mouth_to_ear_ms.push_back(static_cast<double>(play_us - *frame.capture_us) / 1000.0);
+  }
+  if (frame.burst_end && in_burst_) {
+    in_burst_ = false;
+    events_.write(event("burst_play_end"), {{"burst", bursts_.size()},
+                                            {"frames", bursts_.back().frames},
+                                            {"last_play_us", play_us},
+                                            {"terminated", frame.kind != playout::FrameKind::silence}});
+  }
+}
+
+nlohmann::json AudioReceiver::summary() const {
+  const auto& pc = playout_.counters();
+  const auto& sc = speaker_->counters();
+  std::vector<double> m2e;
+  nlohmann::json bursts = nlohmann::json::array();
+  for (const auto& b : bursts_) {
+    m2e.insert(m2e.end(), b.mouth_to_ear_ms.begin(), b.mouth_to_ear_ms.end());
+    bursts.push_back({{"frames", b.frames},
+                      {"talk_start_ms", b.first_capture_us ? (b.first_play_us - b.first_capture_us) / 1000.0 : -1.0},
+                      {"mouth_to_ear_p50_ms", percentile(b.mouth_to_ear_ms, 50)}});
+  }
+  nlohmann::json malformed = nlohmann::json::object();
+  for (std::size_t i = 0; i < rtp::kParseErrorCount; ++i)
+    if (counters_.by_reason.by_error[i])
+      malformed[rtp::to_string(static_cast<rtp::ParseError>(i))] = counters_.by_reason.by_error[i];
+  return {{"datagrams", counters_.datagrams},
+          {"malformed", counters_.malformed},
+          {"malformed_by_reason", malformed},
+          {"wrong_payload_type", counters_.wrong_payload_type},
+          {"bad_opus", counters_.bad_opus},
+          {"decode_errors", counters_.decode_errors},
+          {"packets", pc.received},
+          {"duplicate", pc.duplicate},
+          {"late", pc.late},
+          {"lost", pc.lost},
+          {"frames_normal", pc.normal},
+          {"frames_fec", pc.fec_recovered},
+          {"frames_concealed", pc.concealed},
+          {"bursts", pc.bursts},
+          {"bursts_unterminated", pc.bursts_unterminated},
+          {"bursts_cut", counters_.cuts},
+          {"stream_changes", pc.stream_changes},
+          {"speaker", speaker_->describe()},
+          {"speaker_underrun_samples", sc.underrun_samples.load()},
+          {"speaker_device_xruns", sc.device_flags.load()},
+          {"mouth_to_ear_ms", {{"p50", percentile(m2e, 50)}, {"p95", percentile(m2e, 95)},
+                               {"max", m2e.empty() ? 0.0 : *std::max_element(m2e.begin(), m2e.end())}}},
+          {"per_burst", bursts}};
+}
+
+}  // namespace pttcam::stream

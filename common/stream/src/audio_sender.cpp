@@ -1,0 +1,133 @@
+#include "pttcam/stream/audio_sender.hpp"
+
+#include <random>
+
+#include "pttcam/rtp/sequence.hpp"
+
+namespace pttcam::stream {
+namespace {
+
+std::uint32_t random_u32() {
+  static std::random_device rd;
+  return (static_cast<std::uint32_t>(rd()) << 16) ^ static_cast<std::uint32_t>(rd());
+}
+
+}  // namespace
+
+AudioSender::AudioSender(std::unique_ptr<audio::Capture> capture, const codec::OpusSettings& opus, SendFn send,
+                         events::EventLog& events)
+    : encoder_(codec::Encoder::create(opus)),
+      framer_(static_cast<std::size_t>(opus.samples_per_frame())),
+      send_(std::move(send)),
+      events_(events),
+      chunk_(audio::kRingCapacity),
+      capture_(std::move(capture)) {
+  header_.payload_type = rtp::kOpusPayloadType;
+  header_.ssrc = random_u32();
+  header_.sequence = static_cast<std::uint16_t>(random_u32());
+  timestamp_base_ = random_u32();
+  next_timestamp_ = timestamp_base_;
+  lookahead_us_ = static_cast<std::int64_t>(encoder_.lookahead_samples()) * 1'000'000 / audio::kSampleRate;
+}
+
+AudioSender::~AudioSender() {
+  if (capture_) capture_->stop();
+}
+
+void AudioSender::start() {
+  if (capture_) capture_->start();
+  start_us_ = events::monotonic_us();
+}
+
+void AudioSender::stop() {
+  set_talking(false);
+  if (capture_) capture_->stop();
+}
+
+void AudioSender::pump() {
+  if (!capture_) return;
+  const std::size_t n = capture_->read(chunk_);
+  if (!framer_.talking()) {
+    stats_.samples_discarded_idle += n;
+    return;
+  }
+  // The newest sample read is about input_latency old; earlier ones are older by their position.
+  const std::int64_t now = events::monotonic_us();
+  const auto first_capture = now - static_cast<std::int64_t>(capture_->input_latency() * 1e6) -
+                             static_cast<std::int64_t>(n) * 1'000'000 / audio::kSampleRate;
+  framer_.push(std::span<const float>(chunk_.data(), n), first_capture,
+               [this](std::span<const float> pcm, const ptt::FrameFlags& f) { send_frame(pcm, f); });
+}
+
+void AudioSender::set_talking(bool on) {
+  if (!capture_ || on == framer_.talking()) return;
+  const std::int64_t now = events::monotonic_us();
+  if (on) {
+    // Whatever the ring holds was captured before the key went down: it is never sent.
+    stats_.samples_discarded_idle += capture_->discard();
+    key_down_us_ = now;
+    burst_frames_ = 0;
+    framer_.key_down(now);
+  } else {
+    pump();  // everything captured up to the release belongs to the burst
+    framer_.key_up([this](std::span<const float> pcm, const ptt::FrameFlags& f) { send_frame(pcm, f); });
+    stats_.talk_seconds += static_cast<double>(now - key_down_us_) / 1e6;
+  }
+}
+
+void AudioSender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& f) {
+  if (f.first) {
+    ++stats_.bursts;
+    // The timestamp follows the capture clock across the silent gap (RFC 3550 5.1), and never
+    // goes backwards even if the gap was shorter than a frame.
+    const auto elapsed = static_cast<std::uint64_t>(std::max<std::int64_t>(0, f.capture_us - start_us_));
+    const auto ts = timestamp_base_ + static_cast<std::uint32_t>(elapsed * audio::kSampleRate / 1'000'000);
+    header_.timestamp = rtp::is_newer_ts(ts, next_timestamp_) ? ts : next_timestamp_;
+  }
+  if (const auto bytes = encoder_.encode(pcm, opus_buf_)) {
+    header_.marker = f.first;
+    rtp::RtpExtras extras;
+    // The decoder's output lags the encoder's input by the encoder lookahead, so the first sample
+    // the receiver plays from this packet was captured that much before the frame's first sample.
+    extras.capture_time_us = static_cast<std::uint64_t>(f.capture_us - lookahead_us_);
+    extras.end_of_burst = f.last;
+    const auto datagram = writer_.write(header_, extras, std::span<const std::byte>(opus_buf_.data(), *bytes));
+    send_(datagram);
+    ++stats_.frames_sent;
+    stats_.bytes_sent += datagram.size();
+    if (f.first)
+      events_.write("burst_first_packet", {{"ssrc", header_.ssrc},
+                                           {"burst", stats_.bursts},
+                                           {"seq", header_.sequence},
+                                           {"rtp_ts", header_.timestamp},
+                                           {"key_down_us", key_down_us_},
+                                           {"capture_us", f.capture_us}});
+    if (f.last)
+      events_.write("burst_last_packet",
+                    {{"ssrc", header_.ssrc}, {"burst", stats_.bursts}, {"seq", header_.sequence}, {"frames", burst_frames_ + 1}});
+  } else {
+    ++stats_.encode_errors;
+  }
+  ++burst_frames_;
+  // Sequence numbers stay continuous across bursts; a failed encode still uses its number so
+  // the receiver sees the gap as a loss.
+  ++header_.sequence;
+  header_.timestamp += static_cast<std::uint32_t>(pcm.size());
+  next_timestamp_ = header_.timestamp;
+}
+
+nlohmann::json AudioSender::summary() const {
+  nlohmann::json s{{"bursts", stats_.bursts},
+                   {"frames_sent", stats_.frames_sent},
+                   {"bytes_sent", stats_.bytes_sent},
+                   {"talk_seconds", stats_.talk_seconds},
+                   {"encode_errors", stats_.encode_errors},
+                   {"samples_discarded_idle", stats_.samples_discarded_idle}};
+  if (capture_) {
+    s["capture_overrun_samples"] = capture_->counters().overrun_samples.load();
+    s["capture_device_xruns"] = capture_->counters().device_flags.load();
+  }
+  return s;
+}
+
+}  // namespace pttcam::stream
