@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 
 #include "pttcam/audio/portaudio.hpp"
 #include "pttcam/camera/camera.hpp"
@@ -12,17 +13,40 @@ namespace {
 using namespace pttcam;
 
 void print_summary(const nlohmann::json& s) {
-  const auto u = [&](const char* k) { return s[k].get<unsigned long long>(); };
-  std::printf("camera-sim: %llu burst(s); %llu packets (%llu malformed, %llu late, %llu duplicate); frames "
-              "%llu played, %llu FEC-recovered, %llu concealed; mouth-to-ear p50 %.1f ms, p95 %.1f ms; "
-              "%llu speaker underrun samples\n",
-              u("bursts"), u("packets"), u("malformed"), u("late"), u("duplicate"), u("frames_normal"),
-              u("frames_fec"), u("frames_concealed"), s["mouth_to_ear_ms"]["p50"].get<double>(),
-              s["mouth_to_ear_ms"]["p95"].get<double>(), u("speaker_underrun_samples"));
+  const auto u = [&](const char* k) { return s.value(k, 0ULL); };
+  std::printf("camera-sim: %llu burst(s); %llu packets (%llu malformed, %llu late, %llu duplicate, %llu outside a "
+              "session); frames %llu played, %llu FEC-recovered, %llu concealed; %llu cut; mouth-to-ear p50 %.1f ms, "
+              "p95 %.1f ms; %llu speaker underrun samples\n",
+              u("bursts"), u("packets"), u("malformed"), u("late"), u("duplicate"), u("media_dropped"),
+              u("frames_normal"), u("frames_fec"), u("frames_concealed"), u("bursts_cut"),
+              s["mouth_to_ear_ms"]["p50"].get<double>(), s["mouth_to_ear_ms"]["p95"].get<double>(),
+              u("speaker_underrun_samples"));
   if (s["per_burst"].empty()) return;
   std::printf("camera-sim: talk-start latency (first sample captured -> first sample played), per burst:");
   for (const auto& b : s["per_burst"]) std::printf(" %.1f ms", b["talk_start_ms"].get<double>());
   std::printf("\n");
+}
+
+// "5" or "5,30.5": seconds from start, increasing.
+std::vector<double> parse_times(const std::string& text) {
+  std::vector<double> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto comma = text.find(',', pos);
+    const std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::size_t used = 0;
+    double v = -1;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != item.size() || item.empty() || v < 0 || (!out.empty() && v <= out.back()))
+      throw std::invalid_argument("bad --reboot-at '" + text + "': expected increasing seconds, e.g. 5 or 5,30");
+    out.push_back(v);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
 }
 
 int run(int argc, char** argv) {
@@ -38,6 +62,30 @@ int run(int argc, char** argv) {
   app.add_option("--port-file", port_file, "Write the bound port here once listening");
   app.add_option("--output", output, "Speaker: default | speaker | device:NAME|INDEX | wav:PATH | null")
       ->capture_default_str();
+  std::string mic = "default";
+  std::string reboot_at;
+  app.add_option("--mic", mic, "Camera microphone, streamed to the client: default | device:NAME|INDEX | wav:PATH | "
+                               "tone:HZ | none")
+      ->capture_default_str();
+  app.add_option("--model", config.model, "Camera model (docs/cameras.md): mini, indoor-gen2, outdoor, xt2, doorbell, indoor")
+      ->capture_default_str();
+  app.add_option("--serial", config.serial, "Camera id the client names with --camera-id (generated if absent)");
+  app.add_option("--session-limit", config.session_limit_s, "Live view cap in seconds")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--warn-before", config.warn_before_s, "Warn the client this many seconds before the cap")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--keepalive-timeout", config.keepalive_timeout_s, "Drop a silent client after this many seconds")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  app.add_option("--boot-time", config.boot_time_s, "Seconds a power cycle keeps the camera offline")
+      ->check(CLI::Range(0.0, 600.0))
+      ->capture_default_str();
+  app.add_option("--reboot-at", reboot_at, "Power-cycle at these times, seconds from start (e.g. 5 or 5,30)");
+  app.add_flag("--half-duplex", config.half_duplex, "Mute the microphone while the client holds the talk floor");
+  app.add_flag("--no-session", config.no_session,
+               "Play any RTP/Opus stream without the live-view protocol (standard RTP senders)");
   app.add_option("--playout-delay-ms", config.playout_delay_ms, "Fixed playout delay from a burst's first packet")
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
@@ -60,6 +108,13 @@ int run(int argc, char** argv) {
   }
   config.listen = net::parse_endpoint(listen);
   config.output = audio::parse_playback_spec(output);
+  if (mic == "none")
+    config.mic.reset();
+  else
+    config.mic = audio::parse_capture_spec(mic);
+  if (config.mic && config.mic->kind == audio::EndpointSpec::Kind::deny)
+    throw std::invalid_argument("--mic deny is a client fault; use --mic none for a camera without a microphone");
+  config.reboot_at_s = parse_times(reboot_at);
   config.events_path = events_path;
 
   boost::asio::io_context io;
@@ -70,10 +125,22 @@ int run(int argc, char** argv) {
     cam.stop();
     io.stop();
   });
+  // SIGHUP = pull the plug and put it back: sessions vanish, back after --boot-time.
+  boost::asio::signal_set hangup(io, SIGHUP);
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      std::printf("camera-sim: power cycle (SIGHUP): offline for %.1f s\n", config.boot_time_s);
+      std::fflush(stdout);
+      cam.power_cycle();
+      wait_hangup();
+    });
+  };
+  wait_hangup();
   cam.start();
   const auto local = cam.local_endpoint();
-  std::printf("camera-sim: listening on %s, speaker %s\n", net::to_string(local).c_str(),
-              cam.speaker().describe().c_str());
+  std::printf("camera-sim: %s (model %s) listening on %s, speaker %s\n", cam.serial().c_str(), config.model.c_str(),
+              net::to_string(local).c_str(), cam.speaker_path().speaker().describe().c_str());
   std::fflush(stdout);
   if (!port_file.empty()) net::write_port_file(port_file, local.port());
   io.run();

@@ -16,12 +16,15 @@ namespace {
 using namespace pttcam;
 
 void print_summary(const nlohmann::json& s) {
-  std::printf("ptt-client: %llu burst(s), %.2f s talked, %llu frames / %llu bytes sent; "
-              "%llu encode and %llu send errors, %llu capture overrun samples\n",
-              s["bursts"].get<unsigned long long>(), s["talk_seconds"].get<double>(),
-              s["frames_sent"].get<unsigned long long>(), s["bytes_sent"].get<unsigned long long>(),
-              s["encode_errors"].get<unsigned long long>(), s["send_errors"].get<unsigned long long>(),
-              s["capture_overrun_samples"].get<unsigned long long>());
+  const auto u = [&](const nlohmann::json& j, const char* k) { return j.value(k, 0ULL); };
+  std::printf("ptt-client: %llu burst(s), %.2f s talked, %llu frames / %llu bytes sent; %llu encode and %llu "
+              "send errors, %llu capture overrun samples, %llu failed talk attempts\n",
+              u(s, "bursts"), s["talk_seconds"].get<double>(), u(s, "frames_sent"), u(s, "bytes_sent"),
+              u(s, "encode_errors"), u(s, "send_errors"), u(s, "capture_overrun_samples"), u(s, "talk_failed"));
+  const auto& a = s["camera_audio"];
+  if (u(a, "bursts") > 0)
+    std::printf("ptt-client: heard the camera's microphone: %llu burst(s), %llu frames played, %llu concealed\n",
+                u(a, "bursts"), u(a, "frames_normal"), u(a, "frames_concealed"));
 }
 
 int run(int argc, char** argv) {
@@ -36,8 +39,21 @@ int run(int argc, char** argv) {
   client::ClientConfig config;
   auto& opus = config.opus;
   app.add_option("--camera", camera, "Camera address HOST:PORT");
+  std::string speaker = "default";
   app.add_option("--input", input, "Microphone: default | device:NAME|INDEX | wav:PATH | tone:HZ | deny")
       ->capture_default_str();
+  app.add_option("--speaker", speaker, "Plays the camera's microphone: default | device:NAME|INDEX | wav:PATH | null")
+      ->capture_default_str();
+  app.add_option("--camera-id", config.camera_id, "Serial of the camera to open (default: whichever answers)");
+  app.add_flag("--renew", config.renew, "Start a new live view whenever one ends (soak tests)");
+  app.add_option("--keepalive-timeout", config.keepalive_timeout_s, "Seconds of camera silence before giving up")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  app.add_option("--playout-delay-ms", config.playout_delay_ms, "Playout delay for the camera's audio")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
+  app.add_flag("--no-session", config.no_session,
+               "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
   app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end");
   app.add_flag("--toggle", toggle, "A key press starts talking, the next stops");
   app.add_flag("--list-devices", list, "List audio devices and exit");
@@ -68,6 +84,7 @@ int run(int argc, char** argv) {
   if (!script.empty() && toggle) throw std::invalid_argument("--talk-script and --toggle cannot be combined");
   config.camera = net::parse_endpoint(camera);
   config.input = audio::parse_capture_spec(input);
+  config.speaker = audio::parse_playback_spec(speaker);
   config.events_path = events_path;
   if (const auto why = opus.validate(); !why.empty()) throw std::invalid_argument(why);
   const auto windows = script.empty() ? std::vector<ptt::TalkWindow>{} : ptt::parse_talk_script(script);
@@ -87,9 +104,14 @@ int run(int argc, char** argv) {
   });
 
   client.start();
-  std::printf("ptt-client: talking to %s from %s, %s\n", net::to_string(config.camera).c_str(),
-              client.capture().describe().c_str(), codec::describe(opus).c_str());
+  std::printf("ptt-client: camera %s, microphone %s, %s\n", net::to_string(config.camera).c_str(),
+              client.sender().capture() ? client.sender().capture()->describe().c_str() : "denied",
+              codec::describe(opus).c_str());
   std::fflush(stdout);
+  client.on_notice = [](const std::string& line) {
+    std::printf("ptt-client: %s\n", line.c_str());
+    std::fflush(stdout);
+  };
   if (!windows.empty()) {
     // Let the last frame's packet leave before exiting.
     scripted.emplace(io, client, windows, [&] { finish(); });
@@ -103,7 +125,9 @@ int run(int argc, char** argv) {
   const auto summary = client.summary();
   print_summary(summary);
   if (!summary_path.empty()) std::ofstream(summary_path) << summary.dump(2) << '\n';
-  return 0;
+  // A refused microphone is an error the user must fix: make scripts notice it.
+  const bool mic_refused = !client.sender().has_microphone() && summary.value("talk_failed", 0) > 0;
+  return mic_refused ? 1 : 0;
 }
 
 }  // namespace

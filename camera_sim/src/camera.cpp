@@ -1,54 +1,86 @@
 #include "pttcam/camera/camera.hpp"
 
-#include <algorithm>
-#include <cmath>
+#include <random>
 
-#include "pttcam/codec/opus_settings.hpp"
+#include "pttcam/session/camera_model.hpp"
 
 namespace pttcam::camera {
 namespace {
 
 using namespace std::chrono_literals;
 constexpr auto kTick = 1ms;
-// Samples one tick adds to how late the speaker ring may be refilled.
-constexpr std::size_t kTickSamples = audio::kSampleRate / 1000;
+constexpr std::int64_t kSessionTickUs = 5'000;  // the cap cuts talk within 5 ms of the limit
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(std::lround(p / 100.0 * static_cast<double>(v.size() - 1)));
-  return v[i];
+session::Micros us(double seconds) { return static_cast<session::Micros>(seconds * 1e6); }
+
+std::string make_serial() {
+  std::random_device rd;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "CAM-%08X", static_cast<unsigned>(rd()));
+  return buf;
+}
+
+session::CameraSessionConfig session_config(const CameraConfig& c, const std::string& serial) {
+  const auto* model = session::find_camera_model(c.model);
+  if (!model) throw std::invalid_argument("unknown camera model '" + c.model + "' (see docs/cameras.md)");
+  session::CameraSessionConfig s;
+  s.model = *model;
+  s.serial = serial;
+  s.session_limit_us = us(c.session_limit_s);
+  s.warn_before_us = us(c.warn_before_s);
+  s.keepalive_timeout_us = us(c.keepalive_timeout_s);
+  s.boot_time_us = us(c.boot_time_s);
+  s.half_duplex = c.half_duplex;
+  return s;
 }
 
 }  // namespace
 
 Camera::Camera(boost::asio::io_context& io, CameraConfig config)
     : config_(std::move(config)),
+      serial_(config_.serial.empty() ? make_serial() : config_.serial),
       socket_(io),
       timer_(io),
-      decoder_(codec::Decoder::create()),
-      playout_({static_cast<playout::Micros>(config_.playout_delay_ms * 1000), 4800}),
       events_(config_.events_path),
-      pcm_(codec::kMaxFrameSamples) {
+      session_(session_config(config_, serial_), events::monotonic_us()) {
   socket_.open(config_.listen.protocol());
   boost::system::error_code ec;
   socket_.bind(config_.listen, ec);
   if (ec) throw std::runtime_error("cannot listen on " + net::to_string(config_.listen) + ": " + ec.message());
-  speaker_ = audio::open_playback(config_.output);
+  receiver_ = std::make_unique<stream::AudioReceiver>(audio::open_playback(config_.output), config_.playout_delay_ms,
+                                                      events_, "");
+  std::unique_ptr<audio::Capture> mic;
+  if (config_.mic) {
+    try {
+      mic = audio::open_capture(*config_.mic);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string(e.what()) + " (camera microphone: use --mic tone:HZ, wav:PATH or none)");
+    }
+  }
+  mic_ = std::make_unique<stream::AudioSender>(std::move(mic), config_.mic_opus, [this](std::span<const std::byte> d) {
+    if (!mic_peer_) return;
+    boost::system::error_code send_ec;
+    socket_.send_to(boost::asio::buffer(d.data(), d.size()), *mic_peer_, 0, send_ec);
+  }, events_);
 }
 
-Camera::~Camera() {
-  if (speaker_) speaker_->stop();
-}
+Camera::~Camera() = default;
 
 void Camera::start() {
-  // Prime the speaker with a little silence so its first periods do not count as underruns.
-  fill_speaker();
-  speaker_->start();
+  receiver_->start();
+  mic_->start();
   running_ = true;
+  start_us_ = events::monotonic_us();
+  const auto* model = session::find_camera_model(config_.model);
   events_.write("camera_start", {{"listen", net::to_string(local_endpoint())},
-                                 {"speaker", speaker_->describe()},
-                                 {"playout_delay_ms", config_.playout_delay_ms}});
+                                 {"speaker", receiver_->speaker().describe()},
+                                 {"microphone", mic_->capture() ? mic_->capture()->describe() : "none"},
+                                 {"model", model->name},
+                                 {"has_speaker", model->speaker},
+                                 {"serial", serial_},
+                                 {"session_limit_s", config_.session_limit_s},
+                                 {"playout_delay_ms", config_.playout_delay_ms},
+                                 {"session", !config_.no_session}});
   receive();
   timer_.expires_after(0ms);
   schedule_tick();
@@ -56,177 +88,139 @@ void Camera::start() {
 
 void Camera::stop() {
   if (!running_) return;
+  if (!config_.no_session) apply(session_.shutdown(events::monotonic_us()));
   running_ = false;
-  speaker_->stop();  // first: once the pump stops, a running speaker would only count underruns
+  receiver_->stop();  // first: once the pump stops, a running speaker would only count underruns
+  mic_->stop();
   timer_.cancel();
   boost::system::error_code ec;
   socket_.close(ec);
   events_.write("camera_stop", summary());
 }
 
+void Camera::power_cycle() {
+  ++stats_.power_cycles;
+  // Unplugged: what was playing stops mid-word, and the microphone stream stops without an end.
+  receiver_->cut("power_cycle");
+  mic_->abort_burst();
+  mic_peer_.reset();
+  apply(session_.power_cycle(events::monotonic_us()));
+}
+
 void Camera::receive() {
-  socket_.async_receive_from(boost::asio::buffer(rx_), sender_,
-                             [this](const boost::system::error_code& ec, std::size_t size) {
-                               if (ec == boost::asio::error::operation_aborted || !running_) return;
-                               if (!ec) on_datagram(size);
-                               receive();
-                             });
+  socket_.async_receive_from(boost::asio::buffer(rx_), from_, [this](const boost::system::error_code& ec, std::size_t n) {
+    if (ec == boost::asio::error::operation_aborted || !running_) return;
+    if (!ec) on_datagram(n);
+    receive();
+  });
 }
 
 void Camera::on_datagram(std::size_t size) {
-  ++rx_counters_.datagrams;
-  const auto parsed = rtp::parse(std::span<const std::byte>(rx_.data(), std::min(size, rtp::kMaxDatagram)));
-  if (!parsed || size > rtp::kMaxDatagram) {
-    ++rx_counters_.malformed;
-    if (!parsed) rx_counters_.by_reason.record(parsed.error);
-    log_drop(parsed ? "oversize" : rtp::to_string(parsed.error), size);
+  const std::span<const std::byte> datagram(rx_.data(), size);
+  const std::string peer = net::to_string(from_);
+  if (config_.no_session) {
+    receiver_->on_datagram(datagram, peer);
     return;
   }
-  const auto& p = *parsed.packet;
-  if (p.header.payload_type != rtp::kOpusPayloadType) {
-    ++rx_counters_.wrong_payload_type;
-    log_drop("wrong_payload_type", size);
+  const std::int64_t now = events::monotonic_us();
+  if (control::is_control(datagram)) {
+    const auto decoded = control::decode(datagram);
+    if (decoded) {
+      apply(session_.on_message(*decoded.message, peer, now));
+    } else if (decoded.error == control::DecodeError::unsupported_version && session_.online()) {
+      control::Message reply;
+      reply.session_id = decoded.session_id;
+      reply.body = control::Reject{control::RejectReason::unsupported_version, control::kVersion};
+      const auto bytes = control_writer_.write(reply);
+      boost::system::error_code ec;
+      socket_.send_to(boost::asio::buffer(bytes.data(), bytes.size()), from_, 0, ec);
+      events_.write("session_reject", {{"peer", peer}, {"reason", "unsupported_version"}, {"version", decoded.version}});
+    } else {
+      stats_.control_malformed.record(decoded.error);
+      events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}, {"from", peer}});
+    }
     return;
   }
-  const auto samples = codec::packet_samples(p.payload);
-  if (!samples || *samples <= 0) {
-    ++rx_counters_.bad_opus;
-    log_drop("bad_opus", size);
+  // Media only from the peer of the open live view; it plays once that peer holds the floor.
+  if (!session_.online() || !session_.session_open() || session_.session_peer() != peer) {
+    ++stats_.media_dropped;
     return;
   }
-  playout::IncomingPacket in;
-  in.ssrc = p.header.ssrc;
-  in.sequence = p.header.sequence;
-  in.timestamp = p.header.timestamp;
-  in.marker = p.header.marker;
-  in.end_of_burst = p.extras.end_of_burst;
-  in.has_fec = codec::packet_has_fec(p.payload);
-  in.samples = *samples;
-  if (p.extras.capture_time_us) in.capture_us = static_cast<playout::Micros>(*p.extras.capture_time_us);
-  in.payload = p.payload;
-  playout_.insert(in, events::monotonic_us());
-  fill_speaker();  // a burst may be due now
-}
-
-// Each dropped datagram is logged, up to a cap, so a flood cannot fill the disk.
-void Camera::log_drop(const char* reason, std::size_t size) {
-  constexpr std::uint64_t kMaxLogged = 1000;
-  const std::uint64_t dropped = rx_counters_.malformed + rx_counters_.wrong_payload_type + rx_counters_.bad_opus;
-  if (dropped <= kMaxLogged)
-    events_.write("packet_dropped", {{"reason", reason}, {"bytes", size}, {"from", net::to_string(sender_)}});
-  if (dropped == kMaxLogged) events_.write("packet_dropped_log_capped", {{"after", kMaxLogged}});
+  receiver_->on_datagram(datagram, peer);
 }
 
 void Camera::schedule_tick() {
+  if (!running_) return;
   timer_.expires_at(timer_.expiry() + kTick);
   if (timer_.expiry() < std::chrono::steady_clock::now() - 50ms) timer_.expires_after(0ms);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !running_) return;
-    fill_speaker();
+    const std::int64_t now = events::monotonic_us();
+    if (next_reboot_ < config_.reboot_at_s.size() && now >= start_us_ + us(config_.reboot_at_s[next_reboot_])) {
+      ++next_reboot_;
+      power_cycle();
+    }
+    if (!config_.no_session && now >= next_session_tick_) {
+      next_session_tick_ = now + kSessionTickUs;
+      apply(session_.on_tick(now));
+    }
+    mic_->pump();
+    receiver_->pump();
     schedule_tick();
   });
 }
 
-// Keeps about two device periods queued: enough that the device never runs dry between ticks,
-// little enough that the queue adds only a few milliseconds to the latency.
-void Camera::fill_speaker() {
-  const std::size_t low_water = 2 * speaker_->period_samples() + kTickSamples;
-  while (speaker_->queued() < low_water) {
-    if (pcm_pos_ == pcm_len_) next_frame();
-    write_pcm();
+void Camera::apply(session::Output out) {
+  for (const auto& m : out.send) {
+    const auto bytes = control_writer_.write(m.message);
+    if (bytes.empty()) continue;
+    boost::system::error_code ec;
+    socket_.send_to(boost::asio::buffer(bytes.data(), bytes.size()), net::parse_endpoint(m.to), 0, ec);
   }
+  for (const auto& e : out.events) {
+    events_.write(e.name, e.fields);
+    // The camera cuts what is playing when it ends the session itself; a client that stopped
+    // after releasing the key still gets the end of its last word played.
+    if (e.name == "session_end" && e.fields.value("reason", "") != "client_stopped")
+      receiver_->cut(e.fields.value("reason", "session_end"));
+  }
+  sync_media();
 }
 
-void Camera::write_pcm() {
-  const std::size_t n = std::min(pcm_len_ - pcm_pos_, speaker_->space());
-  speaker_->write(std::span<const float>(pcm_.data() + pcm_pos_, n));
-  pcm_pos_ += n;
-}
-
-void Camera::next_frame() {
-  const std::int64_t now = events::monotonic_us();
-  const auto frame = playout_.next(now, static_cast<int>(speaker_->period_samples()));
-  const auto out = std::span<float>(pcm_.data(), static_cast<std::size_t>(frame.samples));
-  std::optional<int> got;
-  switch (frame.kind) {
-    case playout::FrameKind::silence: std::fill(out.begin(), out.end(), 0.0f); got = frame.samples; break;
-    case playout::FrameKind::normal: got = decoder_.decode(frame.payload, out); break;
-    case playout::FrameKind::fec: got = decoder_.decode_fec(frame.payload, out); break;
-    case playout::FrameKind::concealed: got = decoder_.conceal(out); break;
-  }
-  if (!got || *got != frame.samples) {
-    ++rx_counters_.decode_errors;
-    std::fill(out.begin(), out.end(), 0.0f);
-  }
-  pcm_len_ = static_cast<std::size_t>(frame.samples);
-  pcm_pos_ = 0;
-
-  if (frame.kind == playout::FrameKind::silence && !frame.burst_end) return;
-  // When this frame's first sample will be heard: after what is queued, plus the device's latency.
-  const std::int64_t play_us =
-      now + static_cast<std::int64_t>(speaker_->queued()) * 1'000'000 / audio::kSampleRate +
-      static_cast<std::int64_t>(speaker_->output_latency() * 1e6);
-  if (frame.burst_start) {
-    bursts_.push_back({frame.capture_us.value_or(0), play_us, 0, {}});
-    in_burst_ = true;
-    events_.write("burst_play_start",
-                  {{"burst", bursts_.size()},
-                   {"seq", frame.sequence},
-                   {"capture_us", frame.capture_us.value_or(0)},
-                   {"play_us", play_us},
-                   {"talk_start_ms", frame.capture_us ? (play_us - *frame.capture_us) / 1000.0 : -1.0}});
-  }
-  if (in_burst_ && frame.kind != playout::FrameKind::silence) {
-    auto& b = bursts_.back();
-    ++b.frames;
-    if (frame.kind == playout::FrameKind::normal && frame.capture_us)
-      b.mouth_to_ear_ms.push_back(static_cast<double>(play_us - *frame.capture_us) / 1000.0);
-  }
-  if (frame.burst_end && in_burst_) {
-    in_burst_ = false;
-    events_.write("burst_play_end", {{"burst", bursts_.size()},
-                                     {"frames", bursts_.back().frames},
-                                     {"last_play_us", play_us},
-                                     {"terminated", frame.kind != playout::FrameKind::silence}});
+// Media follows the session: the speaker plays only while the floor is held, the microphone
+// streams to the session's client unless half duplex mutes it while the client talks.
+void Camera::sync_media() {
+  if (config_.no_session) return;
+  receiver_->set_gate(session_.floor_held());
+  const bool stream_mic = session_.online() && session_.session_open() && !session_.mic_muted();
+  if (stream_mic && !mic_->talking()) {
+    mic_peer_ = net::parse_endpoint(*session_.session_peer());
+    mic_->set_talking(true);
+  } else if (!stream_mic && mic_->talking()) {
+    mic_->set_talking(false);  // the burst's last packet still goes to the client
+    mic_peer_.reset();
   }
 }
 
 nlohmann::json Camera::summary() const {
-  const auto& pc = playout_.counters();
-  const auto& sc = speaker_->counters();
-  std::vector<double> m2e;
-  nlohmann::json bursts = nlohmann::json::array();
-  for (const auto& b : bursts_) {
-    m2e.insert(m2e.end(), b.mouth_to_ear_ms.begin(), b.mouth_to_ear_ms.end());
-    bursts.push_back({{"frames", b.frames},
-                      {"talk_start_ms", b.first_capture_us ? (b.first_play_us - b.first_capture_us) / 1000.0 : -1.0},
-                      {"mouth_to_ear_p50_ms", percentile(b.mouth_to_ear_ms, 50)}});
-  }
-  nlohmann::json malformed = nlohmann::json::object();
-  for (std::size_t i = 0; i < rtp::kParseErrorCount; ++i)
-    if (rx_counters_.by_reason.by_error[i])
-      malformed[rtp::to_string(static_cast<rtp::ParseError>(i))] = rx_counters_.by_reason.by_error[i];
-  return {{"datagrams", rx_counters_.datagrams},
-          {"malformed", rx_counters_.malformed},
-          {"malformed_by_reason", malformed},
-          {"wrong_payload_type", rx_counters_.wrong_payload_type},
-          {"bad_opus", rx_counters_.bad_opus},
-          {"decode_errors", rx_counters_.decode_errors},
-          {"packets", pc.received},
-          {"duplicate", pc.duplicate},
-          {"late", pc.late},
-          {"lost", pc.lost},
-          {"frames_normal", pc.normal},
-          {"frames_fec", pc.fec_recovered},
-          {"frames_concealed", pc.concealed},
-          {"bursts", pc.bursts},
-          {"bursts_unterminated", pc.bursts_unterminated},
-          {"stream_changes", pc.stream_changes},
-          {"speaker_underrun_samples", sc.underrun_samples.load()},
-          {"speaker_device_xruns", sc.device_flags.load()},
-          {"mouth_to_ear_ms", {{"p50", percentile(m2e, 50)}, {"p95", percentile(m2e, 95)},
-                               {"max", m2e.empty() ? 0.0 : *std::max_element(m2e.begin(), m2e.end())}}},
-          {"per_burst", bursts}};
+  auto s = receiver_->summary();
+  s["media_dropped"] = stats_.media_dropped;
+  s["control_malformed"] = stats_.control_malformed.total();
+  s["power_cycles"] = stats_.power_cycles;
+  s["serial"] = serial_;
+  s["model"] = config_.model;
+  const auto& c = session_.counters();
+  s["session"] = {{"sessions", c.sessions},
+                  {"rejected_busy", c.rejected_busy},
+                  {"rejected_unknown_camera", c.rejected_unknown_camera},
+                  {"talk_granted", c.talk_granted},
+                  {"talk_denied", c.talk_denied},
+                  {"ignored_unknown_session", c.ignored_unknown_session},
+                  {"ignored_out_of_order", c.ignored_out_of_order},
+                  {"ignored_wrong_direction", c.ignored_wrong_direction},
+                  {"ignored_offline", c.ignored_offline}};
+  s["microphone"] = mic_->summary();
+  return s;
 }
 
 }  // namespace pttcam::camera

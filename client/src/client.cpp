@@ -1,171 +1,240 @@
 #include "pttcam/client/client.hpp"
 
-#include <random>
-
-#include "pttcam/rtp/sequence.hpp"
+#include <cstdio>
 
 namespace pttcam::client {
 namespace {
 
-using namespace std::chrono_literals;
-// While talking the ring is drained every millisecond: a frame leaves at most 1 ms after its last
-// sample arrived. While idle, 10 ms is enough to keep the ring from filling.
-constexpr auto kTalkTick = 1ms;
-constexpr auto kIdleTick = 10ms;
+using State = session::ClientSession::State;
+using Talk = session::ClientSession::Talk;
 
-std::uint32_t random_u32() {
-  static std::random_device rd;
-  return (static_cast<std::uint32_t>(rd()) << 16) ^ static_cast<std::uint32_t>(rd());
+using namespace std::chrono_literals;
+constexpr auto kTick = 1ms;                      // mic and speaker pumps
+constexpr std::int64_t kSessionTickUs = 10'000;  // session timers need no finer grain
+
+session::ClientSessionConfig session_config(const ClientConfig& c) {
+  session::ClientSessionConfig s;
+  s.camera_id = c.camera_id;
+  s.renew = c.renew;
+  s.keepalive_timeout_us = static_cast<session::Micros>(c.keepalive_timeout_s * 1e6);
+  return s;
+}
+
+std::unique_ptr<audio::Capture> open_microphone(const audio::EndpointSpec& spec) {
+  // An OS that refused the microphone does not stop the app from starting: talking fails.
+  if (spec.kind == audio::EndpointSpec::Kind::deny) return nullptr;
+  return audio::open_capture(spec);
 }
 
 }  // namespace
 
 Client::Client(boost::asio::io_context& io, ClientConfig config)
     : config_(std::move(config)),
-      io_(io),
       socket_(io, config_.camera.protocol()),
       timer_(io),
-      encoder_(codec::Encoder::create(config_.opus)),
-      framer_(static_cast<std::size_t>(config_.opus.samples_per_frame())),
       events_(config_.events_path),
-      chunk_(audio::kRingCapacity) {
-  header_.payload_type = rtp::kOpusPayloadType;
-  header_.ssrc = random_u32();
-  header_.sequence = static_cast<std::uint16_t>(random_u32());
-  timestamp_base_ = random_u32();
-  lookahead_us_ = static_cast<std::int64_t>(encoder_.lookahead_samples()) * 1'000'000 / audio::kSampleRate;
-  capture_ = audio::open_capture(config_.input);
+      session_(session_config(config_), net::to_string(config_.camera)) {
+  socket_.bind(net::Udp::endpoint(config_.camera.protocol(), 0));
+  receiver_ = std::make_unique<stream::AudioReceiver>(audio::open_playback(config_.speaker),
+                                                      config_.playout_delay_ms, events_, "camera_audio_");
+  sender_ = std::make_unique<stream::AudioSender>(open_microphone(config_.input), config_.opus,
+                                                  [this](std::span<const std::byte> d) { send(d); }, events_);
 }
 
-Client::~Client() {
-  if (capture_) capture_->stop();
-}
+Client::~Client() = default;
 
 void Client::start() {
-  capture_->start();
-  start_us_ = events::monotonic_us();
-  next_timestamp_ = timestamp_base_;
+  sender_->start();
+  receiver_->start();
   running_ = true;
   events_.write("client_start", {{"camera", net::to_string(config_.camera)},
-                                 {"input", capture_->describe()},
+                                 {"input", sender_->capture() ? sender_->capture()->describe() : "denied"},
+                                 {"speaker", receiver_->speaker().describe()},
                                  {"codec", codec::describe(config_.opus)},
-                                 {"ssrc", header_.ssrc}});
+                                 {"ssrc", sender_->ssrc()},
+                                 {"session", !config_.no_session}});
+  receive();
+  if (!config_.no_session) apply(session_.start(events::monotonic_us()));
+  timer_.expires_after(0ms);
   schedule_tick();
+}
+
+void Client::send(std::span<const std::byte> datagram) {
+  boost::system::error_code ec;
+  socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), config_.camera, 0, ec);
+  if (ec) ++stats_.send_errors;
+}
+
+void Client::receive() {
+  socket_.async_receive_from(boost::asio::buffer(rx_), from_, [this](const boost::system::error_code& ec, std::size_t n) {
+    if (ec == boost::asio::error::operation_aborted || !running_) return;
+    if (!ec) on_datagram(n);
+    receive();
+  });
+}
+
+void Client::on_datagram(std::size_t size) {
+  const std::span<const std::byte> datagram(rx_.data(), size);
+  if (from_ != config_.camera) {
+    ++stats_.control_ignored;  // only the camera talks to us
+    return;
+  }
+  const std::int64_t now = events::monotonic_us();
+  if (control::is_control(datagram)) {
+    const auto decoded = control::decode(datagram);
+    if (!decoded) {
+      stats_.control_malformed.record(decoded.error);
+      events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}});
+      return;
+    }
+    apply(session_.on_message(*decoded.message, now));
+    return;
+  }
+  // The camera's microphone plays only during a live view (or always with --no-session).
+  if (config_.no_session || session_.state() == State::live)
+    receiver_->on_datagram(datagram, net::to_string(from_));
 }
 
 void Client::schedule_tick() {
   if (!running_) return;
-  timer_.expires_at(timer_.expiry() + (framer_.talking() ? kTalkTick : kIdleTick));
-  if (timer_.expiry() < std::chrono::steady_clock::now() - 50ms) timer_.expires_after(0ms);  // woke late: resync
+  timer_.expires_at(timer_.expiry() + kTick);
+  if (timer_.expiry() < std::chrono::steady_clock::now() - 50ms) timer_.expires_after(0ms);  // woke late
   timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    pump();
+    if (ec || !running_) return;
+    sender_->pump();
+    receiver_->pump();
+    const std::int64_t now = events::monotonic_us();
+    if (!config_.no_session && now >= next_session_tick_) {
+      next_session_tick_ = now + kSessionTickUs;
+      apply(session_.on_tick(now));
+    }
     schedule_tick();
   });
 }
 
-void Client::pump() {
-  const std::size_t n = capture_->read(chunk_);
-  if (!framer_.talking()) {
-    stats_.samples_discarded_idle += n;
-    return;
-  }
-  // The newest sample read is about input_latency old; earlier ones are older by their position.
-  const std::int64_t now = events::monotonic_us();
-  const auto first_capture = now - static_cast<std::int64_t>(capture_->input_latency() * 1e6) -
-                             static_cast<std::int64_t>(n) * 1'000'000 / audio::kSampleRate;
-  framer_.push(std::span<const float>(chunk_.data(), n), first_capture,
-               [this](std::span<const float> pcm, const ptt::FrameFlags& f) { send_frame(pcm, f); });
-}
-
 void Client::set_talking(bool on) {
-  if (!running_ || on == framer_.talking()) return;
+  if (!running_ || on == key_held_) return;
+  key_held_ = on;
   const std::int64_t now = events::monotonic_us();
   if (on) {
-    // Whatever the ring holds was captured before the key went down: it is never sent.
-    stats_.samples_discarded_idle += capture_->discard();
-    key_down_us_ = now;
-    burst_frames_ = 0;
-    framer_.key_down(now);
-    events_.write("key_down", {{"burst", stats_.bursts + 1}});
-    timer_.cancel();  // switch to the fast tick now
-    timer_.expires_at(std::chrono::steady_clock::now());
-    schedule_tick();
+    events_.write("key_down", {});
+    if (!sender_->has_microphone()) {
+      ++stats_.talk_failed;
+      events_.write("talk_failed", {{"reason", "microphone_denied"}, {"message", audio::kMicrophoneDenied}});
+      on_notice(audio::kMicrophoneDenied);
+      return;
+    }
+    if (config_.no_session) {
+      sender_->set_talking(true);
+      return;
+    }
+    // Stream at once, alongside the request: the camera holds the audio until it grants, so
+    // nothing said after the press is lost and no round trip is added to the talk-start latency.
+    apply(session_.key_down(now));
+    if (session_.talk() == Talk::requested || session_.talk() == Talk::granted)
+      sender_->set_talking(true);
   } else {
-    pump();  // everything captured up to the release belongs to the burst
-    framer_.key_up([this](std::span<const float> pcm, const ptt::FrameFlags& f) { send_frame(pcm, f); });
-    stats_.talk_seconds += static_cast<double>(now - key_down_us_) / 1e6;
-    events_.write("key_up", {{"burst", stats_.bursts}, {"frames", burst_frames_}});
+    events_.write("key_up", {});
+    sender_->set_talking(false);
+    if (!config_.no_session) apply(session_.key_up(now));
   }
 }
 
-void Client::send_frame(std::span<const float> pcm, const ptt::FrameFlags& f) {
-  if (f.first) {
-    ++stats_.bursts;
-    // The timestamp follows the capture clock across the silent gap (RFC 3550 5.1), and never
-    // goes backwards even if the gap was shorter than a frame.
-    const auto elapsed = static_cast<std::uint64_t>(std::max<std::int64_t>(0, f.capture_us - start_us_));
-    const auto ts = timestamp_base_ + static_cast<std::uint32_t>(elapsed * audio::kSampleRate / 1'000'000);
-    header_.timestamp = rtp::is_newer_ts(ts, next_timestamp_) ? ts : next_timestamp_;
+void Client::renew() {
+  if (config_.no_session) return;
+  apply(session_.renew(events::monotonic_us()));
+}
+
+void Client::apply(session::Output out) {
+  for (const auto& m : out.send) {
+    const auto bytes = control_writer_.write(m.message);
+    if (!bytes.empty()) send(bytes);
   }
-  const auto bytes = encoder_.encode(pcm, opus_buf_);
-  if (!bytes) {
-    ++stats_.encode_errors;
+  for (const auto& e : out.events) {
+    events_.write(e.name, e.fields);
+    if (e.name == "talk_failed") ++stats_.talk_failed;
+    notice_for(e);
+  }
+  // Stop streaming when the floor was refused or the session is gone; the camera would drop it.
+  const bool may_send = session_.state() == State::live && session_.talk() != Talk::denied;
+  if (sender_->talking() && !may_send) sender_->set_talking(false);
+  if (session_.state() != State::live && receiver_->in_burst()) receiver_->cut("session_end");
+}
+
+void Client::notice_for(const session::LogEvent& e) {
+  const auto& f = e.fields;
+  const auto str = [&](const char* k) { return f.contains(k) ? f[k].get<std::string>() : std::string(); };
+  char line[256];
+  if (e.name == "session_accept") {
+    const auto& a = *session_.accepted();
+    std::snprintf(line, sizeof line, "live view started: camera %s (model %s), speaker %s, microphone %s, limit %u s",
+                  a.serial.c_str(), a.model.c_str(), (a.capabilities & control::kCapSpeaker) ? "yes" : "NO",
+                  (a.capabilities & control::kCapMicrophone) ? "yes" : "no", a.session_limit_ms / 1000);
+  } else if (e.name == "session_reject") {
+    std::snprintf(line, sizeof line, "camera refused live view: %s", str("reason").c_str());
+  } else if (e.name == "session_warning") {
+    std::snprintf(line, sizeof line, "live view ends in %.0f s", session_.remaining_us(events::monotonic_us()) / 1e6);
+  } else if (e.name == "session_end") {
+    std::snprintf(line, sizeof line, "live view ended: %s%s", str("reason").c_str(),
+                  config_.renew ? " (renewing)" : " (press r for a new one)");
+  } else if (e.name == "camera_not_responding" || e.name == "talk_failed") {
+    std::snprintf(line, sizeof line, "%s", f.contains("message") ? str("message").c_str() : str("reason").c_str());
+  } else if (e.name == "talk_denied") {
+    std::snprintf(line, sizeof line, "talk denied: %s", str("reason").c_str());
+  } else if (e.name == "camera_rebooted") {
+    std::snprintf(line, sizeof line, "the camera restarted since the last live view (power cycle)");
+  } else if (e.name == "cutoff") {
+    std::snprintf(line, sizeof line, "audio cut off: %s", str("cause").c_str());
   } else {
-    header_.marker = f.first;
-    rtp::RtpExtras extras;
-    // The decoder's output lags the encoder's input by the encoder lookahead, so the first sample
-    // the camera plays from this packet was captured that much before the frame's first sample.
-    extras.capture_time_us = static_cast<std::uint64_t>(f.capture_us - lookahead_us_);
-    extras.end_of_burst = f.last;
-    const auto datagram = writer_.write(header_, extras, std::span<const std::byte>(opus_buf_.data(), *bytes));
-    boost::system::error_code ec;
-    socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), config_.camera, 0, ec);
-    if (ec) {
-      ++stats_.send_errors;
-    } else {
-      ++stats_.frames_sent;
-      stats_.bytes_sent += datagram.size();
-    }
-    if (f.first)
-      events_.write("burst_first_packet", {{"burst", stats_.bursts},
-                                           {"seq", header_.sequence},
-                                           {"rtp_ts", header_.timestamp},
-                                           {"key_down_us", key_down_us_},
-                                           {"capture_us", f.capture_us}});
-    if (f.last)
-      events_.write("burst_last_packet", {{"burst", stats_.bursts}, {"seq", header_.sequence}, {"frames", burst_frames_ + 1}});
+    return;
   }
-  ++burst_frames_;
-  // Sequence numbers stay continuous across bursts; a failed encode still uses its number so
-  // the receiver sees the gap as a loss.
-  ++header_.sequence;
-  header_.timestamp += static_cast<std::uint32_t>(pcm.size());
-  next_timestamp_ = header_.timestamp;
+  on_notice(line);
 }
 
 void Client::stop() {
   if (!running_) return;
   set_talking(false);
+  if (!config_.no_session) apply(session_.stop(events::monotonic_us()));
   running_ = false;
   timer_.cancel();
-  capture_->stop();
+  sender_->stop();
+  receiver_->stop();
   boost::system::error_code ec;
   socket_.close(ec);
   events_.write("client_stop", summary());
 }
 
+std::string Client::status_line(std::int64_t now_us) const {
+  if (config_.no_session) return sending() ? "TALKING" : "idle";
+  switch (session_.state()) {
+    case State::idle:
+    case State::starting: return "connecting to the camera...";
+    case State::ended: return "no live view (r: start a new one)";
+    case State::live: break;
+  }
+  const auto left = session_.remaining_us(now_us) / 1'000'000;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "live %lld:%02lld left", static_cast<long long>(left / 60),
+                static_cast<long long>(left % 60));
+  return buf;
+}
+
 nlohmann::json Client::summary() const {
-  const auto& c = capture_->counters();
-  return {{"bursts", stats_.bursts},
-          {"frames_sent", stats_.frames_sent},
-          {"bytes_sent", stats_.bytes_sent},
-          {"talk_seconds", stats_.talk_seconds},
-          {"encode_errors", stats_.encode_errors},
-          {"send_errors", stats_.send_errors},
-          {"samples_discarded_idle", stats_.samples_discarded_idle},
-          {"capture_overrun_samples", c.overrun_samples.load()},
-          {"capture_device_xruns", c.device_flags.load()}};
+  auto s = sender_->summary();
+  s["send_errors"] = stats_.send_errors;
+  s["talk_failed"] = stats_.talk_failed;
+  s["control_malformed"] = stats_.control_malformed.total();
+  s["datagrams_from_strangers"] = stats_.control_ignored;
+  const auto& c = session_.counters();
+  s["session"] = {{"sessions", c.sessions},
+                  {"renewals", c.renewals},
+                  {"keepalive_timeouts", c.keepalive_timeouts},
+                  {"ignored_wrong_session", c.ignored_wrong_session},
+                  {"ignored_out_of_order", c.ignored_out_of_order},
+                  {"ignored_wrong_direction", c.ignored_wrong_direction}};
+  if (const auto r = session_.end_reason()) s["session"]["last_end_reason"] = control::to_string(*r);
+  s["camera_audio"] = receiver_->summary();
+  return s;
 }
 
 }  // namespace pttcam::client

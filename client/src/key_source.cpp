@@ -32,7 +32,7 @@ void ScriptedKey::step(std::size_t index, bool press) {
 }
 
 TerminalKey::TerminalKey(boost::asio::io_context& io, Client& client, bool toggle, std::function<void()> quit)
-    : client_(client), toggle_(toggle), quit_(std::move(quit)), in_(io), release_timer_(io) {}
+    : client_(client), toggle_(toggle), quit_(std::move(quit)), in_(io), release_timer_(io), refresh_timer_(io) {}
 
 TerminalKey::~TerminalKey() { stop(); }
 
@@ -52,14 +52,18 @@ void TerminalKey::start() {
   std::fputs("\x1b[?u\x1b[>11u", stdout);
   std::fflush(stdout);
   in_.assign(dup(STDIN_FILENO));
-  std::printf("Hold SPACE to talk%s, q to quit.\n", toggle_ ? " (toggle mode: press to start, press to stop)" : "");
+  std::printf("Hold SPACE to talk%s, r for a new live view, q to quit.\r\n",
+              toggle_ ? " (toggle mode: press to start, press to stop)" : "");
+  client_.on_notice = [this](const std::string& line) { notice(line); };
   show();
   read();
+  refresh();
 }
 
 void TerminalKey::stop() {
   boost::system::error_code ec;
   release_timer_.cancel();
+  refresh_timer_.cancel();
   if (in_.is_open()) in_.close(ec);
   if (raw_) {
     std::fputs("\x1b[<u\r\n", stdout);
@@ -84,7 +88,7 @@ void TerminalKey::on_event(KeyEvent e) {
   switch (e) {
     case KeyEvent::kitty_supported: kitty_ = true; return;
     case KeyEvent::quit: quit_(); return;
-    case KeyEvent::renew: return;
+    case KeyEvent::renew: client_.renew(); return;
     case KeyEvent::space_repeat: return;
     case KeyEvent::space_release:
       if (!toggle_) client_.set_talking(false);
@@ -92,7 +96,7 @@ void TerminalKey::on_event(KeyEvent e) {
     case KeyEvent::space_press:
       if (toggle_) {
         // Legacy terminals repeat a held key; in toggle mode only the first press counts.
-        if (kitty_ || legacy_.on_space(events::monotonic_us())) client_.set_talking(!client_.talking());
+        if (kitty_ || legacy_.on_space(events::monotonic_us())) client_.set_talking(!client_.key_held());
         if (!kitty_) arm_release_timer();
       } else if (kitty_) {
         client_.set_talking(true);
@@ -120,11 +124,29 @@ void TerminalKey::arm_release_timer() {
 }
 
 void TerminalKey::show() {
-  if (client_.talking())
-    std::fputs("\r\x1b[2K\x1b[1;37;41m  ● TALKING  \x1b[0m  release SPACE to stop", stdout);
+  const std::string status = client_.status_line(events::monotonic_us());
+  if (client_.sending())
+    std::printf("\r\x1b[2K\x1b[1;37;41m  ● TALKING  \x1b[0m  %s  release SPACE to stop", status.c_str());
+  else if (client_.key_held())
+    std::printf("\r\x1b[2K\x1b[1;30;43m  ✕ NOT SENT \x1b[0m  %s", status.c_str());
   else
-    std::fputs("\r\x1b[2K\x1b[1;30;47m  ○ idle     \x1b[0m  hold SPACE to talk, q to quit", stdout);
+    std::printf("\r\x1b[2K\x1b[1;30;47m  ○ idle     \x1b[0m  %s  hold SPACE to talk, r new live view, q quit",
+                status.c_str());
   std::fflush(stdout);
+}
+
+void TerminalKey::notice(const std::string& line) {
+  std::printf("\r\x1b[2K%s\r\n", line.c_str());
+  show();
+}
+
+void TerminalKey::refresh() {
+  refresh_timer_.expires_after(std::chrono::milliseconds(250));
+  refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    show();
+    refresh();
+  });
 }
 
 }  // namespace pttcam::client

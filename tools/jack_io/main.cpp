@@ -34,7 +34,7 @@ struct Engine {
   std::vector<float> record;
   std::atomic<std::size_t> recorded{0};
   std::atomic<bool> started{false};
-  jack_nframes_t first_frame = 0;
+  std::int64_t first_cycle_us = 0;  // CLOCK_MONOTONIC when the first cycle ran
   jack_port_t* out = nullptr;
   jack_port_t* in = nullptr;
   jack_client_t* client = nullptr;
@@ -43,7 +43,7 @@ struct Engine {
 int process(jack_nframes_t n, void* arg) noexcept {  // RT-safe: wait-free, no alloc
   auto* e = static_cast<Engine*>(arg);
   if (!e->started.load(std::memory_order_relaxed)) {
-    e->first_frame = jack_last_frame_time(e->client);
+    e->first_cycle_us = events::monotonic_us();  // vDSO clock read: no syscall
     e->started.store(true, std::memory_order_release);
   }
   if (e->out) {
@@ -127,15 +127,14 @@ int run(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   jack_deactivate(client.get());
 
-  // JACK's microsecond clock is CLOCK_MONOTONIC on Linux, the clock of pttcam's event logs.
-  const auto t0 = static_cast<std::int64_t>(jack_frames_to_time(client.get(), e.first_frame));
-  const auto offset = events::monotonic_us() - static_cast<std::int64_t>(jack_get_time());
+  // Sample 0 on both ports passed through the graph in the first cycle, whose wall time (the
+  // CLOCK_MONOTONIC of pttcam's event logs) was read in the callback. jack_frames_to_time() is
+  // not used: with the dummy driver its estimate was seen to be tens of milliseconds off.
   if (!record_path.empty())
     audio::write_wav(record_path, std::span<const float>(e.record.data(), e.recorded.load()));
   if (!info_path.empty())
-    std::ofstream(info_path) << nlohmann::json{{"play_t0_us", t0 + offset},
-                                               {"record_t0_us", t0 + offset},
-                                               {"clock_offset_us", offset},
+    std::ofstream(info_path) << nlohmann::json{{"play_t0_us", e.first_cycle_us},
+                                               {"record_t0_us", e.first_cycle_us},
                                                {"recorded_samples", e.recorded.load()}}
                                     .dump()
                              << '\n';

@@ -13,7 +13,7 @@ EventLog::EventLog(const std::filesystem::path& path) {
 void EventLog::write(std::string_view event, nlohmann::json fields) {
   if (!enabled()) return;
   nlohmann::json line = {{"t_us", monotonic_us()}, {"event", event}};
-  line.update(fields);
+  if (fields.is_object()) line.update(fields);
   out_ << line.dump() << '\n';
   out_.flush();
 }

@@ -3,82 +3,86 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "pttcam/audio/endpoint.hpp"
 #include "pttcam/audio/factory.hpp"
-#include "pttcam/codec/decoder.hpp"
+#include "pttcam/codec/opus_settings.hpp"
+#include "pttcam/control/wire.hpp"
 #include "pttcam/events/event_log.hpp"
 #include "pttcam/net/address.hpp"
-#include "pttcam/playout/fixed_delay_playout.hpp"
-#include "pttcam/rtp/packet.hpp"
+#include "pttcam/session/camera_session.hpp"
+#include "pttcam/stream/audio_receiver.hpp"
+#include "pttcam/stream/audio_sender.hpp"
 
 namespace pttcam::camera {
 
 struct CameraConfig {
   net::Udp::endpoint listen{boost::asio::ip::address_v4::any(), 5004};
   audio::EndpointSpec output{audio::EndpointSpec::Kind::device, "default"};
+  std::optional<audio::EndpointSpec> mic = audio::EndpointSpec{audio::EndpointSpec::Kind::device, "default"};
+  codec::OpusSettings mic_opus;
   double playout_delay_ms = 10;
+  std::string model = "indoor-gen2";
+  std::string serial;  // generated when empty
+  double session_limit_s = 300;
+  double warn_before_s = 30;
+  double keepalive_timeout_s = 3;
+  double boot_time_s = 10;
+  std::vector<double> reboot_at_s;  // power cycles, seconds from start
+  bool half_duplex = false;
+  bool no_session = false;  // plays any RTP stream, no live-view protocol (standard RTP senders)
   std::filesystem::path events_path;
 };
 
-struct ReceiveCounters {
-  std::uint64_t datagrams = 0;
-  std::uint64_t malformed = 0;  // rejected by the RTP parser (by reason below)
-  rtp::ParseCounters by_reason;
-  std::uint64_t wrong_payload_type = 0;
-  std::uint64_t bad_opus = 0;       // not a valid Opus packet (no duration)
-  std::uint64_t decode_errors = 0;  // played as silence
+struct CameraStats {
+  std::uint64_t media_dropped = 0;  // RTP from no session / another peer / before accept
+  std::uint64_t power_cycles = 0;
+  control::DecodeCounters control_malformed;
 };
 
-// Latency of the frames played in one burst, from the sender's capture clock to the speaker.
-struct BurstRecord {
-  std::int64_t first_capture_us = 0;
-  std::int64_t first_play_us = 0;
-  std::uint64_t frames = 0;
-  std::vector<double> mouth_to_ear_ms;
-};
-
-// The camera's speaker path: RTP/UDP -> playout -> Opus decode (FEC/PLC for gaps) -> speaker.
-// One io_context thread; the speaker device only drains a ring.
+// The camera: live-view sessions (control protocol, 5-minute cap, talk floor, keepalive, power
+// cycles), the speaker path for the client's talk bursts, and its microphone streamed back.
+// One io_context thread.
 class Camera {
  public:
   Camera(boost::asio::io_context& io, CameraConfig config);  // binds and opens; throws
   ~Camera();
 
   void start();
-  void stop();
+  void stop();          // SESSION_END(camera_shutdown) to an open session, then stops
+  void power_cycle();   // as if unplugged: sessions vanish without a word; back after boot time
   net::Udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
-  const audio::Playback& speaker() const noexcept { return *speaker_; }
+  const std::string& serial() const noexcept { return serial_; }
+  const stream::AudioReceiver& speaker_path() const noexcept { return *receiver_; }
   nlohmann::json summary() const;
 
  private:
   void receive();
   void on_datagram(std::size_t size);
-  void log_drop(const char* reason, std::size_t size);
   void schedule_tick();
-  void fill_speaker();
-  void next_frame();
-  void write_pcm();
+  void apply(session::Output out);
+  void sync_media();
 
   CameraConfig config_;
+  std::string serial_;
   net::Udp::socket socket_;
   boost::asio::steady_timer timer_;
-  codec::Decoder decoder_;
-  playout::FixedDelayPlayout playout_;
   events::EventLog events_;
-  std::array<std::byte, rtp::kMaxDatagram + 1> rx_{};  // +1: an oversize datagram is visible
-  net::Udp::endpoint sender_;
-  std::vector<float> pcm_;
-  std::size_t pcm_len_ = 0;
-  std::size_t pcm_pos_ = 0;
-  ReceiveCounters rx_counters_;
-  std::vector<BurstRecord> bursts_;
-  bool in_burst_ = false;
+  session::CameraSession session_;
+  control::MessageWriter control_writer_;
+  std::array<std::byte, 2048> rx_{};
+  net::Udp::endpoint from_;
+  std::optional<net::Udp::endpoint> mic_peer_;
+  CameraStats stats_;
   bool running_ = false;
-  std::unique_ptr<audio::Playback> speaker_;  // last: its device thread stops first
+  std::int64_t start_us_ = 0;
+  std::int64_t next_session_tick_ = 0;
+  std::size_t next_reboot_ = 0;
+  std::unique_ptr<stream::AudioReceiver> receiver_;
+  std::unique_ptr<stream::AudioSender> mic_;
 };
 
 }  // namespace pttcam::camera

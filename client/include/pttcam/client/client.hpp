@@ -1,83 +1,90 @@
 #pragma once
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <vector>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "pttcam/audio/endpoint.hpp"
 #include "pttcam/audio/factory.hpp"
-#include "pttcam/codec/encoder.hpp"
+#include "pttcam/codec/opus_settings.hpp"
+#include "pttcam/control/wire.hpp"
 #include "pttcam/events/event_log.hpp"
 #include "pttcam/net/address.hpp"
-#include "pttcam/ptt/burst_framer.hpp"
-#include "pttcam/rtp/packet.hpp"
+#include "pttcam/session/client_session.hpp"
+#include "pttcam/stream/audio_receiver.hpp"
+#include "pttcam/stream/audio_sender.hpp"
 
 namespace pttcam::client {
 
 struct ClientConfig {
   net::Udp::endpoint camera;
   audio::EndpointSpec input{audio::EndpointSpec::Kind::device, "default"};
+  audio::EndpointSpec speaker{audio::EndpointSpec::Kind::device, "default"};
   codec::OpusSettings opus;
+  double playout_delay_ms = 10;
+  std::string camera_id;  // empty: whichever camera answers
+  bool renew = false;
+  double keepalive_timeout_s = 3;
+  bool no_session = false;  // plain RTP, no control protocol (standard RTP receivers)
   std::filesystem::path events_path;
 };
 
 struct ClientStats {
-  std::uint64_t bursts = 0;
-  std::uint64_t frames_sent = 0;
-  std::uint64_t bytes_sent = 0;
-  std::uint64_t encode_errors = 0;
   std::uint64_t send_errors = 0;
-  std::uint64_t samples_discarded_idle = 0;  // captured while the key was up: never encoded
-  double talk_seconds = 0;
+  std::uint64_t talk_failed = 0;  // key presses that could not talk (mic denied, no session)
+  std::uint64_t control_ignored = 0;
+  control::DecodeCounters control_malformed;
 };
 
-// The talk path of the phone app: microphone -> (only while the key is held) Opus -> RTP/UDP.
-// Everything runs on the io_context's thread except the capture device, which only fills a ring.
+// The phone app: a live-view session with the camera (control protocol), the talk path
+// (microphone -> Opus/RTP, only while the key is held and the floor is not denied) and the
+// camera's microphone played on the client's speaker. One io_context thread.
 class Client {
  public:
   Client(boost::asio::io_context& io, ClientConfig config);  // opens everything; throws
   ~Client();
 
-  void start();               // starts the microphone and the pump
-  void set_talking(bool on);  // key edges; repeated calls with the same state are ignored
-  bool talking() const noexcept { return framer_.talking(); }
-  void stop();                // ends a burst in progress, stops the mic, closes the socket
+  void start();
+  void stop();                // ends the session (SESSION_END client_stopped)
+  void set_talking(bool on);  // talk key edges
+  void renew();               // the user asked for a new live view
+  bool key_held() const noexcept { return key_held_; }
+  bool sending() const noexcept { return sender_->talking(); }
 
-  std::int64_t start_us() const noexcept { return start_us_; }
-  const ClientStats& stats() const noexcept { return stats_; }
-  const audio::Capture& capture() const noexcept { return *capture_; }
+  // Lines for the user ("live view started ...", "talk denied: ..."); the key source prints them.
+  std::function<void(const std::string&)> on_notice = [](const std::string&) {};
+
+  const session::ClientSession& session() const noexcept { return session_; }
+  const stream::AudioSender& sender() const noexcept { return *sender_; }
   nlohmann::json summary() const;
-  events::EventLog& events() noexcept { return events_; }
+  std::string status_line(std::int64_t now_us) const;
 
  private:
+  void receive();
+  void on_datagram(std::size_t size);
   void schedule_tick();
-  void pump();  // drain the capture ring: discard while idle, frame and send while talking
-  void send_frame(std::span<const float> pcm, const ptt::FrameFlags& flags);
+  void apply(session::Output out);
+  void notice_for(const session::LogEvent& e);
+  void send(std::span<const std::byte> datagram);
 
   ClientConfig config_;
-  boost::asio::io_context& io_;
   net::Udp::socket socket_;
   boost::asio::steady_timer timer_;
-  codec::Encoder encoder_;
-  ptt::BurstFramer framer_;
-  rtp::RtpWriter writer_;
   events::EventLog events_;
-  std::vector<float> chunk_;
-  std::array<std::byte, codec::kMaxPacketBytes> opus_buf_{};
-  rtp::RtpHeader header_;
-  std::uint32_t timestamp_base_ = 0;
-  std::int64_t start_us_ = 0;
-  std::int64_t key_down_us_ = 0;
-  std::int64_t lookahead_us_ = 0;
-  std::uint32_t next_timestamp_ = 0;  // lowest timestamp the next burst may use
-  std::uint64_t burst_frames_ = 0;
+  session::ClientSession session_;
+  control::MessageWriter control_writer_;
+  std::array<std::byte, 2048> rx_{};
+  net::Udp::endpoint from_;
   ClientStats stats_;
+  bool key_held_ = false;
   bool running_ = false;
-  std::unique_ptr<audio::Capture> capture_;  // last: its device thread stops first
+  std::int64_t next_session_tick_ = 0;
+  std::unique_ptr<stream::AudioReceiver> receiver_;
+  std::unique_ptr<stream::AudioSender> sender_;
 };
 
 }  // namespace pttcam::client

@@ -42,12 +42,15 @@ class TerminalKey {
   void on_event(KeyEvent e);
   void arm_release_timer();
   void show();
+  void notice(const std::string& line);
+  void refresh();  // redraws the status line (countdown) four times a second
 
   Client& client_;
   bool toggle_;
   std::function<void()> quit_;
   boost::asio::posix::stream_descriptor in_;
   boost::asio::steady_timer release_timer_;
+  boost::asio::steady_timer refresh_timer_;
   KeyDecoder decoder_;
   AutoRepeatRelease legacy_;
   bool kitty_ = false;

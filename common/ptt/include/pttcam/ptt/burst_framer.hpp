@@ -27,6 +27,11 @@ class BurstFramer {
 
   // Starts a burst at `now_us` (used as the capture time of a frame that gets no samples).
   void key_down(std::int64_t now_us) noexcept;
+  // Drops the burst without emitting anything (the device lost power mid-burst).
+  void cancel() noexcept {
+    talking_ = false;
+    fill_ = 0;
+  }
 
   // Appends samples whose first was captured at `capture_us`; calls
   // on_frame(std::span<const float>, FrameFlags) for each completed frame.

@@ -43,6 +43,8 @@ class AudioSender {
   // Key edges. Going up flushes everything captured until now as the burst's last frame.
   void set_talking(bool on);
   bool talking() const noexcept { return framer_.talking(); }
+  // Ends the burst without sending its last frame: the sender vanished (power cut).
+  void abort_burst() noexcept { framer_.cancel(); }
   // Moves captured samples on: discarded while idle, framed, encoded and sent while talking.
   void pump();
 

@@ -1,0 +1,98 @@
+#pragma once
+// The phone app's side of the live-view protocol (docs/protocol.md): start a live view (retrying
+// until the camera answers), keep it alive, ask for the talk floor while the key is held, and
+// optionally renew the session whenever it ends. Pure: the caller passes every message, tick and
+// `now` in and carries out the Output. One thread (the client's io thread).
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "pttcam/control/messages.hpp"
+#include "pttcam/session/output.hpp"
+
+namespace pttcam::session {
+
+struct ClientSessionConfig {
+  std::string camera_id;  // empty: whichever camera answers
+  Micros keepalive_interval_us = 1'000'000;
+  Micros keepalive_timeout_us = 3'000'000;
+  Micros start_retry_us = 500'000;
+  Micros talk_retry_us = 200'000;
+  bool renew = false;  // start a new session whenever one ends (except by stop())
+  Micros renew_retry_us = 1'000'000;
+};
+
+class ClientSession {
+ public:
+  enum class State { idle, starting, live, ended };
+  enum class Talk { none, requested, granted, denied };
+  struct Counters {
+    std::uint64_t ignored_wrong_session = 0, ignored_out_of_order = 0, ignored_wrong_direction = 0,
+                  keepalive_timeouts = 0, sessions = 0, renewals = 0;
+  };
+
+  ClientSession(ClientSessionConfig config, Peer camera);
+
+  Output start(Micros now);  // from idle: LIVE_VIEW_START, repeated every start_retry until answered
+  Output renew(Micros now);  // from ended or idle: start again (the user asked for a new session)
+  Output stop(Micros now);   // SESSION_END(client_stopped) if live; ended, and no automatic renewal
+  Output on_message(const control::Message& message, Micros now);
+  Output on_tick(Micros now);  // call at least every 10 ms
+  Output key_down(Micros now);
+  Output key_up(Micros now);
+
+  State state() const noexcept { return state_; }
+  Talk talk() const noexcept { return talk_; }
+  std::uint32_t burst() const noexcept { return burst_; }
+  const std::optional<control::Accept>& accepted() const noexcept { return accepted_; }
+  std::optional<control::EndReason> end_reason() const noexcept { return end_reason_; }
+  std::optional<control::RejectReason> reject_reason() const noexcept { return reject_reason_; }
+  std::optional<control::DenyReason> deny_reason() const noexcept { return deny_reason_; }
+  std::uint32_t session_id() const noexcept { return session_id_; }
+  Micros remaining_us(Micros now) const noexcept;  // from the latest ACCEPT/KEEPALIVE/WARNING; 0 unless live
+  bool camera_rebooted() const noexcept { return camera_rebooted_; }
+  const Counters& counters() const noexcept { return counters_; }
+
+ private:
+  Output begin_starting(Micros now);
+  Output on_starting_message(const control::Message& message, Micros now);
+  Output on_live_message(const control::Message& message, Micros now);
+  Output on_accept(std::uint32_t session_id, const control::Accept& accept, Micros now);
+  Output on_reject(control::RejectReason reason, Micros now);
+  Output on_talk_answer(std::uint32_t burst, std::optional<control::DenyReason> deny, Micros now);
+  Output on_session_warning(std::uint32_t remaining_ms, Micros now);
+  Output tick_live(Micros now);
+  Output camera_silent(Micros now);
+  Output finish(control::EndReason reason);
+  Output renew_if_configured(Micros now);
+
+  Output send(control::Body body);
+  void set_remaining(std::uint32_t remaining_ms, Micros now);
+  Micros start_retry() const noexcept { return renewing_ ? config_.renew_retry_us : config_.start_retry_us; }
+  bool holding_floor() const noexcept { return talk_ == Talk::requested || talk_ == Talk::granted; }
+
+  ClientSessionConfig config_;
+  Peer camera_;
+  State state_ = State::idle;
+  Talk talk_ = Talk::none;
+  std::uint32_t burst_ = 0;
+  std::uint32_t session_id_ = 0;
+  std::uint32_t sequence_ = 0;
+  std::optional<control::Accept> accepted_;
+  std::optional<control::EndReason> end_reason_;
+  std::optional<control::RejectReason> reject_reason_;
+  std::optional<control::DenyReason> deny_reason_;
+  bool camera_rebooted_ = false;
+  bool renewing_ = false;
+  std::optional<Micros> renew_at_;  // ended by a REJECT with renew on: start again then
+  Micros next_start_ = 0;
+  Micros last_heard_ = 0;
+  Micros next_keepalive_ = 0;
+  Micros requested_at_ = 0;  // first TALK_REQUEST of the current burst
+  Micros next_talk_ = 0;
+  Micros remaining_us_ = 0;  // as of remaining_at_
+  Micros remaining_at_ = 0;
+  Counters counters_;
+};
+
+}  // namespace pttcam::session

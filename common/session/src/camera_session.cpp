@@ -1,0 +1,244 @@
+#include "pttcam/session/camera_session.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <variant>
+
+#include "session_util.hpp"
+
+namespace pttcam::session {
+
+namespace {
+
+constexpr Micros kMinTalkRemaining = 1'000'000;  // less than this left: TALK_DENIED(session_ending)
+
+std::string cutoff_cause(control::EndReason reason) {
+  return reason == control::EndReason::time_limit ? "session_cap" : control::to_string(reason);
+}
+
+}  // namespace
+
+CameraSession::CameraSession(CameraSessionConfig config, Micros /*now*/)
+    : config_(std::move(config)), boot_id_(config_.boot_id), next_session_id_(config_.first_session_id) {}
+
+std::optional<Peer> CameraSession::session_peer() const {
+  if (!live_) return std::nullopt;
+  return live_->peer;
+}
+
+std::optional<Micros> CameraSession::session_end_at() const {
+  if (!live_) return std::nullopt;
+  return live_->end_at;
+}
+
+Output CameraSession::on_message(const control::Message& message, const Peer& from, Micros now) {
+  if (power_ != Power::on) {
+    ++counters_.ignored_offline;  // a booting or unplugged camera is simply unreachable
+    return {};
+  }
+  const auto type = control::type_of(message.body);
+  if (!detail::sent_by_client(type)) {
+    ++counters_.ignored_wrong_direction;
+    return {};
+  }
+  if (type == control::MessageType::live_view_start) return on_start(message, from, now);
+  if (!live_ || message.session_id != live_->id || from != live_->peer) {
+    ++counters_.ignored_unknown_session;
+    return {};
+  }
+  live_->last_heard = now;
+  const auto& body = message.body;
+  if (const auto* request = std::get_if<control::TalkRequest>(&body)) return on_talk_request(request->burst, now);
+  if (const auto* release = std::get_if<control::TalkRelease>(&body)) return on_talk_release(release->burst);
+  if (const auto* end = std::get_if<control::SessionEnd>(&body)) return end_session(end->reason, false);
+  return {};  // KEEPALIVE: liveness refreshed above
+}
+
+Output CameraSession::on_start(const control::Message& message, const Peer& from, Micros now) {
+  const auto& start = std::get<control::LiveViewStart>(message.body);
+  if (message.version != control::kVersion) return reject(from, control::RejectReason::unsupported_version);
+  if (!start.camera_id.empty() && start.camera_id != config_.serial) {
+    ++counters_.rejected_unknown_camera;
+    return reject(from, control::RejectReason::unknown_camera);
+  }
+  if (!live_) return open_session(from, now);
+  if (live_->peer != from) {
+    ++counters_.rejected_busy;
+    return reject(from, control::RejectReason::busy);
+  }
+  // The session's own client repeating its START: its ACCEPT was lost, so answer again.
+  live_->last_heard = now;
+  return to_session(accept_body(now));
+}
+
+Output CameraSession::open_session(const Peer& from, Micros now) {
+  if (next_session_id_ == 0) next_session_id_ = 1;  // 0 means "no session" on the wire
+  Live s;
+  s.peer = from;
+  s.id = next_session_id_++;
+  s.end_at = now + config_.session_limit_us;
+  s.last_heard = now;
+  s.next_keepalive = now + config_.keepalive_interval_us;
+  live_ = std::move(s);
+  ++counters_.sessions;
+  Output out = to_session(accept_body(now));
+  auto fields = session_fields();
+  fields["model"] = config_.model.name;
+  fields["boot_id"] = boot_id_;
+  fields["session_limit_ms"] = detail::to_ms(config_.session_limit_us);
+  out.events.push_back({"session_accept", std::move(fields)});
+  return out;
+}
+
+Output CameraSession::reject(const Peer& to, control::RejectReason reason) {
+  Output out = send(to, 0, control::Reject{reason, control::kVersion});
+  out.events.push_back({"session_reject", {{"peer", to}, {"reason", control::to_string(reason)}}});
+  return out;
+}
+
+Output CameraSession::on_talk_request(std::uint32_t burst, Micros now) {
+  auto& s = *live_;
+  const bool answered = s.floor != Floor::none;
+  if (answered && burst == s.burst && s.floor != Floor::released) return talk_answer();  // a repeat: same answer
+  if (answered && !detail::is_newer_burst(burst, s.burst)) {  // released already, or an older burst
+    ++counters_.ignored_out_of_order;
+    return {};
+  }
+  s.burst = burst;
+  auto fields = session_fields();
+  fields["burst"] = burst;
+  const char* event = "talk_granted";
+  if (const auto reason = deny_reason(now)) {
+    s.floor = Floor::denied;
+    s.deny = *reason;
+    ++counters_.talk_denied;
+    event = "talk_denied";
+    fields["reason"] = control::to_string(*reason);
+  } else {
+    s.floor = Floor::granted;  // a newer burst takes over from an unreleased one
+    ++counters_.talk_granted;
+  }
+  Output out = talk_answer();
+  out.events.push_back({event, std::move(fields)});
+  return out;
+}
+
+std::optional<control::DenyReason> CameraSession::deny_reason(Micros now) const {
+  if (!config_.model.speaker) return control::DenyReason::no_speaker;
+  if (live_->end_at - now < kMinTalkRemaining) return control::DenyReason::session_ending;
+  return std::nullopt;
+}
+
+Output CameraSession::on_talk_release(std::uint32_t burst) {
+  auto& s = *live_;
+  if (s.floor != Floor::granted || burst != s.burst) {
+    ++counters_.ignored_out_of_order;
+    return {};
+  }
+  s.floor = Floor::released;
+  auto fields = session_fields();
+  fields["burst"] = burst;
+  return {{}, {{"talk_release", std::move(fields)}}};
+}
+
+Output CameraSession::on_tick(Micros now) {
+  Output out;
+  if (power_ == Power::booting && now >= boot_done_at_) {
+    power_ = Power::on;
+    ++boot_id_;
+    out.events.push_back({"camera_online", {{"boot_id", boot_id_}}});
+  }
+  if (power_ == Power::on && live_) out.append(tick_session(now));
+  return out;
+}
+
+Output CameraSession::tick_session(Micros now) {
+  auto& s = *live_;
+  const Micros silent_at = s.last_heard + config_.keepalive_timeout_us;
+  if (now >= std::min(s.end_at, silent_at)) {  // whichever deadline came first ends it
+    return end_session(s.end_at <= silent_at ? control::EndReason::time_limit : control::EndReason::keepalive_timeout,
+                       true);
+  }
+  Output out;
+  if (!s.warned && now >= s.end_at - config_.warn_before_us) {
+    s.warned = true;
+    out.append(to_session(control::SessionWarning{remaining_ms(now)}));
+    auto fields = session_fields();
+    fields["remaining_ms"] = remaining_ms(now);
+    out.events.push_back({"session_warning", std::move(fields)});
+  }
+  if (now >= s.next_keepalive) {
+    out.append(to_session(control::Keepalive{remaining_ms(now)}));
+    s.next_keepalive += config_.keepalive_interval_us;
+    if (s.next_keepalive <= now) s.next_keepalive = now + config_.keepalive_interval_us;  // ticks came late
+  }
+  return out;
+}
+
+Output CameraSession::end_session(control::EndReason reason, bool notify) {
+  Output out;
+  if (notify) out.append(to_session(control::SessionEnd{reason}));
+  const bool talking = floor_held();
+  auto fields = session_fields();
+  fields["reason"] = control::to_string(reason);
+  fields["talking"] = talking;
+  out.events.push_back({"session_end", fields});
+  if (talking) {
+    fields.erase("reason");
+    fields.erase("talking");
+    fields["cause"] = cutoff_cause(reason);
+    fields["burst"] = live_->burst;
+    out.events.push_back({"cutoff", std::move(fields)});
+  }
+  live_.reset();  // frees the floor with the session
+  return out;
+}
+
+Output CameraSession::power_cycle(Micros now) {
+  auto fields = live_ ? session_fields() : nlohmann::json::object();
+  fields["boot_id"] = boot_id_;
+  fields["back_at_us"] = now + config_.boot_time_us;
+  live_.reset();  // no SESSION_END: the plug was pulled
+  power_ = Power::booting;
+  boot_done_at_ = now + config_.boot_time_us;
+  return {{}, {{"power_cycle", std::move(fields)}}};
+}
+
+Output CameraSession::shutdown(Micros /*now*/) {
+  Output out;
+  if (power_ == Power::on && live_) out = end_session(control::EndReason::camera_shutdown, true);
+  live_.reset();
+  power_ = Power::off;
+  return out;
+}
+
+Output CameraSession::send(const Peer& to, std::uint32_t session_id, control::Body body) {
+  control::Message m{control::kVersion, session_id, ++sequence_, std::move(body)};
+  return {{{to, std::move(m)}}, {}};
+}
+
+control::Body CameraSession::floor_answer() const {
+  if (live_->floor == Floor::denied) return control::TalkDenied{live_->burst, live_->deny};
+  return control::TalkGranted{live_->burst};
+}
+
+control::Accept CameraSession::accept_body(Micros now) const {
+  control::Accept a;
+  a.session_limit_ms = detail::to_ms(config_.session_limit_us);
+  a.remaining_ms = remaining_ms(now);
+  a.keepalive_interval_ms = detail::to_ms<std::uint16_t>(config_.keepalive_interval_us);
+  a.capabilities = static_cast<std::uint8_t>((config_.model.speaker ? control::kCapSpeaker : 0) |
+                                             (config_.model.microphone ? control::kCapMicrophone : 0));
+  a.boot_id = boot_id_;
+  a.model = config_.model.name;
+  a.serial = config_.serial;
+  return a;
+}
+
+std::uint32_t CameraSession::remaining_ms(Micros now) const { return detail::to_ms(live_->end_at - now); }
+
+nlohmann::json CameraSession::session_fields() const {
+  return {{"session_id", live_->id}, {"peer", live_->peer}};
+}
+
+}  // namespace pttcam::session

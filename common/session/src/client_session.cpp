@@ -1,0 +1,257 @@
+#include "pttcam/session/client_session.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <variant>
+
+#include "session_util.hpp"
+
+namespace pttcam::session {
+
+namespace {
+
+constexpr const char* kNotResponding = "camera not responding: check its power and network";
+
+std::string cutoff_cause(control::EndReason reason) {
+  return reason == control::EndReason::time_limit ? "session_cap" : control::to_string(reason);
+}
+
+}  // namespace
+
+ClientSession::ClientSession(ClientSessionConfig config, Peer camera)
+    : config_(std::move(config)), camera_(std::move(camera)) {}
+
+Micros ClientSession::remaining_us(Micros now) const noexcept {
+  if (state_ != State::live) return 0;
+  return std::max<Micros>(0, remaining_us_ - (now - remaining_at_));
+}
+
+Output ClientSession::start(Micros now) {
+  if (state_ != State::idle) return {};
+  renewing_ = false;
+  return begin_starting(now);
+}
+
+Output ClientSession::renew(Micros now) {
+  if (state_ != State::ended && state_ != State::idle) return {};
+  ++counters_.renewals;
+  nlohmann::json fields = {{"previous_session_id", session_id_}};
+  if (end_reason_) fields["after"] = control::to_string(*end_reason_);
+  if (reject_reason_) fields["after"] = control::to_string(*reject_reason_);
+  renewing_ = true;
+  Output out{{}, {{"session_renew", std::move(fields)}}};
+  out.append(begin_starting(now));
+  return out;
+}
+
+Output ClientSession::begin_starting(Micros now) {
+  state_ = State::starting;
+  session_id_ = 0;
+  talk_ = Talk::none;
+  reject_reason_.reset();
+  renew_at_.reset();
+  next_start_ = now + start_retry();
+  return send(control::LiveViewStart{config_.camera_id});
+}
+
+Output ClientSession::stop(Micros /*now*/) {
+  renew_at_.reset();
+  if (state_ == State::ended) return {};
+  Output out;
+  if (state_ == State::live) out = send(control::SessionEnd{control::EndReason::client_stopped});
+  out.append(finish(control::EndReason::client_stopped));
+  return out;
+}
+
+Output ClientSession::on_message(const control::Message& message, Micros now) {
+  if (!detail::sent_by_camera(control::type_of(message.body))) {
+    ++counters_.ignored_wrong_direction;
+    return {};
+  }
+  if (state_ == State::starting) return on_starting_message(message, now);
+  if (state_ == State::live) return on_live_message(message, now);
+  ++counters_.ignored_wrong_session;  // no session to belong to
+  return {};
+}
+
+Output ClientSession::on_starting_message(const control::Message& message, Micros now) {
+  const auto& body = message.body;
+  if (const auto* accept = std::get_if<control::Accept>(&body)) return on_accept(message.session_id, *accept, now);
+  if (const auto* reject = std::get_if<control::Reject>(&body)) return on_reject(reject->reason, now);
+  if (message.session_id != 0) {
+    ++counters_.ignored_wrong_session;  // e.g. the tail of the previous session
+  } else {
+    ++counters_.ignored_out_of_order;
+  }
+  return {};
+}
+
+Output ClientSession::on_live_message(const control::Message& message, Micros now) {
+  if (message.session_id != session_id_) {
+    ++counters_.ignored_wrong_session;
+    return {};
+  }
+  last_heard_ = now;
+  const auto& body = message.body;
+  if (const auto* a = std::get_if<control::Accept>(&body)) set_remaining(a->remaining_ms, now);  // START repeated
+  if (const auto* k = std::get_if<control::Keepalive>(&body)) set_remaining(k->remaining_ms, now);
+  if (const auto* w = std::get_if<control::SessionWarning>(&body)) return on_session_warning(w->remaining_ms, now);
+  if (const auto* g = std::get_if<control::TalkGranted>(&body)) return on_talk_answer(g->burst, std::nullopt, now);
+  if (const auto* d = std::get_if<control::TalkDenied>(&body)) return on_talk_answer(d->burst, d->reason, now);
+  if (const auto* e = std::get_if<control::SessionEnd>(&body)) {
+    Output out = finish(e->reason);
+    out.append(renew_if_configured(now));
+    return out;
+  }
+  if (std::holds_alternative<control::Reject>(body)) ++counters_.ignored_out_of_order;
+  return {};
+}
+
+Output ClientSession::on_accept(std::uint32_t session_id, const control::Accept& accept, Micros now) {
+  const bool had_session = accepted_.has_value();
+  const std::uint32_t previous_boot = had_session ? accepted_->boot_id : 0;
+  state_ = State::live;
+  session_id_ = session_id;
+  accepted_ = accept;
+  camera_rebooted_ = had_session && previous_boot != accept.boot_id;
+  end_reason_.reset();
+  ++counters_.sessions;
+  last_heard_ = now;
+  next_keepalive_ = now + config_.keepalive_interval_us;
+  set_remaining(accept.remaining_ms, now);
+  Output out;
+  out.events.push_back({"session_accept",
+                        {{"session_id", session_id}, {"camera", camera_}, {"model", accept.model},
+                         {"serial", accept.serial}, {"capabilities", accept.capabilities},
+                         {"session_limit_ms", accept.session_limit_ms}, {"remaining_ms", accept.remaining_ms},
+                         {"boot_id", accept.boot_id}}});
+  if (camera_rebooted_) {
+    nlohmann::json fields = {
+        {"session_id", session_id}, {"previous_boot_id", previous_boot}, {"boot_id", accept.boot_id}};
+    out.events.push_back({"camera_rebooted", std::move(fields)});
+  }
+  return out;
+}
+
+Output ClientSession::on_reject(control::RejectReason reason, Micros now) {
+  state_ = State::ended;
+  reject_reason_ = reason;
+  if (config_.renew) renew_at_ = now + config_.renew_retry_us;  // not at once: the camera just said no
+  return {{}, {{"session_reject", {{"camera", camera_}, {"reason", control::to_string(reason)}}}}};
+}
+
+Output ClientSession::on_talk_answer(std::uint32_t burst, std::optional<control::DenyReason> deny, Micros now) {
+  if (talk_ != Talk::requested || burst != burst_) {
+    ++counters_.ignored_out_of_order;
+    return {};
+  }
+  nlohmann::json fields = {{"session_id", session_id_}, {"burst", burst}};
+  if (deny) {
+    talk_ = Talk::denied;
+    deny_reason_ = deny;
+    fields["reason"] = control::to_string(*deny);
+    return {{}, {{"talk_denied", std::move(fields)}}};
+  }
+  talk_ = Talk::granted;
+  fields["grant_rtt_us"] = now - requested_at_;
+  return {{}, {{"talk_granted", std::move(fields)}}};
+}
+
+Output ClientSession::on_session_warning(std::uint32_t remaining_ms, Micros now) {
+  set_remaining(remaining_ms, now);
+  return {{}, {{"session_warning", {{"session_id", session_id_}, {"remaining_ms", remaining_ms}}}}};
+}
+
+Output ClientSession::on_tick(Micros now) {
+  switch (state_) {
+    case State::starting:
+      if (now < next_start_) return {};
+      next_start_ = now + start_retry();
+      return send(control::LiveViewStart{config_.camera_id});
+    case State::live:
+      return tick_live(now);
+    case State::ended:
+      if (renew_at_ && now >= *renew_at_) return renew(now);
+      return {};
+    case State::idle:
+      return {};
+  }
+  return {};
+}
+
+Output ClientSession::tick_live(Micros now) {
+  if (now - last_heard_ >= config_.keepalive_timeout_us) return camera_silent(now);
+  Output out;
+  if (now >= next_keepalive_) {
+    out.append(send(control::Keepalive{0}));
+    next_keepalive_ += config_.keepalive_interval_us;
+    if (next_keepalive_ <= now) next_keepalive_ = now + config_.keepalive_interval_us;  // ticks came late
+  }
+  if (talk_ == Talk::requested && now >= next_talk_) {
+    out.append(send(control::TalkRequest{burst_}));
+    next_talk_ = now + config_.talk_retry_us;
+  }
+  return out;
+}
+
+Output ClientSession::camera_silent(Micros now) {
+  ++counters_.keepalive_timeouts;
+  // Sent in case only the camera's direction is broken: it frees the camera for the next session.
+  Output out = send(control::SessionEnd{control::EndReason::keepalive_timeout});
+  out.events.push_back({"camera_not_responding",
+                        {{"session_id", session_id_}, {"camera", camera_}, {"silent_us", now - last_heard_},
+                         {"message", kNotResponding}}});
+  out.append(finish(control::EndReason::keepalive_timeout));
+  out.append(renew_if_configured(now));
+  return out;
+}
+
+Output ClientSession::finish(control::EndReason reason) {
+  Output out;
+  nlohmann::json fields = {{"session_id", session_id_}, {"reason", control::to_string(reason)}};
+  out.events.push_back({"session_end", fields});
+  if (state_ == State::live && holding_floor()) {
+    out.events.push_back(
+        {"cutoff", {{"session_id", session_id_}, {"burst", burst_}, {"cause", cutoff_cause(reason)}}});
+  }
+  state_ = State::ended;
+  talk_ = Talk::none;
+  end_reason_ = reason;
+  return out;
+}
+
+Output ClientSession::renew_if_configured(Micros now) { return config_.renew ? renew(now) : Output{}; }
+
+Output ClientSession::key_down(Micros now) {
+  if (state_ != State::live) {
+    talk_ = Talk::denied;
+    deny_reason_ = control::DenyReason::no_session;
+    return {{}, {{"talk_failed", {{"reason", "no_session"}}}}};
+  }
+  if (holding_floor()) return {};  // already pressed
+  ++burst_;
+  talk_ = Talk::requested;
+  deny_reason_.reset();
+  requested_at_ = now;
+  next_talk_ = now + config_.talk_retry_us;
+  return send(control::TalkRequest{burst_});
+}
+
+Output ClientSession::key_up(Micros /*now*/) {
+  const bool holding = holding_floor();
+  talk_ = Talk::none;
+  if (!holding || state_ != State::live) return {};
+  return send(control::TalkRelease{burst_});
+}
+
+Output ClientSession::send(control::Body body) {
+  control::Message m{control::kVersion, session_id_, ++sequence_, std::move(body)};
+  return {{{camera_, std::move(m)}}, {}};
+}
+
+void ClientSession::set_remaining(std::uint32_t remaining_ms, Micros now) {
+  remaining_us_ = static_cast<Micros>(remaining_ms) * 1000;
+  remaining_at_ = now;
+}
+
+}  // namespace pttcam::session

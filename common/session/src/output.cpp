@@ -1,0 +1,15 @@
+#include "pttcam/session/output.hpp"
+
+#include <iterator>
+
+namespace pttcam::session {
+
+void Output::append(Output&& other) {
+  send.insert(send.end(), std::make_move_iterator(other.send.begin()), std::make_move_iterator(other.send.end()));
+  events.insert(events.end(), std::make_move_iterator(other.events.begin()),
+                std::make_move_iterator(other.events.end()));
+  other.send.clear();
+  other.events.clear();
+}
+
+}  // namespace pttcam::session

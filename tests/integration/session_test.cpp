@@ -1,0 +1,217 @@
+// Live-view sessions with the real binaries: the 5-minute cap (scaled down), talk floor on a
+// model without a speaker, busy camera, power cycle with renew, two-way and half-duplex audio.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "process.hpp"
+#include "pttcam/audio/sndfile.hpp"
+#include "talk_check.hpp"
+
+using namespace pttcam::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Camera {
+  fs::path dir;
+  std::unique_ptr<Process> process;
+  std::string address;
+
+  Camera(const fs::path& d, std::vector<std::string> extra) : dir(d) {
+    std::vector<std::string> args{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(),
+                                  "--output", "wav:" + (dir / "speaker.wav").string(), "--events",
+                                  (dir / "camera.jsonl").string(), "--summary", (dir / "camera.json").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    process = std::make_unique<Process>(args, dir / "camera.log");
+    REQUIRE_MESSAGE(wait_for_file(dir / "port", *process, 10s), process->output());
+    address = "127.0.0.1:" + std::to_string(std::stoi(read_text(dir / "port")));
+  }
+  nlohmann::json stop() {
+    process->signal(SIGTERM);
+    REQUIRE(process->wait(10s) == 0);
+    return nlohmann::json::parse(read_text(dir / "camera.json"));
+  }
+  std::vector<nlohmann::json> events() const { return read_events(dir / "camera.jsonl"); }
+};
+
+// Runs a client to completion; returns its exit code. Files are NAME.jsonl, NAME.json, NAME.log.
+int run_client(const fs::path& dir, const std::string& name, const std::string& camera, std::vector<std::string> extra) {
+  std::vector<std::string> args{PTTCAM_CLIENT_BIN, "--camera", camera, "--events", (dir / (name + ".jsonl")).string(),
+                                "--summary", (dir / (name + ".json")).string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  Process client(args, dir / (name + ".log"));
+  const auto code = client.wait(60s);
+  REQUIRE_MESSAGE(code.has_value(), "client hung: " << client.output());
+  return *code;
+}
+
+std::vector<nlohmann::json> named(const std::vector<nlohmann::json>& events, const std::string& name) {
+  std::vector<nlohmann::json> out;
+  for (const auto& e : events)
+    if (e["event"] == name) out.push_back(e);
+  return out;
+}
+
+double tone_correlation(const std::vector<float>& signal, double hz) {
+  std::vector<float> tone(4800);
+  for (std::size_t i = 0; i < tone.size(); ++i)
+    tone[i] = static_cast<float>(std::sin(2 * M_PI * hz * static_cast<double>(i) / 48000));
+  if (signal.size() <= tone.size()) return 0;
+  return pttcam::dsp::align(tone, signal, 0, static_cast<long>(signal.size() - tone.size())).correlation;
+}
+
+std::vector<float> slice_us(const std::vector<float>& s, std::int64_t t0_us, std::int64_t from_us, std::int64_t to_us) {
+  const long a = std::clamp(to_index(from_us, t0_us), 0L, static_cast<long>(s.size()));
+  const long b = std::clamp(to_index(to_us, t0_us), a, static_cast<long>(s.size()));
+  return {s.begin() + a, s.begin() + b};
+}
+
+const std::string kSpeech = std::string("wav:") + PTTCAM_SPEECH_WAV;
+
+}  // namespace
+
+TEST_CASE("session cap cuts a talk burst at the limit, logged as time_limit on both sides") {
+  const auto dir = scratch_dir("session_cap");
+  Camera camera(dir, {"--mic", "none", "--session-limit", "3", "--warn-before", "1"});
+  CHECK(run_client(dir, "client", camera.address, {"--input", kSpeech, "--speaker", "null", "--talk-script", "1.5+3.0"}) == 0);
+  const auto summary = camera.stop();
+  const auto cam = camera.events();
+  const auto cli = read_events(dir / "client.jsonl");
+
+  REQUIRE(named(cam, "session_end").size() == 1);
+  CHECK(named(cam, "session_end")[0]["reason"] == "time_limit");
+  CHECK(named(cam, "session_end")[0]["talking"] == true);
+  CHECK(named(cam, "cutoff").size() == 1);
+  CHECK(named(cam, "cutoff")[0]["cause"] == "session_cap");
+  CHECK(named(cam, "session_warning").size() == 1);
+  REQUIRE(named(cli, "session_end").size() == 1);
+  CHECK(named(cli, "session_end")[0]["reason"] == "time_limit");
+  CHECK(named(cli, "cutoff").size() == 1);
+  CHECK(summary["bursts_cut"] == 1);
+
+  // The speaker played speech until the cap and nothing after it.
+  const auto out = pttcam::audio::read_mono_48k(dir / "speaker.wav");
+  const auto t0 = event_time(cam, "camera_start");
+  const auto end_us = named(cam, "session_end")[0]["t_us"].get<std::int64_t>();
+  const auto start = named(cam, "session_accept")[0]["t_us"].get<std::int64_t>();
+  MESSAGE("session lasted " << (end_us - start) / 1000 << " ms (limit 3000 ms)");
+  CHECK(end_us - start >= 3'000'000);
+  CHECK(end_us - start < 3'100'000);  // sanity: the cap is enforced by the camera's 5 ms tick
+  CHECK(pttcam::dsp::peak_abs(slice_us(out, t0, end_us - 500'000, end_us)) > 0.05);
+  // After the cut only what was already queued for the speaker (a few ms) may still play.
+  CHECK(pttcam::dsp::peak_abs(slice_us(out, t0, end_us + 20'000, end_us + 2'000'000)) < 1e-4);
+}
+
+TEST_CASE("the original indoor model has no speaker: every talk request is denied") {
+  const auto dir = scratch_dir("session_indoor");
+  Camera camera(dir, {"--mic", "none", "--model", "indoor"});
+  CHECK(run_client(dir, "client", camera.address, {"--input", kSpeech, "--speaker", "null", "--talk-script", "0.5+1.0,2.0+0.5"}) == 0);
+  const auto summary = camera.stop();
+  const auto cli = read_events(dir / "client.jsonl");
+  const auto accept = named(cli, "session_accept");
+  REQUIRE(accept.size() == 1);
+  CHECK(accept[0]["model"] == "indoor");
+  const auto denied = named(cli, "talk_denied");
+  REQUIRE(denied.size() == 2);
+  CHECK(denied[0]["reason"] == "no_speaker");
+  CHECK(read_text(dir / "client.log").find("talk denied: no_speaker") != std::string::npos);
+  CHECK(summary["bursts"] == 0);
+  CHECK(pttcam::dsp::peak_abs(pttcam::audio::read_mono_48k(dir / "speaker.wav")) < 1e-4);
+}
+
+TEST_CASE("a second client gets busy while a live view is open") {
+  const auto dir = scratch_dir("session_busy");
+  Camera camera(dir, {"--mic", "none"});
+  Process first({PTTCAM_CLIENT_BIN, "--camera", camera.address, "--input", "tone:440", "--speaker", "null",
+                 "--talk-script", "0.2+2.5", "--events", (dir / "first.jsonl").string()},
+                dir / "first.log");
+  REQUIRE(wait_for_lines(dir / "first.jsonl", "session_accept", 1, first, 10s));
+  CHECK(run_client(dir, "second", camera.address, {"--input", "tone:440", "--speaker", "null", "--talk-script", "0.2+0.2"}) == 0);
+  REQUIRE(first.wait(30s) == 0);
+  camera.stop();
+  const auto second = read_events(dir / "second.jsonl");
+  REQUIRE(named(second, "session_reject").size() >= 1);
+  CHECK(named(second, "session_reject")[0]["reason"] == "busy");
+  CHECK(named(second, "talk_failed").size() == 1);
+  CHECK(read_text(dir / "second.log").find("camera refused live view: busy") != std::string::npos);
+}
+
+TEST_CASE("power cycle mid-talk: the client notices within the timeout and, with --renew, talks again") {
+  const auto dir = scratch_dir("session_power_cycle");
+  Camera camera(dir, {"--mic", "none", "--reboot-at", "1.5", "--boot-time", "2"});
+  CHECK(run_client(dir, "client", camera.address,
+                   {"--input", kSpeech, "--speaker", "null", "--renew", "--keepalive-timeout", "2", "--talk-script",
+                    "1.0+1.5,5.5+1.0"}) == 0);
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "burst_play_end", 1, *camera.process, 5s));
+  const auto summary = camera.stop();
+  const auto cam = camera.events();
+  const auto cli = read_events(dir / "client.jsonl");
+
+  const auto cycle_us = event_time(cam, "power_cycle");
+  const auto lost = named(cli, "camera_not_responding");
+  REQUIRE(lost.size() >= 1);
+  const double noticed_s = static_cast<double>(lost[0]["t_us"].get<std::int64_t>() - cycle_us) / 1e6;
+  // Silence is counted from the last keepalive heard (the camera sends one a second), so the
+  // client notices between timeout - 1 s and the timeout after the plug is pulled.
+  MESSAGE("client noticed the power cycle after " << noticed_s << " s (keepalive timeout 2 s)");
+  CHECK(noticed_s > 0.9);
+  CHECK(noticed_s < 2.2);
+  CHECK(lost[0]["message"] == "camera not responding: check its power and network");
+  CHECK(named(cli, "session_accept").size() == 2);
+  CHECK(named(cli, "camera_rebooted").size() == 1);
+  // The first burst was cut by the power cut; the second one played in full after the reboot.
+  CHECK(summary["bursts"] == 2);
+  const auto plays = named(cam, "burst_play_start");
+  REQUIRE(plays.size() == 2);
+  CHECK(plays[1]["t_us"].get<std::int64_t>() > cycle_us + 2'000'000);
+  const auto ends = named(cam, "burst_play_end");
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0]["terminated"] == true);
+}
+
+TEST_CASE("two-way audio: the client's speaker plays the camera's microphone; half duplex mutes it while talking") {
+  for (const bool half : {false, true}) {
+    CAPTURE(half);
+    const auto dir = scratch_dir(half ? "session_half_duplex" : "session_two_way");
+    std::vector<std::string> cam_args{"--mic", "tone:1000"};
+    if (half) cam_args.push_back("--half-duplex");
+    Camera camera(dir, cam_args);
+    CHECK(run_client(dir, "client", camera.address,
+                     {"--input", "tone:300", "--speaker", "wav:" + (dir / "client-speaker.wav").string(),
+                      "--talk-script", "1.0+1.0,2.5+0.1"}) == 0);
+    camera.stop();
+    const auto cli = read_events(dir / "client.jsonl");
+    const auto heard = pttcam::audio::read_mono_48k(dir / "client-speaker.wav");
+    const auto t0 = event_time(cli, "client_start");
+    const auto windows = key_windows(cli);
+    REQUIRE(windows.size() == 2);
+    const auto before = slice_us(heard, t0, windows[0].down_us - 600'000, windows[0].down_us - 100'000);
+    const auto during = slice_us(heard, t0, windows[0].down_us + 200'000, windows[0].up_us - 100'000);
+    const double c_before = tone_correlation(before, 1000);
+    MESSAGE("camera tone at the client before talking: correlation " << c_before);
+    CHECK(c_before > 0.9);
+    if (half) {
+      CHECK(pttcam::dsp::peak_abs(during) < 1e-3);  // muted while the floor was held
+    } else {
+      CHECK(tone_correlation(during, 1000) > 0.9);  // full duplex: still there
+    }
+  }
+}
+
+TEST_CASE("ptt-client --camera-id must name the camera's serial") {
+  const auto dir = scratch_dir("session_camera_id");
+  Camera camera(dir, {"--mic", "none", "--serial", "FRONT-DOOR-1"});
+  CHECK(run_client(dir, "wrong", camera.address, {"--input", "tone:440", "--speaker", "null", "--camera-id", "GARAGE-2",
+                                                  "--talk-script", "0.3+0.2"}) == 0);
+  CHECK(run_client(dir, "right", camera.address, {"--input", "tone:440", "--speaker", "null", "--camera-id",
+                                                  "FRONT-DOOR-1", "--talk-script", "0.3+0.2"}) == 0);
+  camera.stop();
+  const auto wrong = read_events(dir / "wrong.jsonl");
+  REQUIRE(named(wrong, "session_reject").size() >= 1);
+  CHECK(named(wrong, "session_reject")[0]["reason"] == "unknown_camera");
+  const auto right = read_events(dir / "right.jsonl");
+  REQUIRE(named(right, "session_accept").size() == 1);
+  CHECK(named(right, "session_accept")[0]["serial"] == "FRONT-DOOR-1");
+}
