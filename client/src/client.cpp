@@ -175,8 +175,9 @@ void Client::notice_for(const session::LogEvent& e) {
   } else if (e.name == "session_warning") {
     std::snprintf(line, sizeof line, "live view ends in %.0f s", session_.remaining_us(events::monotonic_us()) / 1e6);
   } else if (e.name == "session_end") {
+    const bool by_us = str("reason") == "client_stopped";
     std::snprintf(line, sizeof line, "live view ended: %s%s", str("reason").c_str(),
-                  config_.renew ? " (renewing)" : " (press r for a new one)");
+                  by_us ? "" : config_.renew ? " (renewing)" : " (press r for a new one)");
   } else if (e.name == "camera_not_responding" || e.name == "talk_failed") {
     std::snprintf(line, sizeof line, "%s", f.contains("message") ? str("message").c_str() : str("reason").c_str());
   } else if (e.name == "talk_denied") {
