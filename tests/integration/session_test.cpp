@@ -7,6 +7,8 @@
 
 #include "process.hpp"
 #include "pttcam/audio/sndfile.hpp"
+#include "pttcam/control/wire.hpp"
+#include "pttcam/net/asio.hpp"
 #include "talk_check.hpp"
 
 using namespace pttcam::test;
@@ -214,4 +216,51 @@ TEST_CASE("ptt-client --camera-id must name the camera's serial") {
   const auto right = read_events(dir / "right.jsonl");
   REQUIRE(named(right, "session_accept").size() == 1);
   CHECK(named(right, "session_accept")[0]["serial"] == "FRONT-DOOR-1");
+}
+
+TEST_CASE("camera-sim ignores and counts bad control messages and media outside a session") {
+  const auto dir = scratch_dir("session_bad_input");
+  Camera camera(dir, {"--mic", "none"});
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket sock(io, boost::asio::ip::udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const auto port = static_cast<unsigned short>(std::stoi(read_text(dir / "port")));
+  const boost::asio::ip::udp::endpoint to(boost::asio::ip::make_address("127.0.0.1"), port);
+  pttcam::control::MessageWriter writer;
+  const auto send = [&](const pttcam::control::Message& m) {
+    const auto bytes = writer.write(m);
+    REQUIRE_FALSE(bytes.empty());
+    sock.send_to(boost::asio::buffer(bytes.data(), bytes.size()), to);
+  };
+  using namespace pttcam::control;
+  // Media before any live view: an RTP/Opus packet (marker, PT 111) with a one-byte payload.
+  const std::vector<unsigned char> rtp{0x80, 0xef, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xf8};
+  sock.send_to(boost::asio::buffer(rtp), to);
+  send({kVersion, 0, 1, TalkGranted{1}});              // a grant arriving at the camera: wrong direction
+  send({kVersion, 77, 2, Keepalive{0}});               // no such session
+  send({kVersion, 77, 3, TalkRequest{1}});             // no such session
+  std::vector<unsigned char> unknown_type{0x50, 0x01, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0};
+  sock.send_to(boost::asio::buffer(unknown_type), to);  // message type 0x7f
+  std::vector<unsigned char> future{0x50, 0x09, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0};
+  sock.send_to(boost::asio::buffer(future), to);  // protocol version 9: answered with REJECT
+  boost::asio::ip::udp::endpoint from;
+  std::array<std::byte, 512> reply{};
+  const std::size_t got = sock.receive_from(boost::asio::buffer(reply), from);  // the only answer
+  const auto decoded = decode(std::span<const std::byte>(reply.data(), got));
+  REQUIRE(decoded);
+  REQUIRE(std::holds_alternative<Reject>(decoded.message->body));
+  CHECK(std::get<Reject>(decoded.message->body).reason == RejectReason::unsupported_version);
+
+  // None of it changed anything: a real client still gets a session and talks.
+  CHECK(run_client(dir, "client", camera.address, {"--input", kSpeech, "--speaker", "null", "--talk-script", "0.3+0.5"}) == 0);
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "burst_play_end", 1, *camera.process, 5s));
+  const auto s = camera.stop();
+  CHECK(s["media_dropped"] == 1);
+  CHECK(s["control_malformed"] == 1);
+  CHECK(s["session"]["ignored_wrong_direction"] == 1);
+  CHECK(s["session"]["ignored_unknown_session"] == 2);
+  CHECK(s["session"]["sessions"] == 1);
+  CHECK(s["bursts"] == 1);
+  const auto accepted = named(read_events(dir / "client.jsonl"), "session_accept");
+  REQUIRE(accepted.size() == 1);
+  CHECK(accepted[0]["session_id"] == 1);  // the bogus messages opened nothing
 }
