@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "bytes.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -15,13 +17,8 @@ using namespace pttcam::rtp;
 
 namespace {
 
-using Bytes = std::vector<std::byte>;
-
-Bytes bytes(std::initializer_list<int> values) {
-  Bytes out;
-  for (int v : values) out.push_back(static_cast<std::byte>(v));
-  return out;
-}
+using pttcam::test::Bytes;
+using pttcam::test::bytes;
 
 Bytes concat(Bytes a, const Bytes& b) {
   a.insert(a.end(), b.begin(), b.end());

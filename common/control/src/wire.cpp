@@ -1,4 +1,5 @@
 #include "pttcam/control/wire.hpp"
+#include "pttcam/net/byte_order.hpp"
 
 #include <algorithm>
 #include <concepts>
@@ -19,20 +20,9 @@ constexpr std::size_t kSessionIdAt = 4;
 constexpr std::size_t kSequenceAt = 8;
 constexpr std::size_t kBodyLengthAt = 12;
 
-std::uint8_t u8(std::span<const std::byte> data, std::size_t at) {
-  return std::to_integer<std::uint8_t>(data[at]);
-}
-
-std::uint32_t read_be(std::span<const std::byte> data, std::size_t at, std::size_t size) {
-  std::uint32_t value = 0;
-  for (std::size_t i = 0; i < size; ++i) value = (value << 8) | u8(data, at + i);
-  return value;
-}
-
-void write_be(std::span<std::byte> out, std::size_t at, std::uint32_t value, std::size_t size) {
-  for (std::size_t i = 0; i < size; ++i)
-    out[at + i] = static_cast<std::byte>(value >> (8 * (size - 1 - i)));
-}
+using net::read_be;
+using net::u8;
+using net::write_be;
 
 bool printable(unsigned value) { return value >= 0x20 && value <= 0x7e; }
 

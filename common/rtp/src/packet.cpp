@@ -1,4 +1,5 @@
 #include "pttcam/rtp/packet.hpp"
+#include "pttcam/net/byte_order.hpp"
 
 #include <algorithm>
 #include <numeric>
@@ -20,20 +21,9 @@ constexpr std::size_t kCaptureTimeSize = 8;
 constexpr std::size_t kBurstFlagsSize = 1;
 constexpr std::byte kEndOfBurstBit{0x01};
 
-std::uint8_t u8(std::span<const std::byte> data, std::size_t at) {
-  return std::to_integer<std::uint8_t>(data[at]);
-}
-
-std::uint64_t read_be(std::span<const std::byte> data, std::size_t at, std::size_t size) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < size; ++i) value = (value << 8) | u8(data, at + i);
-  return value;
-}
-
-void write_be(std::span<std::byte> out, std::size_t at, std::uint64_t value, std::size_t size) {
-  for (std::size_t i = 0; i < size; ++i)
-    out[at + i] = static_cast<std::byte>(value >> (8 * (size - 1 - i)));
-}
+using net::read_be;
+using net::u8;
+using net::write_be;
 
 // Walks one-byte elements; only our ids with their exact lengths are taken, everything else
 // (other ids, our ids with another length) is ignored so peers can add elements freely.
