@@ -137,6 +137,13 @@ TEST_CASE("SeqUnwrapper / TsUnwrapper") {
   }
 }
 
+RtpExtras extras_of(std::optional<std::uint64_t> capture_time_us, bool end_of_burst) {
+  RtpExtras e;
+  e.capture_time_us = capture_time_us;
+  e.end_of_burst = end_of_burst;
+  return e;
+}
+
 TEST_CASE("RtpWriter and parse round trip") {
   RtpWriter writer;
   const RtpHeader header{.marker = false, .payload_type = kOpusPayloadType, .sequence = 0xfffe,
@@ -162,7 +169,7 @@ TEST_CASE("RtpWriter and parse round trip") {
     CHECK(same(parsed.packet->payload, payload));
   }
   SUBCASE("with both extras: exact block bytes and round trip") {
-    const RtpExtras extras{.capture_time_us = 0x0102030405060708, .end_of_burst = true};
+    const RtpExtras extras = extras_of(0x0102030405060708, true);
     const auto out = writer.write(header, extras, payload);
     REQUIRE(out.size() == 12 + 4 + 12 + payload.size());
     CHECK(same(out.subspan(12, 16), bytes({0xbe, 0xde, 0x00, 0x03, 0x17, 0x01, 0x02, 0x03, 0x04,
@@ -174,8 +181,8 @@ TEST_CASE("RtpWriter and parse round trip") {
     CHECK(same(parsed.packet->payload, payload));
   }
   SUBCASE("each extra alone, padded to 32 bits") {
-    const RtpExtras only_time{.capture_time_us = 0xffffffffffffffff, .end_of_burst = false};
-    const RtpExtras only_burst{.capture_time_us = std::nullopt, .end_of_burst = true};
+    const RtpExtras only_time = extras_of(0xffffffffffffffff, false);
+    const RtpExtras only_burst = extras_of(std::nullopt, true);
     for (const auto& [extras, block] : {std::pair{only_time, std::size_t{12}},
                                         std::pair{only_burst, std::size_t{4}}}) {
       const auto out = writer.write(header, extras, payload);
@@ -185,6 +192,22 @@ TEST_CASE("RtpWriter and parse round trip") {
       CHECK(parsed.packet->extras == extras);
       CHECK(same(parsed.packet->payload, payload));
     }
+  }
+  SUBCASE("burst start and key times: exact element bytes and round trip") {
+    RtpExtras extras;
+    extras.burst_start_ts = 0xa1b2c3d4;
+    extras.key_down_us = 0x1122334455667788;
+    extras.key_up_us = 0x99;
+    const auto out = writer.write(header, extras, payload);
+    // 5 + 9 + 9 = 23 bytes of elements, padded to 24.
+    REQUIRE(out.size() == 12 + 4 + 24 + payload.size());
+    CHECK(same(out.subspan(12, 28),
+               bytes({0xbe, 0xde, 0x00, 0x06, 0x33, 0xa1, 0xb2, 0xc3, 0xd4, 0x47, 0x11, 0x22, 0x33, 0x44,
+                      0x55, 0x66, 0x77, 0x88, 0x57, 0, 0, 0, 0, 0, 0, 0, 0x99, 0x00})));
+    const auto parsed = parse(out);
+    REQUIRE(parsed);
+    CHECK(parsed.packet->extras == extras);
+    CHECK(same(parsed.packet->payload, payload));
   }
   SUBCASE("marker and payload type") {
     const RtpHeader h{.marker = true, .payload_type = 0x7f, .sequence = 0, .timestamp = 0,
@@ -199,7 +222,7 @@ TEST_CASE("RtpWriter and parse round trip") {
     CHECK(parsed.packet->payload.empty());
   }
   SUBCASE("maximum payload fits exactly, one more byte does not") {
-    const RtpExtras extras{.capture_time_us = 1, .end_of_burst = true};
+    const RtpExtras extras = extras_of(1, true);
     for (const auto& [x, max] : {std::pair{RtpExtras{}, kMaxDatagram - 12},
                                  std::pair{extras, kMaxDatagram - 12 - 16}}) {
       const Bytes big = pattern(max);

@@ -19,6 +19,8 @@ constexpr std::uint8_t kMarkerBit = 0x80;
 constexpr std::uint8_t kOneByteStopId = 15;  // RFC 8285: stop processing the block here
 constexpr std::size_t kCaptureTimeSize = 8;
 constexpr std::size_t kBurstFlagsSize = 1;
+constexpr std::size_t kBurstStartSize = 4;
+constexpr std::size_t kKeyTimeSize = 8;
 constexpr std::byte kEndOfBurstBit{0x01};
 
 using net::read_be;
@@ -43,6 +45,12 @@ bool parse_one_byte_elements(std::span<const std::byte> block, RtpExtras& extras
       extras.capture_time_us = read_be(value, 0, kCaptureTimeSize);
     else if (id == kBurstFlagsExtId && length == kBurstFlagsSize)
       extras.end_of_burst = (value[0] & kEndOfBurstBit) != std::byte{0};
+    else if (id == kBurstStartExtId && length == kBurstStartSize)
+      extras.burst_start_ts = static_cast<std::uint32_t>(read_be(value, 0, kBurstStartSize));
+    else if (id == kKeyDownExtId && length == kKeyTimeSize)
+      extras.key_down_us = read_be(value, 0, kKeyTimeSize);
+    else if (id == kKeyUpExtId && length == kKeyTimeSize)
+      extras.key_up_us = read_be(value, 0, kKeyTimeSize);
     at += 1 + length;
   }
   return true;
@@ -52,6 +60,9 @@ std::size_t extension_body_size(const RtpExtras& extras) {
   std::size_t size = 0;
   if (extras.capture_time_us) size += 1 + kCaptureTimeSize;
   if (extras.end_of_burst) size += 1 + kBurstFlagsSize;
+  if (extras.burst_start_ts) size += 1 + kBurstStartSize;
+  if (extras.key_down_us) size += 1 + kKeyTimeSize;
+  if (extras.key_up_us) size += 1 + kKeyTimeSize;
   return (size + kWordSize - 1) / kWordSize * kWordSize;
 }
 
@@ -149,6 +160,14 @@ std::span<const std::byte> RtpWriter::write(const RtpHeader& header, const RtpEx
       out[at++] = static_cast<std::byte>(kBurstFlagsExtId << 4 | (kBurstFlagsSize - 1));
       out[at++] = kEndOfBurstBit;
     }
+    const auto element = [&](std::uint8_t id, std::uint64_t value, std::size_t size) {
+      out[at++] = static_cast<std::byte>(id << 4 | (size - 1));
+      write_be(out, at, value, size);
+      at += size;
+    };
+    if (extras.burst_start_ts) element(kBurstStartExtId, *extras.burst_start_ts, kBurstStartSize);
+    if (extras.key_down_us) element(kKeyDownExtId, *extras.key_down_us, kKeyTimeSize);
+    if (extras.key_up_us) element(kKeyUpExtId, *extras.key_up_us, kKeyTimeSize);
     std::fill(out.begin() + static_cast<std::ptrdiff_t>(at),
               out.begin() + static_cast<std::ptrdiff_t>(body_end), std::byte{0});
     at = body_end;

@@ -20,6 +20,13 @@ inline constexpr std::uint16_t kOneByteProfile = 0xBEDE;
 inline constexpr std::uint8_t kCaptureTimeExtId = 1;
 // 1 byte, bit 0: last packet of a talk burst, so playout can drain instead of waiting for loss.
 inline constexpr std::uint8_t kBurstFlagsExtId = 2;
+// 4 bytes: RTP timestamp of the burst's first packet, on every packet of the burst, so a receiver
+// that lost the head of a burst knows how much of it is missing.
+inline constexpr std::uint8_t kBurstStartExtId = 3;
+// 8 bytes each: sender's monotonic clock at key-down (first packet) and key-up (last packet):
+// talk-start latency and tail are measured from the press, not from the first captured sample.
+inline constexpr std::uint8_t kKeyDownExtId = 4;
+inline constexpr std::uint8_t kKeyUpExtId = 5;
 
 struct RtpHeader {
   bool marker = false;
@@ -33,8 +40,13 @@ struct RtpHeader {
 struct RtpExtras {
   std::optional<std::uint64_t> capture_time_us;
   bool end_of_burst = false;
+  std::optional<std::uint32_t> burst_start_ts;
+  std::optional<std::uint64_t> key_down_us;
+  std::optional<std::uint64_t> key_up_us;
   bool operator==(const RtpExtras&) const = default;
-  bool any() const noexcept { return capture_time_us.has_value() || end_of_burst; }
+  bool any() const noexcept {
+    return capture_time_us || end_of_burst || burst_start_ts || key_down_us || key_up_us;
+  }
 };
 
 struct RtpPacket {
