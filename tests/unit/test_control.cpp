@@ -432,8 +432,10 @@ TEST_CASE("is_control") {
     MessageWriter writer;
     CHECK(is_control(writer.write(message(Keepalive{}))));
     pttcam::rtp::RtpWriter rtp;
-    const auto media =
-        rtp.write({}, {.capture_time_us = 1, .end_of_burst = true}, bytes({1, 2, 3}));
+    pttcam::rtp::RtpExtras extras;
+    extras.capture_time_us = 1;
+    extras.end_of_burst = true;
+    const auto media = rtp.write({}, extras, bytes({1, 2, 3}));
     REQUIRE_FALSE(media.empty());
     CHECK_FALSE(is_control(media));
     CHECK(decode(media).error == DecodeError::bad_magic);
