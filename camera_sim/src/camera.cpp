@@ -10,6 +10,7 @@ namespace {
 using namespace std::chrono_literals;
 constexpr auto kTick = 1ms;
 constexpr std::int64_t kSessionTickUs = 5'000;  // the cap cuts talk within 5 ms of the limit
+constexpr std::uint64_t kMaxDropsLogged = 1000;  // a flood must not fill the disk
 
 session::Micros us(double seconds) { return static_cast<session::Micros>(seconds * 1e6); }
 
@@ -31,6 +32,9 @@ session::CameraSessionConfig session_config(const CameraConfig& c, const std::st
   s.keepalive_timeout_us = us(c.keepalive_timeout_s);
   s.boot_time_us = us(c.boot_time_s);
   s.half_duplex = c.half_duplex;
+  s.model.microphone = s.model.microphone && c.mic.has_value();  // --mic none: nothing to stream
+  // A restarted camera-sim process is a new boot too: clients must not mistake it for the old one.
+  s.boot_id = std::random_device{}() | 1u;
   return s;
 }
 
@@ -67,6 +71,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
 Camera::~Camera() = default;
 
 void Camera::start() {
+  receiver_->set_gated(!config_.no_session);
   receiver_->start();
   mic_->start();
   running_ = true;
@@ -137,7 +142,8 @@ void Camera::on_datagram(std::size_t size) {
       events_.write("session_reject", {{"peer", peer}, {"reason", "unsupported_version"}, {"version", decoded.version}});
     } else {
       stats_.control_malformed.record(decoded.error);
-      events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}, {"from", peer}});
+      if (stats_.control_malformed.total() <= kMaxDropsLogged)
+        events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}, {"from", peer}});
     }
     return;
   }
@@ -179,6 +185,8 @@ void Camera::apply(session::Output out) {
   }
   for (const auto& e : out.events) {
     events_.write(e.name, e.fields);
+    if (e.name == "talk_granted") receiver_->permit_burst();
+    if (e.name == "talk_denied" || e.name == "session_end") receiver_->drop_waiting();
     // The camera cuts what is playing when it ends the session itself; a client that stopped
     // after releasing the key still gets the end of its last word played.
     if (e.name == "session_end" && e.fields.value("reason", "") != "client_stopped")
@@ -191,7 +199,6 @@ void Camera::apply(session::Output out) {
 // streams to the session's client unless half duplex mutes it while the client talks.
 void Camera::sync_media() {
   if (config_.no_session) return;
-  receiver_->set_gate(session_.floor_held());
   const bool stream_mic = session_.online() && session_.session_open() && !session_.mic_muted();
   if (stream_mic && !mic_->talking()) {
     mic_peer_ = net::parse_endpoint(*session_.session_peer());

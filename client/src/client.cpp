@@ -84,7 +84,8 @@ void Client::on_datagram(std::size_t size) {
     const auto decoded = control::decode(datagram);
     if (!decoded) {
       stats_.control_malformed.record(decoded.error);
-      events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}});
+      if (stats_.control_malformed.total() <= 1000)  // a flood must not fill the disk
+        events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}});
       return;
     }
     apply(session_.on_message(*decoded.message, now));
@@ -155,9 +156,10 @@ void Client::apply(session::Output out) {
     if (e.name == "talk_failed") ++stats_.talk_failed;
     notice_for(e);
   }
-  // Stop streaming when the floor was refused or the session is gone; the camera would drop it.
+  // Stop streaming when the floor was refused or the session is gone: the camera would drop
+  // anything more, so not even the burst's last frame is sent.
   const bool may_send = session_.state() == State::live && session_.talk() != Talk::denied;
-  if (sender_->talking() && !may_send) sender_->set_talking(false);
+  if (sender_->talking() && !may_send) sender_->abort_burst();
   if (session_.state() != State::live && receiver_->in_burst()) receiver_->cut("session_end");
 }
 

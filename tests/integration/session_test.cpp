@@ -264,3 +264,19 @@ TEST_CASE("camera-sim ignores and counts bad control messages and media outside 
   REQUIRE(accepted.size() == 1);
   CHECK(accepted[0]["session_id"] == 1);  // the bogus messages opened nothing
 }
+
+TEST_CASE("a tap shorter than a frame plays at once, not later inside the next talk") {
+  const auto dir = scratch_dir("session_short_tap");
+  Camera camera(dir, {"--mic", "none"});
+  CHECK(run_client(dir, "client", camera.address, {"--input", kSpeech, "--speaker", "null", "--talk-script",
+                                                   "0.5+0.005,1.5+0.5"}) == 0);
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "burst_play_end", 2, *camera.process, 5s));
+  const auto summary = camera.stop();
+  CHECK(summary["bursts"] == 2);
+  const auto plays = named(camera.events(), "burst_play_start");
+  REQUIRE(plays.size() == 2);
+  for (const auto& p : plays) {
+    MESSAGE("talk-start " << p["talk_start_ms"] << " ms");
+    CHECK(p["talk_start_ms"].get<double>() < 200.0);  // sanity: not held until the next grant
+  }
+}

@@ -110,13 +110,19 @@ void AudioReceiver::cut(const std::string& cause) {
   pcm_pos_ = pcm_len_;
 }
 
+void AudioReceiver::drop_waiting() noexcept {
+  permit_ = false;
+  if (!playout_.in_burst()) playout_.flush();
+}
+
 void AudioReceiver::next_frame() {
   const std::int64_t now = events::monotonic_us();
   const int period = static_cast<int>(speaker_->period_samples());
   playout::PlayoutFrame frame;
   frame.samples = period;
-  // A closed gate holds a new burst back (its packets wait in the playout) but never stops one.
-  if (gate_open_ || playout_.in_burst()) frame = playout_.next(now, period);
+  // Without a permit a new burst is held back (its packets wait) but one playing never stops.
+  if (!gated_ || permit_ || playout_.in_burst()) frame = playout_.next(now, period);
+  if (frame.burst_start) permit_ = false;
   const auto out = std::span<float>(pcm_.data(), static_cast<std::size_t>(frame.samples));
   std::optional<int> got;
   switch (frame.kind) {

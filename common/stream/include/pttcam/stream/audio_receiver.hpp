@@ -49,8 +49,14 @@ class AudioReceiver {
   void on_datagram(std::span<const std::byte> datagram, const std::string& from);
   // Keeps the speaker fed: call every millisecond and after each datagram.
   void pump();
-  // While closed, no new burst starts (its packets wait); a burst already playing plays on.
-  void set_gate(bool open) noexcept { gate_open_ = open; }
+  // A gated receiver (the camera's speaker) starts a burst only with a permit: the talk floor was
+  // granted. Packets that arrive before the grant wait; one permit lets one burst start, however
+  // soon its key was released. Ungated (the default), every burst plays.
+  void set_gated(bool gated) noexcept { gated_ = gated; }
+  void permit_burst() noexcept { permit_ = true; }
+  // The floor was refused or the session ended before the burst started: its waiting packets
+  // are dropped, so they can never play later inside another talk or another session.
+  void drop_waiting() noexcept;
   // Ends what is playing now and drops what waits (session cap, session end): `cause` is logged.
   void cut(const std::string& cause);
   bool in_burst() const noexcept { return in_burst_; }
@@ -76,7 +82,8 @@ class AudioReceiver {
   ReceiveCounters counters_;
   std::vector<BurstRecord> bursts_;
   bool in_burst_ = false;
-  bool gate_open_ = true;
+  bool gated_ = false;
+  bool permit_ = false;
   std::unique_ptr<audio::Playback> speaker_;  // last: its device thread stops first
 };
 
