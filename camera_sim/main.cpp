@@ -15,16 +15,25 @@ using namespace pttcam;
 void print_summary(const nlohmann::json& s) {
   const auto u = [&](const char* k) { return s.value(k, 0ULL); };
   std::printf("camera-sim: %llu burst(s); %llu packets (%llu malformed, %llu late, %llu duplicate, %llu outside a "
-              "session); frames %llu played, %llu FEC-recovered, %llu concealed; %llu cut; mouth-to-ear p50 %.1f ms, "
-              "p95 %.1f ms; %llu speaker underrun samples\n",
+              "session); frames %llu played, %llu FEC-recovered, %llu concealed (%.2f %%); %llu cut; %llu cutoff(s); "
+              "%llu speaker underrun samples\n",
               u("bursts"), u("packets"), u("malformed"), u("late"), u("duplicate"), u("media_dropped"),
-              u("frames_normal"), u("frames_fec"), u("frames_concealed"), u("bursts_cut"),
-              s["mouth_to_ear_ms"]["p50"].get<double>(), s["mouth_to_ear_ms"]["p95"].get<double>(),
-              u("speaker_underrun_samples"));
+              u("frames_normal"), u("frames_fec"), u("frames_concealed"), s["concealed_pct"].get<double>(),
+              u("bursts_cut"), u("cutoff_count"), u("speaker_underrun_samples"));
   if (s["per_burst"].empty()) return;
-  std::printf("camera-sim: talk-start latency (first sample captured -> first sample played), per burst:");
-  for (const auto& b : s["per_burst"]) std::printf(" %.1f ms", b["talk_start_ms"].get<double>());
-  std::printf("\n");
+  std::printf("  burst  talk-start  mouth-to-ear p50/p95/p99   tail     FEC  concealed  cutoffs\n");
+  const auto ms = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : -1.0; };
+  for (const auto& b : s["per_burst"]) {
+    const auto& m = b["mouth_to_ear_ms"];
+    std::string cuts;
+    for (const auto& c : b["cutoffs"])
+      cuts += (cuts.empty() ? "" : ", ") + c["cause"].get<std::string>() + " " +
+              std::to_string(static_cast<int>(c["duration_ms"].get<double>())) + " ms";
+    std::printf("  %5llu  %7.1f ms  %6.1f/%5.1f/%5.1f ms  %7.1f ms  %4llu  %9llu  %s\n", b["burst"].get<unsigned long long>(),
+                ms(b["talk_start_ms"]), m["p50"].get<double>(), m["p95"].get<double>(), m["p99"].get<double>(),
+                ms(b["tail_ms"]), b["frames_fec"].get<unsigned long long>(), b["frames_concealed"].get<unsigned long long>(),
+                cuts.empty() ? "-" : cuts.c_str());
+  }
 }
 
 // "5" or "5,30.5": seconds from start, increasing.
@@ -90,6 +99,11 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
+  std::string packets_path;
+  app.add_option("--packets", packets_path, "Write a per-packet CSV of the received audio (seq, timestamp, arrival, fate)");
+  app.add_option("--cutoff-ms", config.cutoff_ms, "Concealment runs this long or longer inside a burst are cutoffs")
+      ->check(CLI::Range(1.0, 10000.0))
+      ->capture_default_str();
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   app.add_flag("--list-devices", list, "List audio devices and exit");
   try {
@@ -116,6 +130,7 @@ int run(int argc, char** argv) {
     throw std::invalid_argument("--mic deny is a client fault; use --mic none for a camera without a microphone");
   config.reboot_at_s = parse_times(reboot_at);
   config.events_path = events_path;
+  config.packets_csv = packets_path;
 
   boost::asio::io_context io;
   camera::Camera cam(io, config);

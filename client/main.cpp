@@ -65,6 +65,11 @@ int run(int argc, char** argv) {
   app.add_flag("--dtx", opus.dtx, "Opus discontinuous transmission");
   app.add_flag("--low-delay", opus.low_delay, "Restricted low-delay application (CELT only, no FEC)");
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
+  std::string packets_path;
+  app.add_option("--packets", packets_path, "Write a per-packet CSV of the received audio (seq, timestamp, arrival, fate)");
+  app.add_option("--cutoff-ms", config.cutoff_ms, "Concealment runs this long or longer inside a burst are cutoffs")
+      ->check(CLI::Range(1.0, 10000.0))
+      ->capture_default_str();
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   try {
     app.parse(argc, argv);
@@ -86,6 +91,7 @@ int run(int argc, char** argv) {
   config.input = audio::parse_capture_spec(input);
   config.speaker = audio::parse_playback_spec(speaker);
   config.events_path = events_path;
+  config.packets_csv = packets_path;
   if (const auto why = opus.validate(); !why.empty()) throw std::invalid_argument(why);
   const auto windows = script.empty() ? std::vector<ptt::TalkWindow>{} : ptt::parse_talk_script(script);
 

@@ -51,8 +51,9 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
   boost::system::error_code ec;
   socket_.bind(config_.listen, ec);
   if (ec) throw std::runtime_error("cannot listen on " + net::to_string(config_.listen) + ": " + ec.message());
-  receiver_ = std::make_unique<stream::AudioReceiver>(audio::open_playback(config_.output), config_.playout_delay_ms,
-                                                      events_, "");
+  receiver_ = std::make_unique<stream::AudioReceiver>(
+      audio::open_playback(config_.output),
+      stream::AudioReceiver::Options{config_.playout_delay_ms, config_.cutoff_ms, config_.packets_csv}, events_, "");
   std::unique_ptr<audio::Capture> mic;
   if (config_.mic) {
     try {

@@ -11,24 +11,40 @@ namespace {
 // Samples one 1 ms pump adds to how late the speaker ring may be refilled.
 constexpr std::size_t kTickSamples = audio::kSampleRate / 1000;
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(std::lround(p / 100.0 * static_cast<double>(v.size() - 1)));
-  return v[i];
-}
-
 }  // namespace
 
-AudioReceiver::AudioReceiver(std::unique_ptr<audio::Playback> speaker, double playout_delay_ms,
+AudioReceiver::AudioReceiver(std::unique_ptr<audio::Playback> speaker, const Options& options,
                              events::EventLog& events, std::string log_prefix)
     : decoder_(codec::Decoder::create()),
-      playout_config_{static_cast<playout::Micros>(playout_delay_ms * 1000), 4800},
+      playout_config_{static_cast<playout::Micros>(options.playout_delay_ms * 1000), 4800},
       playout_(playout_config_),
       events_(events),
       prefix_(std::move(log_prefix)),
       pcm_(codec::kMaxFrameSamples),
-      speaker_(std::move(speaker)) {}
+      analyzer_(options.cutoff_ms),
+      speaker_(std::move(speaker)) {
+  if (!options.packets_csv.empty()) {
+    csv_.open(options.packets_csv, std::ios::trunc);
+    if (!csv_) throw std::runtime_error("cannot write packet log '" + options.packets_csv.string() + "'");
+    csv_ << "seq,rtp_ts,ssrc,arrival_us,fate,play_us\n";
+  }
+}
+
+// fate: played | fec (rebuilt from the next packet) | lost (concealed) | late | duplicate | too_large
+void AudioReceiver::csv_row(std::uint16_t seq, std::uint32_t ts, std::uint32_t ssrc, const char* fate,
+                            Micros arrival_us, Micros play_us) {
+  if (!csv_.is_open()) return;
+  csv_ << seq << ',' << ts << ',' << ssrc << ',';
+  if (arrival_us) csv_ << arrival_us;
+  csv_ << ',' << fate << ',';
+  if (play_us) csv_ << play_us;
+  csv_ << '\n';
+}
+
+PacketInfo* AudioReceiver::info_for(std::int64_t sequence) {
+  PacketInfo& info = infos_[static_cast<std::size_t>(sequence) & 0xff];
+  return (info.sequence & 0xffff) == (sequence & 0xffff) ? &info : nullptr;
+}
 
 AudioReceiver::~AudioReceiver() {
   if (speaker_) speaker_->stop();
@@ -80,7 +96,32 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
   in.samples = *samples;
   if (p.extras.capture_time_us) in.capture_us = static_cast<playout::Micros>(*p.extras.capture_time_us);
   in.payload = p.payload;
-  playout_.insert(in, events::monotonic_us());
+  const Micros now = events::monotonic_us();
+  ssrc_ = p.header.ssrc;
+  const auto result = playout_.insert(in, now);
+  switch (result) {
+    case playout::InsertResult::accepted: {
+      PacketInfo& info = infos_[p.header.sequence & 0xff];
+      info = PacketInfo{p.header.sequence, p.header.timestamp, p.extras.burst_start_ts, {}, {}, in.capture_us, now};
+      if (p.extras.key_down_us) info.key_down_us = static_cast<Micros>(*p.extras.key_down_us);
+      if (p.extras.key_up_us) info.key_up_us = static_cast<Micros>(*p.extras.key_up_us);
+      if (p.header.marker)
+        events_.write(event("burst_first_packet_received"),
+                      {{"seq", p.header.sequence}, {"rtp_ts", p.header.timestamp}, {"arrival_us", now},
+                       {"key_down_us", info.key_down_us.value_or(0)}});
+      break;
+    }
+    case playout::InsertResult::late:
+      analyzer_.on_late(p.header.sequence);
+      csv_row(p.header.sequence, p.header.timestamp, p.header.ssrc, "late", now, 0);
+      break;
+    case playout::InsertResult::duplicate:
+      csv_row(p.header.sequence, p.header.timestamp, p.header.ssrc, "duplicate", now, 0);
+      break;
+    case playout::InsertResult::too_large:
+      csv_row(p.header.sequence, p.header.timestamp, p.header.ssrc, "too_large", now, 0);
+      break;
+  }
   pump();  // a burst may be due now
 }
 
@@ -103,11 +144,25 @@ void AudioReceiver::write_pcm() {
 void AudioReceiver::cut(const std::string& cause) {
   if (in_burst_) {
     ++counters_.cuts;
-    events_.write(event("burst_cut"), {{"burst", bursts_.size()}, {"cause", cause}, {"frames", bursts_.back().frames}});
+    const Micros now = events::monotonic_us();
+    const Micros heard_until = now + static_cast<Micros>(speaker_->queued()) * 1'000'000 / audio::kSampleRate;
+    analyzer_.on_cut(cause, heard_until);
+    events_.write(event("burst_cut"), {{"cause", cause}, {"heard_until_us", heard_until}});
+    report_finished_bursts();
   }
   in_burst_ = false;
   playout_.flush();
   pcm_pos_ = pcm_len_;
+}
+
+void AudioReceiver::report_finished_bursts() {
+  for (const auto& b : analyzer_.take_finished()) {
+    events_.write(event("burst_summary"), to_json(b));
+    // Cuts are reported by whoever cut (the session logs its own cutoff); the rest are ours.
+    for (const auto& c : b.cutoffs)
+      if (c.cause == "loss" || c.cause == "late_packets" || c.cause == "head_clipped" || c.cause == "tail_clipped")
+        events_.write(event("cutoff"), to_json(c));
+  }
 }
 
 void AudioReceiver::drop_waiting() noexcept {
@@ -140,49 +195,53 @@ void AudioReceiver::next_frame() {
 
   if (frame.kind == playout::FrameKind::silence && !frame.burst_end) return;
   // When this frame's first sample will be heard: after what is queued, plus the device's latency.
-  const std::int64_t play_us =
-      now + static_cast<std::int64_t>(speaker_->queued()) * 1'000'000 / audio::kSampleRate +
-      static_cast<std::int64_t>(speaker_->output_latency() * 1e6);
+  const Micros play_us = now + static_cast<Micros>(speaker_->queued()) * 1'000'000 / audio::kSampleRate +
+                         static_cast<Micros>(speaker_->output_latency() * 1e6);
+  PacketInfo* info = frame.kind == playout::FrameKind::normal ? info_for(frame.sequence) : nullptr;
   if (frame.burst_start) {
-    bursts_.push_back({frame.capture_us.value_or(0), play_us, 0, {}});
     in_burst_ = true;
     events_.write(event("burst_play_start"),
-                  {{"burst", bursts_.size()},
-                   {"seq", frame.sequence},
+                  {{"seq", frame.sequence & 0xffff},
                    {"capture_us", frame.capture_us.value_or(0)},
                    {"play_us", play_us},
-                   {"talk_start_ms", frame.capture_us ? (play_us - *frame.capture_us) / 1000.0 : -1.0}});
+                   {"talk_start_ms", info && info->key_down_us ? (play_us - *info->key_down_us) / 1000.0 : -1.0}});
   }
-  if (in_burst_ && frame.kind != playout::FrameKind::silence) {
-    auto& b = bursts_.back();
-    ++b.frames;
-    if (frame.kind == playout::FrameKind::normal && frame.capture_us)
-      b.mouth_to_ear_ms.push_back(static_cast<double>(play_us - *frame.capture_us) / 1000.0);
+  analyzer_.on_frame(frame, info, play_us);
+  if (frame.kind != playout::FrameKind::silence) {
+    const auto seq = static_cast<std::uint16_t>(frame.sequence);
+    const PacketInfo* known = info_for(frame.sequence);
+    const char* fate = frame.kind == playout::FrameKind::normal ? "played"
+                       : frame.kind == playout::FrameKind::fec  ? "fec"
+                                                                : "lost";
+    csv_row(seq, known ? known->timestamp : 0, ssrc_, fate, known && frame.kind == playout::FrameKind::normal ? known->arrival_us : 0,
+            play_us);
   }
-  if (frame.burst_end && in_burst_) {
+  if (frame.burst_end) {
     in_burst_ = false;
-    events_.write(event("burst_play_end"), {{"burst", bursts_.size()},
-                                            {"frames", bursts_.back().frames},
-                                            {"last_play_us", play_us},
-                                            {"terminated", frame.kind != playout::FrameKind::silence}});
+    events_.write(event("burst_play_end"),
+                  {{"seq", frame.sequence & 0xffff}, {"last_play_us", play_us}, {"terminated", frame.kind != playout::FrameKind::silence}});
   }
+  report_finished_bursts();
 }
 
 nlohmann::json AudioReceiver::summary() const {
   const auto& pc = playout_.counters();
   const auto& sc = speaker_->counters();
   std::vector<double> m2e;
+  std::vector<double> talk_start;
   nlohmann::json bursts = nlohmann::json::array();
-  for (const auto& b : bursts_) {
+  nlohmann::json cutoffs = nlohmann::json::array();
+  for (const auto& b : analyzer_.all()) {
     m2e.insert(m2e.end(), b.mouth_to_ear_ms.begin(), b.mouth_to_ear_ms.end());
-    bursts.push_back({{"frames", b.frames},
-                      {"talk_start_ms", b.first_capture_us ? (b.first_play_us - b.first_capture_us) / 1000.0 : -1.0},
-                      {"mouth_to_ear_p50_ms", percentile(b.mouth_to_ear_ms, 50)}});
+    if (b.talk_start_ms) talk_start.push_back(*b.talk_start_ms);
+    bursts.push_back(to_json(b));
+    for (const auto& c : b.cutoffs) cutoffs.push_back(to_json(c));
   }
   nlohmann::json malformed = nlohmann::json::object();
   for (std::size_t i = 0; i < rtp::kParseErrorCount; ++i)
     if (counters_.by_reason.by_error[i])
       malformed[rtp::to_string(static_cast<rtp::ParseError>(i))] = counters_.by_reason.by_error[i];
+  const auto frames = pc.normal + pc.fec_recovered + pc.concealed;
   return {{"datagrams", counters_.datagrams},
           {"malformed", counters_.malformed},
           {"malformed_by_reason", malformed},
@@ -196,6 +255,7 @@ nlohmann::json AudioReceiver::summary() const {
           {"frames_normal", pc.normal},
           {"frames_fec", pc.fec_recovered},
           {"frames_concealed", pc.concealed},
+          {"concealed_pct", frames ? 100.0 * static_cast<double>(pc.concealed) / static_cast<double>(frames) : 0.0},
           {"bursts", pc.bursts},
           {"bursts_unterminated", pc.bursts_unterminated},
           {"bursts_cut", counters_.cuts},
@@ -203,8 +263,11 @@ nlohmann::json AudioReceiver::summary() const {
           {"speaker", speaker_->describe()},
           {"speaker_underrun_samples", sc.underrun_samples.load()},
           {"speaker_device_xruns", sc.device_flags.load()},
-          {"mouth_to_ear_ms", {{"p50", percentile(m2e, 50)}, {"p95", percentile(m2e, 95)},
+          {"mouth_to_ear_ms", {{"p50", percentile(m2e, 50)}, {"p95", percentile(m2e, 95)}, {"p99", percentile(m2e, 99)},
                                {"max", m2e.empty() ? 0.0 : *std::max_element(m2e.begin(), m2e.end())}}},
+          {"talk_start_ms", {{"p50", percentile(talk_start, 50)}, {"max", talk_start.empty() ? 0.0 : *std::max_element(talk_start.begin(), talk_start.end())}}},
+          {"cutoff_count", cutoffs.size()},
+          {"cutoffs", cutoffs},
           {"per_burst", bursts}};
 }
 

@@ -69,6 +69,7 @@ void AudioSender::set_talking(bool on) {
     burst_frames_ = 0;
     framer_.key_down(now);
   } else {
+    key_up_us_ = now;
     pump();  // everything captured up to the release belongs to the burst
     framer_.key_up([this](std::span<const float> pcm, const ptt::FrameFlags& f) { send_frame(pcm, f); });
     stats_.talk_seconds += static_cast<double>(now - key_down_us_) / 1e6;
@@ -83,6 +84,7 @@ void AudioSender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& 
     const auto elapsed = static_cast<std::uint64_t>(std::max<std::int64_t>(0, f.capture_us - start_us_));
     const auto ts = timestamp_base_ + static_cast<std::uint32_t>(elapsed * audio::kSampleRate / 1'000'000);
     header_.timestamp = rtp::is_newer_ts(ts, next_timestamp_) ? ts : next_timestamp_;
+    burst_start_ts_ = header_.timestamp;
   }
   if (const auto bytes = encoder_.encode(pcm, opus_buf_)) {
     header_.marker = f.first;
@@ -91,6 +93,9 @@ void AudioSender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& 
     // the receiver plays from this packet was captured that much before the frame's first sample.
     extras.capture_time_us = static_cast<std::uint64_t>(f.capture_us - lookahead_us_);
     extras.end_of_burst = f.last;
+    extras.burst_start_ts = burst_start_ts_;
+    if (f.first) extras.key_down_us = static_cast<std::uint64_t>(key_down_us_);
+    if (f.last) extras.key_up_us = static_cast<std::uint64_t>(key_up_us_);
     const auto datagram = writer_.write(header_, extras, std::span<const std::byte>(opus_buf_.data(), *bytes));
     send_(datagram);
     ++stats_.frames_sent;

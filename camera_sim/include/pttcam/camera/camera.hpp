@@ -25,6 +25,8 @@ struct CameraConfig {
   std::optional<audio::EndpointSpec> mic = audio::EndpointSpec{audio::EndpointSpec::Kind::device, "default"};
   codec::OpusSettings mic_opus;
   double playout_delay_ms = 10;
+  double cutoff_ms = 60;
+  std::filesystem::path packets_csv;  // per-packet fates of the client's talk audio
   std::string model = "indoor-gen2";
   std::string serial;  // generated when empty
   double session_limit_s = 300;

@@ -26,6 +26,8 @@ struct ClientConfig {
   audio::EndpointSpec speaker{audio::EndpointSpec::Kind::device, "default"};
   codec::OpusSettings opus;
   double playout_delay_ms = 10;
+  double cutoff_ms = 60;
+  std::filesystem::path packets_csv;  // per-packet fates of the camera's audio
   std::string camera_id;  // empty: whichever camera answers
   bool renew = false;
   double keepalive_timeout_s = 3;

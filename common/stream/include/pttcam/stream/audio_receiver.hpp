@@ -1,6 +1,8 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <span>
 #include <string>
@@ -13,6 +15,7 @@
 #include "pttcam/events/event_log.hpp"
 #include "pttcam/playout/fixed_delay_playout.hpp"
 #include "pttcam/rtp/packet.hpp"
+#include "pttcam/stream/burst_analyzer.hpp"
 
 namespace pttcam::stream {
 
@@ -26,20 +29,18 @@ struct ReceiveCounters {
   std::uint64_t cuts = 0;           // bursts cut short by cut()
 };
 
-// Latency of the frames played in one burst, from the sender's capture clock to the speaker.
-struct BurstRecord {
-  std::int64_t first_capture_us = 0;
-  std::int64_t first_play_us = 0;
-  std::uint64_t frames = 0;
-  std::vector<double> mouth_to_ear_ms;
-};
 
 // RTP/Opus in -> playout (fixed delay, FEC/PLC for gaps) -> speaker. Used by the camera for the
 // client's talk bursts and by the client for the camera's microphone. io thread only; the speaker
 // device only drains a ring.
 class AudioReceiver {
  public:
-  AudioReceiver(std::unique_ptr<audio::Playback> speaker, double playout_delay_ms, events::EventLog& events,
+  struct Options {
+    double playout_delay_ms = 10;
+    double cutoff_ms = 60;             // concealment runs at least this long are cutoffs
+    std::filesystem::path packets_csv;  // per-packet fates (empty: none)
+  };
+  AudioReceiver(std::unique_ptr<audio::Playback> speaker, const Options& options, events::EventLog& events,
                 std::string log_prefix);
   ~AudioReceiver();
 
@@ -67,6 +68,10 @@ class AudioReceiver {
 
  private:
   void log_drop(const char* reason, std::size_t size, const std::string& from);
+  void csv_row(std::uint16_t seq, std::uint32_t ts, std::uint32_t ssrc, const char* fate, Micros arrival_us,
+               Micros play_us);
+  void report_finished_bursts();
+  PacketInfo* info_for(std::int64_t sequence);
   void next_frame();
   void write_pcm();
   std::string event(const char* name) const { return prefix_ + name; }
@@ -80,7 +85,11 @@ class AudioReceiver {
   std::size_t pcm_len_ = 0;
   std::size_t pcm_pos_ = 0;
   ReceiveCounters counters_;
-  std::vector<BurstRecord> bursts_;
+  BurstAnalyzer analyzer_;
+  // What the sender said about recent packets, by sequence number, for the frames that play them.
+  std::array<PacketInfo, 256> infos_{};
+  std::uint32_t ssrc_ = 0;
+  std::ofstream csv_;
   bool in_burst_ = false;
   bool gated_ = false;
   bool permit_ = false;

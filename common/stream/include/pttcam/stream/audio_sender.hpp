@@ -68,6 +68,8 @@ class AudioSender {
   std::uint32_t next_timestamp_ = 0;  // lowest timestamp the next burst may use
   std::int64_t start_us_ = 0;
   std::int64_t key_down_us_ = 0;
+  std::int64_t key_up_us_ = 0;
+  std::uint32_t burst_start_ts_ = 0;
   std::int64_t lookahead_us_ = 0;
   std::uint64_t burst_frames_ = 0;
   SenderStats stats_;

@@ -1,0 +1,94 @@
+#pragma once
+// Per-burst timeline and cutoff detection at a receiver. Pure: it is told what the playout
+// decided for each frame and when that frame will be heard; it never sees a clock or a socket.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pttcam/playout/fixed_delay_playout.hpp"
+
+namespace pttcam::stream {
+
+using Micros = std::int64_t;
+
+// What the sender told us about a packet (RTP header extensions), for the frame that plays it.
+struct PacketInfo {
+  std::int64_t sequence = -1;  // unwrapped
+  std::uint32_t timestamp = 0;
+  std::optional<std::uint32_t> burst_start_ts;
+  std::optional<Micros> key_down_us;
+  std::optional<Micros> key_up_us;
+  std::optional<Micros> capture_us;
+  Micros arrival_us = 0;
+};
+
+struct Cutoff {
+  std::uint64_t burst = 0;
+  Micros at_us = 0;        // play time where the gap starts (heard from then on)
+  double duration_ms = 0;  // how much of the talk was not heard as sent (0: unknown, see cause)
+  // loss (packets never came), late_packets (they came after their time: jitter), head_clipped,
+  // tail_clipped (the end never came), or what ended the burst: session_cap, keepalive_timeout,
+  // power_cycle, session_end
+  std::string cause;
+};
+
+struct BurstSummary {
+  std::uint64_t index = 0;
+  Micros first_play_us = 0;
+  Micros last_play_end_us = 0;
+  std::optional<double> talk_start_ms;  // key-down at the sender -> first sample heard
+  std::optional<double> tail_ms;        // key-up at the sender -> last sample heard
+  double head_clipped_ms = 0;           // start of the burst that never played
+  std::uint64_t frames_normal = 0;
+  std::uint64_t frames_fec = 0;
+  std::uint64_t frames_concealed = 0;
+  std::vector<double> mouth_to_ear_ms;  // per normally played frame
+  std::vector<Cutoff> cutoffs;
+  bool terminated = false;  // its last packet played
+  std::string ended_by;     // "end" | "timeout" | cut cause
+};
+
+class BurstAnalyzer {
+ public:
+  explicit BurstAnalyzer(double cutoff_ms = 60) : cutoff_ms_(cutoff_ms) {}
+
+  // One playout decision; `packet` describes the packet a normal frame plays (null otherwise).
+  // `play_us` is when the frame's first sample will be heard.
+  void on_frame(const playout::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us);
+  // A packet arrived after its frame had been played or concealed (its wire sequence number).
+  void on_late(std::uint16_t sequence);
+  // The burst in progress was cut short (session cap, power cycle, ...).
+  void on_cut(const std::string& cause, Micros play_us);
+
+  // Bursts that ended since the last call (their cutoffs are final then).
+  std::vector<BurstSummary> take_finished();
+  const std::vector<BurstSummary>& all() const noexcept { return done_; }
+  bool in_burst() const noexcept { return current_.has_value(); }
+
+ private:
+  struct Run {
+    Micros at_us = 0;
+    int samples = 0;
+    std::vector<std::int64_t> sequences;
+  };
+  void close_run();
+  void finish(const std::string& ended_by, Micros end_us);
+
+  double cutoff_ms_;
+  std::optional<BurstSummary> current_;
+  std::vector<Run> runs_;  // concealment runs of the current burst, classified at its end
+  std::optional<Run> run_;
+  std::vector<std::uint16_t> late_;
+  std::vector<BurstSummary> done_;
+  std::size_t reported_ = 0;
+  std::uint64_t next_index_ = 1;
+};
+
+nlohmann::json to_json(const BurstSummary& b);
+nlohmann::json to_json(const Cutoff& c);
+double percentile(std::vector<double> values, double p);
+
+}  // namespace pttcam::stream

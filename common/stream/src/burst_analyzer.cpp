@@ -1,0 +1,143 @@
+#include "pttcam/stream/burst_analyzer.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pttcam::stream {
+namespace {
+
+constexpr double kSamplesPerMs = 48.0;
+
+}  // namespace
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(std::lround(p / 100.0 * static_cast<double>(v.size() - 1)));
+  return v[i];
+}
+
+void BurstAnalyzer::on_frame(const playout::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us) {
+  using playout::FrameKind;
+  if (frame.burst_start) {
+    current_ = BurstSummary{};
+    current_->index = next_index_++;
+    current_->first_play_us = play_us;
+    runs_.clear();
+    run_.reset();
+    late_.clear();
+    if (packet && packet->key_down_us) current_->talk_start_ms = static_cast<double>(play_us - *packet->key_down_us) / 1000.0;
+    // The head is missing when the first packet played is not the burst's first one.
+    if (packet && packet->burst_start_ts && packet->timestamp != *packet->burst_start_ts) {
+      current_->head_clipped_ms =
+          static_cast<double>(static_cast<std::uint32_t>(packet->timestamp - *packet->burst_start_ts)) / kSamplesPerMs;
+      current_->cutoffs.push_back({current_->index, play_us, current_->head_clipped_ms, "head_clipped"});
+    }
+  }
+  if (!current_) return;
+  const Micros end_us = play_us + static_cast<Micros>(frame.samples / kSamplesPerMs * 1000.0);
+  switch (frame.kind) {
+    case FrameKind::normal:
+      close_run();
+      ++current_->frames_normal;
+      if (packet && packet->capture_us)
+        current_->mouth_to_ear_ms.push_back(static_cast<double>(play_us - *packet->capture_us) / 1000.0);
+      if (packet && packet->key_up_us) current_->tail_ms = static_cast<double>(end_us - *packet->key_up_us) / 1000.0;
+      break;
+    case FrameKind::fec:
+      close_run();
+      ++current_->frames_fec;
+      break;
+    case FrameKind::concealed:
+      ++current_->frames_concealed;
+      if (!run_) run_ = Run{play_us, 0, {}};
+      run_->samples += frame.samples;
+      run_->sequences.push_back(frame.sequence);
+      break;
+    case FrameKind::silence: break;
+  }
+  if (frame.kind != FrameKind::silence) current_->last_play_end_us = end_us;
+  if (frame.burst_end) {
+    const bool terminated = frame.kind != FrameKind::silence;
+    current_->terminated = terminated;
+    if (!terminated && run_) {
+      // The end never came: the concealment that ran until the timeout stood in for the tail.
+      const double ms = run_->samples / kSamplesPerMs;
+      current_->cutoffs.push_back({current_->index, run_->at_us, ms, "tail_clipped"});
+      run_.reset();
+    }
+    finish(terminated ? "end" : "timeout", current_->last_play_end_us);
+  }
+}
+
+void BurstAnalyzer::on_late(std::uint16_t sequence) {
+  if (current_) late_.push_back(sequence);
+}
+
+void BurstAnalyzer::close_run() {
+  if (run_) runs_.push_back(std::move(*run_));
+  run_.reset();
+}
+
+void BurstAnalyzer::on_cut(const std::string& cause, Micros play_us) {
+  if (!current_) return;
+  current_->cutoffs.push_back({current_->index, play_us, 0, cause});
+  finish(cause, play_us);
+}
+
+void BurstAnalyzer::finish(const std::string& ended_by, Micros end_us) {
+  close_run();
+  // A run is a cutoff when it is long enough to be heard as one; it was jitter when any of its
+  // packets turned up late, loss when none did.
+  for (const auto& r : runs_) {
+    const double ms = r.samples / kSamplesPerMs;
+    if (ms < cutoff_ms_) continue;
+    const bool any_late = std::any_of(r.sequences.begin(), r.sequences.end(), [&](std::int64_t s) {
+      return std::find(late_.begin(), late_.end(), static_cast<std::uint16_t>(s)) != late_.end();
+    });
+    current_->cutoffs.push_back({current_->index, r.at_us, ms, any_late ? "late_packets" : "loss"});
+  }
+  std::sort(current_->cutoffs.begin(), current_->cutoffs.end(),
+            [](const Cutoff& a, const Cutoff& b) { return a.at_us < b.at_us; });
+  current_->ended_by = ended_by;
+  if (!current_->last_play_end_us) current_->last_play_end_us = end_us;
+  done_.push_back(std::move(*current_));
+  current_.reset();
+  runs_.clear();
+  late_.clear();
+}
+
+std::vector<BurstSummary> BurstAnalyzer::take_finished() {
+  std::vector<BurstSummary> out(done_.begin() + static_cast<std::ptrdiff_t>(reported_), done_.end());
+  reported_ = done_.size();
+  return out;
+}
+
+nlohmann::json to_json(const Cutoff& c) {
+  return {{"burst", c.burst}, {"at_us", c.at_us}, {"duration_ms", c.duration_ms}, {"cause", c.cause}};
+}
+
+nlohmann::json to_json(const BurstSummary& b) {
+  nlohmann::json cutoffs = nlohmann::json::array();
+  for (const auto& c : b.cutoffs) cutoffs.push_back(to_json(c));
+  const auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  return {{"burst", b.index},
+          {"first_play_us", b.first_play_us},
+          {"last_play_end_us", b.last_play_end_us},
+          {"talk_start_ms", opt(b.talk_start_ms)},
+          {"tail_ms", opt(b.tail_ms)},
+          {"head_clipped_ms", b.head_clipped_ms},
+          {"frames_normal", b.frames_normal},
+          {"frames_fec", b.frames_fec},
+          {"frames_concealed", b.frames_concealed},
+          {"mouth_to_ear_ms",
+           {{"p50", percentile(b.mouth_to_ear_ms, 50)},
+            {"p95", percentile(b.mouth_to_ear_ms, 95)},
+            {"p99", percentile(b.mouth_to_ear_ms, 99)},
+            {"max", b.mouth_to_ear_ms.empty() ? 0.0 : *std::max_element(b.mouth_to_ear_ms.begin(), b.mouth_to_ear_ms.end())}}},
+          {"terminated", b.terminated},
+          {"ended_by", b.ended_by},
+          {"cutoffs", cutoffs}};
+}
+
+}  // namespace pttcam::stream
