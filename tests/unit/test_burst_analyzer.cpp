@@ -1,0 +1,145 @@
+#include <doctest/doctest.h>
+
+#include "pttcam/stream/burst_analyzer.hpp"
+
+using namespace pttcam;
+using stream::BurstAnalyzer;
+using stream::PacketInfo;
+using playout::FrameKind;
+using playout::PlayoutFrame;
+
+namespace {
+
+constexpr int kFrame = 960;  // 20 ms
+constexpr stream::Micros kFrameUs = 20'000;
+
+PlayoutFrame frame(FrameKind kind, std::int64_t seq, bool start = false, bool end = false) {
+  PlayoutFrame f;
+  f.kind = kind;
+  f.samples = kind == FrameKind::silence ? 128 : kFrame;
+  f.sequence = seq;
+  f.burst_start = start;
+  f.burst_end = end;
+  return f;
+}
+
+PacketInfo packet(std::int64_t seq, std::uint32_t ts, std::uint32_t burst_ts) {
+  PacketInfo p;
+  p.sequence = seq;
+  p.timestamp = ts;
+  p.burst_start_ts = burst_ts;
+  p.capture_us = 1'000'000 + (seq - 100) * kFrameUs;
+  return p;
+}
+
+// Plays `kinds` as one burst starting at seq 100 (ts 0), one frame every 20 ms from t = 1.05 s.
+BurstAnalyzer play(const std::vector<FrameKind>& kinds, bool terminated = true, std::uint32_t first_ts = 0) {
+  BurstAnalyzer a(60);
+  for (std::size_t i = 0; i < kinds.size(); ++i) {
+    const auto seq = static_cast<std::int64_t>(100 + i);
+    auto info = packet(seq, first_ts + static_cast<std::uint32_t>(i) * kFrame, 0);
+    if (i == 0) info.key_down_us = 1'000'000 - 10'000;
+    const bool last = i + 1 == kinds.size();
+    if (last) info.key_up_us = 1'000'000 + static_cast<stream::Micros>(i) * kFrameUs;
+    auto f = frame(kinds[i], seq, i == 0, last && terminated);
+    if (last && !terminated) {
+      a.on_frame(f, kinds[i] == FrameKind::normal ? &info : nullptr, 1'050'000 + static_cast<stream::Micros>(i) * kFrameUs);
+      a.on_frame(frame(FrameKind::silence, -1, false, true), nullptr, 1'050'000 + static_cast<stream::Micros>(i + 1) * kFrameUs);
+      break;
+    }
+    a.on_frame(f, kinds[i] == FrameKind::normal ? &info : nullptr, 1'050'000 + static_cast<stream::Micros>(i) * kFrameUs);
+  }
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("BurstAnalyzer") {
+  using enum FrameKind;
+  SUBCASE("a clean burst: timeline, no cutoff") {
+    auto a = play({normal, normal, normal, normal});
+    const auto done = a.take_finished();
+    REQUIRE(done.size() == 1);
+    const auto& b = done[0];
+    CHECK(b.talk_start_ms == doctest::Approx(60.0));  // key-down 0.99 s, heard 1.05 s
+    CHECK(b.mouth_to_ear_ms.size() == 4);
+    CHECK(b.mouth_to_ear_ms[0] == doctest::Approx(50.0));
+    CHECK(b.tail_ms == doctest::Approx(70.0));  // key-up 1.06 s, last sample ends 1.13 s
+    CHECK(b.cutoffs.empty());
+    CHECK(b.terminated);
+    CHECK(b.ended_by == "end");
+    CHECK(a.take_finished().empty());  // reported once
+  }
+  SUBCASE("a concealment run at the threshold is a cutoff (loss); a shorter one is not") {
+    auto a = play({normal, concealed, concealed, normal, concealed, concealed, concealed, normal});
+    const auto b = a.take_finished().at(0);
+    REQUIRE(b.cutoffs.size() == 1);
+    CHECK(b.cutoffs[0].cause == "loss");
+    CHECK(b.cutoffs[0].duration_ms == doctest::Approx(60.0));
+    CHECK(b.cutoffs[0].at_us == 1'050'000 + 4 * kFrameUs);
+    CHECK(b.frames_concealed == 5);
+  }
+  SUBCASE("a run whose packets arrived late is blamed on jitter") {
+    BurstAnalyzer a(60);
+    const auto p0 = packet(100, 0, 0);
+    a.on_frame(frame(normal, 100, true), &p0, 0);
+    for (int i = 1; i <= 4; ++i) a.on_frame(frame(concealed, 100 + i), nullptr, i * kFrameUs);
+    a.on_late(102);  // came after its frame was concealed
+    const auto p5 = packet(105, 5 * kFrame, 0);
+    a.on_frame(frame(normal, 105, false, true), &p5, 5 * kFrameUs);
+    const auto b = a.take_finished().at(0);
+    REQUIRE(b.cutoffs.size() == 1);
+    CHECK(b.cutoffs[0].cause == "late_packets");
+    CHECK(b.cutoffs[0].duration_ms == doctest::Approx(80.0));
+  }
+  SUBCASE("late packets are matched by 16-bit sequence across the wrap") {
+    BurstAnalyzer a(40);
+    const auto p0 = packet(65534, 0, 0);
+    a.on_frame(frame(normal, 65534, true), &p0, 0);
+    a.on_frame(frame(concealed, 65535), nullptr, kFrameUs);
+    a.on_frame(frame(concealed, 65536), nullptr, 2 * kFrameUs);
+    a.on_late(0);  // 65536 on the wire
+    const auto p3 = packet(65537, 3 * kFrame, 0);
+    a.on_frame(frame(normal, 65537, false, true), &p3, 3 * kFrameUs);
+    CHECK(a.take_finished().at(0).cutoffs.at(0).cause == "late_packets");
+  }
+  SUBCASE("the head of the burst never arrived") {
+    auto a = play({normal, normal, normal}, true, 3 * kFrame);  // first packet played is the 4th sent
+    const auto b = a.take_finished().at(0);
+    REQUIRE(b.cutoffs.size() == 1);
+    CHECK(b.cutoffs[0].cause == "head_clipped");
+    CHECK(b.cutoffs[0].duration_ms == doctest::Approx(60.0));
+    CHECK(b.head_clipped_ms == doctest::Approx(60.0));
+  }
+  SUBCASE("the end never arrived: the timeout's concealment is the clipped tail") {
+    auto a = play({normal, normal, concealed, concealed, concealed, concealed, concealed}, false);
+    const auto b = a.take_finished().at(0);
+    CHECK_FALSE(b.terminated);
+    CHECK(b.ended_by == "timeout");
+    REQUIRE(b.cutoffs.size() == 1);
+    CHECK(b.cutoffs[0].cause == "tail_clipped");
+    CHECK(b.cutoffs[0].duration_ms == doctest::Approx(100.0));
+  }
+  SUBCASE("a cut (session cap) ends the burst with that cause") {
+    BurstAnalyzer a(60);
+    const auto p0 = packet(100, 0, 0);
+    a.on_frame(frame(normal, 100, true), &p0, 0);
+    CHECK(a.in_burst());
+    a.on_cut("session_cap", 30'000);
+    CHECK_FALSE(a.in_burst());
+    const auto b = a.take_finished().at(0);
+    CHECK(b.ended_by == "session_cap");
+    REQUIRE(b.cutoffs.size() == 1);
+    CHECK(b.cutoffs[0].cause == "session_cap");
+    a.on_cut("session_cap", 40'000);  // nothing playing: nothing to cut
+    CHECK(a.take_finished().empty());
+  }
+  SUBCASE("json carries the figures") {
+    auto a = play({normal, normal});
+    const auto j = stream::to_json(a.all().at(0));
+    CHECK(j["burst"] == 1);
+    CHECK(j["frames_normal"] == 2);
+    CHECK(j["mouth_to_ear_ms"]["p50"].get<double>() == doctest::Approx(50.0));
+    CHECK(j["cutoffs"].empty());
+  }
+}
