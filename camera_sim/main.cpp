@@ -93,6 +93,9 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--reboot-at", reboot_at, "Power-cycle at these times, seconds from start (e.g. 5 or 5,30)");
   app.add_flag("--half-duplex", config.half_duplex, "Mute the microphone while the client holds the talk floor");
+  app.add_option("--video-kbps", config.video_kbps, "Dummy video load sent to the client during a live view (kbit/s)")
+      ->check(CLI::Range(0.0, 100000.0))
+      ->capture_default_str();
   app.add_flag("--no-session", config.no_session,
                "Play any RTP/Opus stream without the live-view protocol (standard RTP senders)");
   app.add_option("--playout-delay-ms", config.playout_delay_ms, "Fixed playout delay from a burst's first packet")

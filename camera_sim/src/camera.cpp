@@ -11,6 +11,8 @@ using namespace std::chrono_literals;
 constexpr auto kTick = 1ms;
 constexpr std::int64_t kSessionTickUs = 5'000;  // the cap cuts talk within 5 ms of the limit
 constexpr std::uint64_t kMaxDropsLogged = 1000;  // a flood must not fill the disk
+constexpr std::uint8_t kVideoPayloadType = 96;
+constexpr std::size_t kVideoPacketBytes = 1200;
 
 session::Micros us(double seconds) { return static_cast<session::Micros>(seconds * 1e6); }
 
@@ -45,6 +47,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
       serial_(config_.serial.empty() ? make_serial() : config_.serial),
       socket_(io),
       timer_(io),
+      video_timer_(io),
       events_(config_.events_path),
       session_(session_config(config_, serial_), events::monotonic_us()) {
   socket_.open(config_.listen.protocol());
@@ -90,6 +93,34 @@ void Camera::start() {
   receive();
   timer_.expires_after(0ms);
   schedule_tick();
+  if (config_.video_kbps > 0) {
+    video_header_.payload_type = kVideoPayloadType;
+    video_header_.ssrc = std::random_device{}();
+    video_timer_.expires_after(0ms);
+    schedule_video();
+  }
+}
+
+// Dummy video at --video-kbps to the live view's client: 1200-byte RTP packets (PT 96, 90 kHz
+// clock), paced evenly. It loads the link as a camera's video does; its content is zeros.
+void Camera::schedule_video() {
+  const auto period = std::chrono::nanoseconds(static_cast<std::int64_t>(kVideoPacketBytes * 8 * 1e9 / (config_.video_kbps * 1000)));
+  video_timer_.expires_at(video_timer_.expiry() + period);
+  if (video_timer_.expiry() < std::chrono::steady_clock::now() - 50ms) video_timer_.expires_after(0ms);
+  video_timer_.async_wait([this, period](const boost::system::error_code& ec) {
+    if (ec || !running_) return;
+    if (session_.online() && session_.session_open()) {
+      static const std::array<std::byte, kVideoPacketBytes> payload{};
+      ++video_header_.sequence;
+      video_header_.timestamp += static_cast<std::uint32_t>(90'000 * std::chrono::duration<double>(period).count());
+      const auto datagram = video_writer_.write(video_header_, {}, payload);
+      boost::system::error_code send_ec;
+      socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), net::parse_endpoint(*session_.session_peer()), 0, send_ec);
+      ++stats_.video_packets;
+      stats_.video_bytes += datagram.size();
+    }
+    schedule_video();
+  });
 }
 
 void Camera::stop() {
@@ -99,6 +130,7 @@ void Camera::stop() {
   receiver_->stop();  // first: once the pump stops, a running speaker would only count underruns
   mic_->stop();
   timer_.cancel();
+  video_timer_.cancel();
   boost::system::error_code ec;
   socket_.close(ec);
   events_.write("camera_stop", summary());
@@ -215,6 +247,8 @@ nlohmann::json Camera::summary() const {
   s["media_dropped"] = stats_.media_dropped;
   s["control_malformed"] = stats_.control_malformed.total();
   s["power_cycles"] = stats_.power_cycles;
+  s["video_packets_sent"] = stats_.video_packets;
+  s["video_bytes_sent"] = stats_.video_bytes;
   s["serial"] = serial_;
   s["model"] = config_.model;
   const auto& c = session_.counters();

@@ -11,6 +11,7 @@ using Talk = session::ClientSession::Talk;
 using namespace std::chrono_literals;
 constexpr auto kTick = 1ms;                      // mic and speaker pumps
 constexpr std::int64_t kSessionTickUs = 10'000;  // session timers need no finer grain
+constexpr std::uint8_t kVideoPayloadType = 96;
 
 session::ClientSessionConfig session_config(const ClientConfig& c) {
   session::ClientSessionConfig s;
@@ -93,9 +94,18 @@ void Client::on_datagram(std::size_t size) {
     apply(session_.on_message(*decoded.message, now));
     return;
   }
+  // The camera's video (PT 96) is load, not content: counted, never decoded.
+  if (size >= 2 && (std::to_integer<std::uint8_t>(datagram[1]) & 0x7f) == kVideoPayloadType) {
+    ++stats_.video_packets;
+    stats_.video_bytes += size;
+    return;
+  }
   // The camera's microphone plays only during a live view (or always with --no-session).
-  if (config_.no_session || session_.state() == State::live)
+  if (config_.no_session || session_.state() == State::live) {
     receiver_->on_datagram(datagram, net::to_string(from_));
+  } else {
+    ++stats_.media_outside_session;
+  }
 }
 
 void Client::schedule_tick() {
@@ -230,6 +240,9 @@ nlohmann::json Client::summary() const {
   s["talk_failed"] = stats_.talk_failed;
   s["control_malformed"] = stats_.control_malformed.total();
   s["datagrams_from_strangers"] = stats_.control_ignored;
+  s["video_packets_received"] = stats_.video_packets;
+  s["video_bytes_received"] = stats_.video_bytes;
+  s["media_outside_session"] = stats_.media_outside_session;
   const auto& c = session_.counters();
   s["session"] = {{"sessions", c.sessions},
                   {"renewals", c.renewals},

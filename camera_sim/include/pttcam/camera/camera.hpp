@@ -35,6 +35,7 @@ struct CameraConfig {
   double boot_time_s = 10;
   std::vector<double> reboot_at_s;  // power cycles, seconds from start
   bool half_duplex = false;
+  double video_kbps = 0;  // dummy video sent to the client during a live view (load, not content)
   bool no_session = false;  // plays any RTP stream, no live-view protocol (standard RTP senders)
   std::filesystem::path events_path;
 };
@@ -42,6 +43,8 @@ struct CameraConfig {
 struct CameraStats {
   std::uint64_t media_dropped = 0;  // RTP from no session / another peer / before accept
   std::uint64_t power_cycles = 0;
+  std::uint64_t video_packets = 0;
+  std::uint64_t video_bytes = 0;
   control::DecodeCounters control_malformed;
 };
 
@@ -67,11 +70,13 @@ class Camera {
   void schedule_tick();
   void apply(session::Output out);
   void sync_media();
+  void schedule_video();
 
   CameraConfig config_;
   std::string serial_;
   net::Udp::socket socket_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer video_timer_;
   events::EventLog events_;
   session::CameraSession session_;
   control::MessageWriter control_writer_;
@@ -83,6 +88,8 @@ class Camera {
   std::int64_t start_us_ = 0;
   std::int64_t next_session_tick_ = 0;
   std::size_t next_reboot_ = 0;
+  rtp::RtpWriter video_writer_;
+  rtp::RtpHeader video_header_;
   std::unique_ptr<stream::AudioReceiver> receiver_;
   std::unique_ptr<stream::AudioSender> mic_;
 };

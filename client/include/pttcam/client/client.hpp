@@ -39,6 +39,9 @@ struct ClientStats {
   std::uint64_t send_errors = 0;
   std::uint64_t talk_failed = 0;  // key presses that could not talk (mic denied, no session)
   std::uint64_t control_ignored = 0;
+  std::uint64_t video_packets = 0;
+  std::uint64_t video_bytes = 0;
+  std::uint64_t media_outside_session = 0;
   control::DecodeCounters control_malformed;
 };
 
