@@ -98,8 +98,14 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-session", config.no_session,
                "Play any RTP/Opus stream without the live-view protocol (standard RTP senders)");
-  app.add_option("--playout-delay-ms", config.playout_delay_ms, "Fixed playout delay from a burst's first packet")
-      ->check(CLI::Range(0.0, 1000.0))
+  app.add_option("--playout-delay-ms", config.playout_delay_ms,
+                 "Fixed playout delay (ms); without it the jitter buffer adapts within --jitter-min-ms/--jitter-max-ms")
+      ->check(CLI::Range(0.0, 2000.0));
+  app.add_option("--jitter-min-ms", config.jitter_min_ms, "Smallest adaptive playout delay (ms)")
+      ->check(CLI::Range(0.0, 2000.0))
+      ->capture_default_str();
+  app.add_option("--jitter-max-ms", config.jitter_max_ms, "Largest adaptive playout delay (ms)")
+      ->check(CLI::Range(1.0, 2000.0))
       ->capture_default_str();
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
   std::string packets_path;

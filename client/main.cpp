@@ -49,8 +49,14 @@ int run(int argc, char** argv) {
   app.add_option("--keepalive-timeout", config.keepalive_timeout_s, "Seconds of camera silence before giving up")
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
-  app.add_option("--playout-delay-ms", config.playout_delay_ms, "Playout delay for the camera's audio")
-      ->check(CLI::Range(0.0, 1000.0))
+  app.add_option("--playout-delay-ms", config.playout_delay_ms,
+                 "Fixed playout delay (ms); without it the jitter buffer adapts within --jitter-min-ms/--jitter-max-ms")
+      ->check(CLI::Range(0.0, 2000.0));
+  app.add_option("--jitter-min-ms", config.jitter_min_ms, "Smallest adaptive playout delay (ms)")
+      ->check(CLI::Range(0.0, 2000.0))
+      ->capture_default_str();
+  app.add_option("--jitter-max-ms", config.jitter_max_ms, "Largest adaptive playout delay (ms)")
+      ->check(CLI::Range(1.0, 2000.0))
       ->capture_default_str();
   app.add_flag("--no-session", config.no_session,
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");

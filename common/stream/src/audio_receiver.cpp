@@ -11,13 +11,21 @@ namespace {
 // Samples one 1 ms pump adds to how late the speaker ring may be refilled.
 constexpr std::size_t kTickSamples = audio::kSampleRate / 1000;
 
+jitter::JitterBuffer::Config jitter_config(const AudioReceiver::Options& o) {
+  const auto us = [](double ms) { return static_cast<jitter::Micros>(ms * 1000); };
+  jitter::JitterBuffer::Config c;
+  c.min_delay_us = us(o.fixed_delay_ms.value_or(o.min_delay_ms));
+  c.max_delay_us = us(o.fixed_delay_ms.value_or(o.max_delay_ms));
+  c.initial_delay_us = std::clamp<jitter::Micros>(20'000, c.min_delay_us, c.max_delay_us);
+  return c;
+}
+
 }  // namespace
 
 AudioReceiver::AudioReceiver(std::unique_ptr<audio::Playback> speaker, const Options& options,
                              events::EventLog& events, std::string log_prefix)
     : decoder_(codec::Decoder::create()),
-      playout_config_{static_cast<playout::Micros>(options.playout_delay_ms * 1000), 4800},
-      playout_(playout_config_),
+      playout_(jitter_config(options)),
       events_(events),
       prefix_(std::move(log_prefix)),
       pcm_(codec::kMaxFrameSamples),
@@ -242,6 +250,7 @@ nlohmann::json AudioReceiver::summary() const {
     if (counters_.by_reason.by_error[i])
       malformed[rtp::to_string(static_cast<rtp::ParseError>(i))] = counters_.by_reason.by_error[i];
   const auto frames = pc.normal + pc.fec_recovered + pc.concealed;
+  const auto ms = [](jitter::Micros us) { return static_cast<double>(us) / 1000.0; };
   return {{"datagrams", counters_.datagrams},
           {"malformed", counters_.malformed},
           {"malformed_by_reason", malformed},
@@ -256,7 +265,12 @@ nlohmann::json AudioReceiver::summary() const {
           {"frames_fec", pc.fec_recovered},
           {"frames_concealed", pc.concealed},
           {"concealed_pct", frames ? 100.0 * static_cast<double>(pc.concealed) / static_cast<double>(frames) : 0.0},
+          {"concealment_events", pc.concealment_events},
+          {"reordered", pc.reordered},
+          {"interarrival_jitter_ms", pc.interarrival_jitter_us / 1000.0},
+          {"target_delay_ms", ms(playout_.target_delay_us())},
           {"bursts", pc.bursts},
+          {"bursts_without_marker", pc.bursts_without_marker},
           {"bursts_unterminated", pc.bursts_unterminated},
           {"bursts_cut", counters_.cuts},
           {"stream_changes", pc.stream_changes},

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,9 @@ struct CameraConfig {
   audio::EndpointSpec output{audio::EndpointSpec::Kind::device, "default"};
   std::optional<audio::EndpointSpec> mic = audio::EndpointSpec{audio::EndpointSpec::Kind::device, "default"};
   codec::OpusSettings mic_opus;
-  double playout_delay_ms = 10;
+  std::optional<double> playout_delay_ms;  // fixed; unset: adaptive within [jitter_min_ms, jitter_max_ms]
+  double jitter_min_ms = 0;
+  double jitter_max_ms = 500;
   double cutoff_ms = 60;
   std::filesystem::path packets_csv;  // per-packet fates of the client's talk audio
   std::string model = "indoor-gen2";

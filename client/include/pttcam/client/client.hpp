@@ -25,7 +25,9 @@ struct ClientConfig {
   audio::EndpointSpec input{audio::EndpointSpec::Kind::device, "default"};
   audio::EndpointSpec speaker{audio::EndpointSpec::Kind::device, "default"};
   codec::OpusSettings opus;
-  double playout_delay_ms = 10;
+  std::optional<double> playout_delay_ms;  // fixed; unset: adaptive within [jitter_min_ms, jitter_max_ms]
+  double jitter_min_ms = 0;
+  double jitter_max_ms = 500;
   double cutoff_ms = 60;
   std::filesystem::path packets_csv;  // per-packet fates of the camera's audio
   std::string camera_id;  // empty: whichever camera answers

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,7 +14,7 @@
 #include "pttcam/audio/endpoint.hpp"
 #include "pttcam/codec/decoder.hpp"
 #include "pttcam/events/event_log.hpp"
-#include "pttcam/playout/fixed_delay_playout.hpp"
+#include "pttcam/jitter/jitter_buffer.hpp"
 #include "pttcam/rtp/packet.hpp"
 #include "pttcam/stream/burst_analyzer.hpp"
 
@@ -36,7 +37,10 @@ struct ReceiveCounters {
 class AudioReceiver {
  public:
   struct Options {
-    double playout_delay_ms = 10;
+    // Adaptive playout delay within [min, max]; a fixed delay when `fixed_delay_ms` is set.
+    std::optional<double> fixed_delay_ms;
+    double min_delay_ms = 0;
+    double max_delay_ms = 500;
     double cutoff_ms = 60;             // concealment runs at least this long are cutoffs
     std::filesystem::path packets_csv;  // per-packet fates (empty: none)
   };
@@ -77,8 +81,7 @@ class AudioReceiver {
   std::string event(const char* name) const { return prefix_ + name; }
 
   codec::Decoder decoder_;
-  playout::FixedDelayPlayout::Config playout_config_;
-  playout::FixedDelayPlayout playout_;
+  jitter::JitterBuffer playout_;
   events::EventLog& events_;
   std::string prefix_;
   std::vector<float> pcm_;

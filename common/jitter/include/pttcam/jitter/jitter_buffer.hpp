@@ -1,0 +1,88 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "pttcam/jitter/burst_clock.hpp"
+#include "pttcam/jitter/delay_estimator.hpp"
+#include "pttcam/jitter/interarrival_jitter.hpp"
+#include "pttcam/jitter/packet_store.hpp"
+#include "pttcam/jitter/playout_decision.hpp"
+#include "pttcam/jitter/types.hpp"
+#include "pttcam/rtp/sequence.hpp"
+
+namespace pttcam::jitter {
+
+// A superset of playout::PlayoutCounters (same names for the same things).
+struct JitterCounters : FrameCounters {
+  std::uint64_t received = 0;
+  std::uint64_t duplicate = 0;
+  std::uint64_t late = 0;        // arrived after its frame was played, concealed or given up on
+  std::uint64_t reordered = 0;   // stored although a higher number had arrived before it
+  std::uint64_t too_large = 0;
+  std::uint64_t overflow = 0;    // waiting packets dropped because the sender ran kSlots ahead
+  std::uint64_t stream_changes = 0;  // new SSRC (sender restarted)
+  double interarrival_jitter_us = 0;  // RFC 3550 §6.4.1, per talk burst, in microseconds
+};
+
+// Adaptive talk-burst playout: a drop-in for playout::FixedDelayPlayout whose start delay is
+// re-chosen at every burst start as the DelayEstimator's current target, the smallest delay that
+// would have made at most late_target of the recent packets late. Inside a burst nothing is
+// stretched: frames are taken one per next() as the speaker needs them, exactly as
+// FixedDelayPlayout does (with min_delay_us == max_delay_us the two behave identically).
+//
+// insert(): the packet's timing on its burst's clock (BurstClock) feeds the estimator and the
+// RFC 3550 jitter (duplicates and oversize packets excepted; late packets included: they are
+// what the estimator must learn from); then it is stored, or refused as late, duplicate or
+// too_large. When the sender runs kSlots ahead of the speaker the newer packets win: the store
+// gives up on the oldest numbers (counted in `overflow`), the playout skips them, and copies
+// that come later are late.
+// A new SSRC starts a new stream (the delay history is kept: same path, restarted sender).
+// Pure: time is passed in. Called from one thread.
+class JitterBuffer {
+ public:
+  struct Config {
+    Micros min_delay_us = 0;
+    Micros max_delay_us = 500'000;
+    double late_target = 0.005;  // at most 0.5 % of packets late
+    int max_conceal_samples = 4800;  // 100 ms of PLC with nothing buffered ends a burst
+    Micros initial_delay_us = 20'000;  // until 1 s of packets has been seen
+  };
+  static constexpr std::size_t kSlots = PacketStore::kSlots;
+  static constexpr std::size_t kMaxPayload = PacketStore::kMaxPayload;
+
+  explicit JitterBuffer(Config config) noexcept;
+  // Frames point into the store, which the decision refers to: not copyable, not movable.
+  JitterBuffer(const JitterBuffer&) = delete;
+  JitterBuffer& operator=(const JitterBuffer&) = delete;
+
+  InsertResult insert(const IncomingPacket& packet, Micros arrival_us) noexcept;
+  // The next frame to play; `silence_samples` is how much silence to return when idle.
+  // Payloads are valid until the next insert().
+  PlayoutFrame next(Micros now_us, int silence_samples) noexcept;
+  // Ends the burst in progress and drops every waiting packet (a session cap cut the talk):
+  // those packets, if they come again, count as late. The stream (SSRC) is kept.
+  void flush() noexcept;
+
+  bool in_burst() const noexcept { return decision_.in_burst(); }
+  Micros target_delay_us() const noexcept { return estimator_.target_us(); }     // what the estimator wants now
+  Micros current_delay_us() const noexcept { return decision_.current_delay_us(); }  // 0 when idle
+  const JitterCounters& counters() const noexcept { return counters_; }
+  const DelayEstimator& estimator() const noexcept { return estimator_; }
+
+ private:
+  void new_stream(std::uint32_t ssrc) noexcept;
+  void observe_timing(std::int64_t seq, const IncomingPacket& p, Micros arrival_us, bool idle) noexcept;
+
+  JitterCounters counters_;
+  PacketStore store_;
+  PlayoutDecision decision_;
+  DelayEstimator estimator_;
+  BurstClock clock_;
+  InterarrivalJitter jitter_;
+  rtp::SeqUnwrapper seq_;
+  std::optional<std::uint32_t> ssrc_;
+  std::optional<std::int64_t> newest_seq_;
+};
+
+}  // namespace pttcam::jitter

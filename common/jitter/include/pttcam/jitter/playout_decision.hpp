@@ -1,0 +1,85 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+
+#include "pttcam/jitter/packet_store.hpp"
+#include "pttcam/jitter/types.hpp"
+
+namespace pttcam::jitter {
+
+struct FrameCounters {
+  std::uint64_t lost = 0;                // frames whose packet was not there when due
+  std::uint64_t fec_recovered = 0;       // ... of which rebuilt from the next packet's FEC
+  std::uint64_t concealed = 0;           // ... of which played by PLC
+  std::uint64_t concealment_events = 0;  // runs of consecutive PLC frames
+  std::uint64_t normal = 0;
+  std::uint64_t bursts = 0;
+  std::uint64_t bursts_unterminated = 0;    // ended by timeout or by the next burst: end packet lost
+  std::uint64_t bursts_without_marker = 0;  // started at a packet without marker: the first was lost
+};
+
+// What the speaker plays next, frame by frame, from the packets in a PacketStore; the same
+// decisions as playout::FixedDelayPlayout, with the start delay chosen per burst by the caller.
+//
+// A burst's delay clock starts at the first packet stored while idle, or, for a burst whose
+// packets arrived while the previous one played, at the earliest of them when that one ends
+// (a marker met in place of the lost end starts it at that marker's arrival). Its delay is fixed
+// then: the `delay_us` passed with that call. The burst starts playing at clock + delay from the
+// oldest waiting packet, then one frame per next():
+//   - the due packet is there: normal (unless it carries a marker: a new burst began while this
+//     one waited for its lost end, so this one ends, unterminated, with a silence frame);
+//   - else the next packet carries FEC at least as long as the frame: fec, from that packet;
+//   - else concealed; with nothing waiting, concealment stops after max_conceal_samples and the
+//     burst ends unterminated. Only the first concealed number of that run stood for a packet
+//     that was due (most likely the lost end); the rest were guesses the sender will reuse, so
+//     the store's floor goes back to that first one, and a marker packet inside the guessed
+//     range re-points the playout to it (admit()).
+// A burst also ends at the frame of its end packet. Numbers given up on by the store (its floor
+// was raised past them) are skipped. Pure; called from one thread.
+class PlayoutDecision {
+ public:
+  PlayoutDecision(PacketStore& store, int max_conceal_samples) noexcept
+      : store_(store), max_conceal_samples_(max_conceal_samples) {}
+  PlayoutDecision(const PlayoutDecision&) = delete;
+  PlayoutDecision& operator=(const PlayoutDecision&) = delete;
+
+  // Before a packet goes into the store: a marker packet numbered inside the range concealed
+  // with nothing buffered lowers the floor so that it is stored and plays next.
+  void admit(std::int64_t seq, bool marker) noexcept;
+  // After a packet was stored: starts the delay clock if idle and not started.
+  void on_stored(Micros arrival_us, Micros delay_us) noexcept;
+  PlayoutFrame next(Micros now_us, int silence_samples, Micros delay_us) noexcept;
+  // Ends the burst, drops what waits; those numbers become late (floor at the newest seen).
+  void flush() noexcept;
+  void reset() noexcept;  // a new stream
+
+  bool in_burst() const noexcept { return active_; }
+  Micros current_delay_us() const noexcept { return active_ ? current_delay_us_ : 0; }
+  // When the waiting burst may start (its clock + its delay), if one waits.
+  std::optional<Micros> start_at_us() const noexcept {
+    return burst_arrival_ ? std::optional<Micros>(*burst_arrival_ + pending_delay_us_) : std::nullopt;
+  }
+  const FrameCounters& counters() const noexcept { return counters_; }
+
+ private:
+  void arm(Micros arrival_us, Micros delay_us) noexcept;
+  PlayoutFrame play(const StoredPacket& packet) noexcept;
+  PlayoutFrame lose() noexcept;
+  PlayoutFrame end_unterminated(PlayoutFrame silence) noexcept;
+
+  PacketStore& store_;
+  int max_conceal_samples_;
+  FrameCounters counters_;
+  std::optional<Micros> burst_arrival_;  // the waiting burst's delay clock
+  Micros pending_delay_us_ = 0;          // ... and its delay
+  Micros current_delay_us_ = 0;          // delay of the burst playing
+  bool active_ = false;
+  bool burst_first_ = false;
+  bool last_concealed_ = false;
+  std::int64_t next_seq_ = 0;
+  int last_samples_ = 960;
+  int conceal_run_ = 0;            // samples concealed in a row with nothing buffered
+  std::int64_t conceal_from_ = 0;  // sequence number of the first frame of that run
+};
+
+}  // namespace pttcam::jitter

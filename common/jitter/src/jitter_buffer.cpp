@@ -1,0 +1,73 @@
+#include "pttcam/jitter/jitter_buffer.hpp"
+
+#include <algorithm>
+
+namespace pttcam::jitter {
+
+JitterBuffer::JitterBuffer(Config config) noexcept
+    : decision_(store_, config.max_conceal_samples),
+      estimator_({config.min_delay_us, config.max_delay_us, config.late_target, config.initial_delay_us}) {}
+
+void JitterBuffer::new_stream(std::uint32_t ssrc) noexcept {
+  if (ssrc_) ++counters_.stream_changes;
+  ssrc_ = ssrc;
+  decision_.reset();
+  clock_.reset();
+  jitter_.restart();
+  seq_ = rtp::SeqUnwrapper{};
+  newest_seq_.reset();
+}
+
+void JitterBuffer::observe_timing(std::int64_t seq, const IncomingPacket& p, Micros arrival_us, bool idle) noexcept {
+  const auto sample = clock_.observe(seq, p.timestamp, p.marker, p.end_of_burst, arrival_us, idle);
+  if (!sample) return;
+  estimator_.observe(sample->above_fastest_us, p.samples);
+  jitter_.observe(sample->relative_delay_us, sample->burst);
+  counters_.interarrival_jitter_us = jitter_.jitter_us();
+}
+
+InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) noexcept {
+  ++counters_.received;
+  if (p.payload.size() > kMaxPayload) {
+    ++counters_.too_large;
+    return InsertResult::too_large;
+  }
+  if (!ssrc_ || p.ssrc != *ssrc_) new_stream(p.ssrc);
+  const std::int64_t seq = seq_.unwrap(p.sequence);
+  const bool idle = !decision_.in_burst() && store_.empty();
+  decision_.admit(seq, p.marker);
+  auto result = store_.insert(seq, p, arrival_us);
+  if (result == PacketStore::Result::full || result == PacketStore::Result::too_old) {
+    // The sender is kSlots ahead of the speaker: the newest kSlots numbers are kept.
+    const std::int64_t newest = std::max(seq, store_.newest().value_or(seq));
+    counters_.overflow += store_.give_up_through(newest - static_cast<std::int64_t>(kSlots));
+    result = store_.insert(seq, p, arrival_us);
+  }
+  if (result != PacketStore::Result::duplicate)
+    observe_timing(seq, p, arrival_us, idle && result != PacketStore::Result::too_late);
+
+  switch (result) {
+    case PacketStore::Result::stored:
+      if (newest_seq_ && seq < *newest_seq_) ++counters_.reordered;
+      newest_seq_ = std::max(seq, newest_seq_.value_or(seq));
+      decision_.on_stored(arrival_us, estimator_.target_us());
+      return InsertResult::accepted;
+    case PacketStore::Result::duplicate: ++counters_.duplicate; return InsertResult::duplicate;
+    case PacketStore::Result::too_large: ++counters_.too_large; return InsertResult::too_large;
+    case PacketStore::Result::too_late:
+    case PacketStore::Result::too_old:
+    case PacketStore::Result::full: break;  // after give_up_through() only too_late is left
+  }
+  ++counters_.late;
+  return InsertResult::late;
+}
+
+PlayoutFrame JitterBuffer::next(Micros now_us, int silence_samples) noexcept {
+  const PlayoutFrame f = decision_.next(now_us, silence_samples, estimator_.target_us());
+  static_cast<FrameCounters&>(counters_) = decision_.counters();
+  return f;
+}
+
+void JitterBuffer::flush() noexcept { decision_.flush(); }
+
+}  // namespace pttcam::jitter

@@ -1,0 +1,137 @@
+#include "pttcam/jitter/playout_decision.hpp"
+
+#include <algorithm>
+
+namespace pttcam::jitter {
+
+void PlayoutDecision::arm(Micros arrival_us, Micros delay_us) noexcept {
+  burst_arrival_ = arrival_us;
+  pending_delay_us_ = delay_us;
+}
+
+void PlayoutDecision::admit(std::int64_t seq, bool marker) noexcept {
+  const auto floor = store_.floor();
+  if (floor && seq <= *floor && marker && active_ && conceal_run_ > 0 && seq > conceal_from_) {
+    store_.set_floor(seq - 1);
+    next_seq_ = seq;
+  }
+}
+
+void PlayoutDecision::on_stored(Micros arrival_us, Micros delay_us) noexcept {
+  if (!active_ && !burst_arrival_) arm(arrival_us, delay_us);
+}
+
+void PlayoutDecision::reset() noexcept {
+  store_.reset();
+  burst_arrival_.reset();
+  active_ = false;
+  conceal_run_ = 0;
+}
+
+void PlayoutDecision::flush() noexcept {
+  std::optional<std::int64_t> newest = store_.floor();
+  if (active_) newest = std::max(newest.value_or(next_seq_ - 1), next_seq_ - 1);
+  if (const auto waiting = store_.newest(); waiting && (!newest || *waiting > *newest)) newest = waiting;
+  store_.clear();
+  store_.set_floor(newest);
+  burst_arrival_.reset();
+  active_ = false;
+  conceal_run_ = 0;
+}
+
+PlayoutFrame PlayoutDecision::play(const StoredPacket& p) noexcept {
+  PlayoutFrame f;
+  f.kind = FrameKind::normal;
+  f.samples = p.samples;
+  f.payload = p.payload();
+  f.capture_us = p.capture_us;
+  f.sequence = p.seq;
+  f.burst_end = p.end_of_burst;
+  store_.erase(p.seq);  // the bytes stay put until the next insert
+  ++counters_.normal;
+  last_samples_ = p.samples;
+  last_concealed_ = false;
+  conceal_run_ = 0;
+  return f;
+}
+
+PlayoutFrame PlayoutDecision::lose() noexcept {
+  PlayoutFrame f;
+  f.samples = last_samples_;
+  f.sequence = next_seq_;
+  ++counters_.lost;
+  const StoredPacket* after = store_.find(next_seq_ + 1);
+  if (after && after->has_fec && after->samples >= last_samples_) {
+    f.kind = FrameKind::fec;
+    f.payload = after->payload();
+    ++counters_.fec_recovered;
+    last_concealed_ = false;
+  } else {
+    f.kind = FrameKind::concealed;
+    ++counters_.concealed;
+    if (!last_concealed_) ++counters_.concealment_events;
+    last_concealed_ = true;
+  }
+  return f;
+}
+
+PlayoutFrame PlayoutDecision::end_unterminated(PlayoutFrame silence) noexcept {
+  active_ = false;
+  ++counters_.bursts_unterminated;
+  silence.burst_end = true;
+  return silence;
+}
+
+PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros delay_us) noexcept {
+  PlayoutFrame silence;
+  silence.samples = silence_samples;
+  if (!active_) {
+    const StoredPacket* first = store_.oldest();
+    if (!first || !burst_arrival_ || now_us < *burst_arrival_ + pending_delay_us_) return silence;
+    active_ = true;
+    burst_first_ = true;
+    last_concealed_ = false;
+    current_delay_us_ = pending_delay_us_;
+    burst_arrival_.reset();
+    next_seq_ = first->seq;
+    conceal_run_ = 0;
+    ++counters_.bursts;
+    if (!first->marker) ++counters_.bursts_without_marker;
+  }
+  // The store gave up on these numbers (it overflowed): skip them rather than conceal them.
+  if (const auto floor = store_.floor(); floor && next_seq_ <= *floor) next_seq_ = *floor + 1;
+
+  PlayoutFrame f;
+  if (const StoredPacket* p = store_.find(next_seq_)) {
+    if (p->marker && !burst_first_) {
+      // A new burst began while this one still waited for its end packet: that packet was lost.
+      // The new burst gets its own delay, its clock started by its marker packet's arrival.
+      arm(p->arrival_us, delay_us);
+      return end_unterminated(silence);
+    }
+    f = play(*p);
+  } else {
+    const bool buffered = store_.has_after(next_seq_);
+    if (!buffered && conceal_run_ + last_samples_ > max_conceal_samples_) {
+      if (conceal_run_ > 0) store_.set_floor(conceal_from_);
+      return end_unterminated(silence);
+    }
+    f = lose();
+    if (!buffered) {
+      if (conceal_run_ == 0) conceal_from_ = next_seq_;
+      conceal_run_ += f.samples;
+    }
+  }
+  f.burst_start = burst_first_;
+  burst_first_ = false;
+  store_.set_floor(next_seq_++);
+  if (f.burst_end) {
+    active_ = false;
+    // Packets of the next burst that arrived while this one played did not start its clock
+    // (on_stored() does that only while idle): it runs from the first of them to arrive.
+    if (const auto first_arrival = store_.earliest_arrival()) arm(*first_arrival, delay_us);
+  }
+  return f;
+}
+
+}  // namespace pttcam::jitter
