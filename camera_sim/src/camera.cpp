@@ -220,6 +220,7 @@ void Camera::apply(session::Output out) {
   for (const auto& e : out.events) {
     events_.write(e.name, e.fields);
     if (e.name == "talk_granted") receiver_->permit_burst();
+    if (e.name == "talk_release") receiver_->release_floor();
     if (e.name == "talk_denied" || e.name == "session_end") receiver_->drop_waiting();
     // The camera cuts what is playing when it ends the session itself; a client that stopped
     // after releasing the key still gets the end of its last word played.

@@ -113,12 +113,53 @@ TEST_CASE("BurstAnalyzer") {
   }
   SUBCASE("the end never arrived: the timeout's concealment is the clipped tail") {
     auto a = play({normal, normal, concealed, concealed, concealed, concealed, concealed}, false);
+    // The rest of the burst may still come (an outage): nothing is final for a while.
+    CHECK(a.suspended());
+    CHECK(a.take_finished().empty());
+    a.on_idle(1'200'000);
+    CHECK(a.take_finished().empty());
+    a.on_idle(1'200'000 + 10'000'001);
     const auto b = a.take_finished().at(0);
     CHECK_FALSE(b.terminated);
     CHECK(b.ended_by == "timeout");
     REQUIRE(b.cutoffs.size() == 1);
     CHECK(b.cutoffs[0].cause == "tail_clipped");
     CHECK(b.cutoffs[0].duration_ms == doctest::Approx(100.0));
+  }
+  SUBCASE("an outage longer than the concealment timeout is one cutoff from silence to sound") {
+    BurstAnalyzer a(60);
+    auto p = packet(100, 0, 5000);
+    p.timestamp = 5000;  // the burst's first packet
+    a.on_frame(frame(normal, 100, true), &p, 0);
+    for (int i = 1; i <= 5; ++i) a.on_frame(frame(concealed, 100 + i), nullptr, i * kFrameUs);
+    a.on_frame(frame(silence, -1, false, true), nullptr, 6 * kFrameUs);  // timed out
+    CHECK(a.suspended());
+    // 25 packets later the same burst resumes: a new playout burst without a marker.
+    auto q = packet(126, 5000 + 26 * kFrame, 5000);
+    a.on_frame(frame(normal, 126, true), &q, 520'000);
+    CHECK_FALSE(a.suspended());
+    const auto r = packet(127, 5000 + 27 * kFrame, 5000);
+    a.on_frame(frame(normal, 127, false, true), &r, 540'000);
+    const auto done = a.take_finished();
+    REQUIRE(done.size() == 1);
+    REQUIRE(done[0].cutoffs.size() == 1);
+    CHECK(done[0].cutoffs[0].cause == "loss");
+    CHECK(done[0].cutoffs[0].duration_ms == doctest::Approx(500.0));
+    CHECK(done[0].terminated);
+    CHECK(done[0].frames_normal == 3);
+  }
+  SUBCASE("a different burst after a timeout makes the timed-out one final") {
+    BurstAnalyzer a(60);
+    auto p = packet(100, 0, 0);
+    a.on_frame(frame(normal, 100, true), &p, 0);
+    for (int i = 1; i <= 5; ++i) a.on_frame(frame(concealed, 100 + i), nullptr, i * kFrameUs);
+    a.on_frame(frame(silence, -1, false, true), nullptr, 6 * kFrameUs);
+    auto q = packet(200, 90'000, 90'000);
+    a.on_frame(frame(normal, 200, true, true), &q, 900'000);
+    const auto done = a.take_finished();
+    REQUIRE(done.size() == 2);
+    CHECK(done[0].cutoffs.at(0).cause == "tail_clipped");
+    CHECK(done[1].cutoffs.empty());
   }
   SUBCASE("a cut (session cap) ends the burst with that cause") {
     BurstAnalyzer a(60);

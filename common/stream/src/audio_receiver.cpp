@@ -49,6 +49,20 @@ void AudioReceiver::csv_row(std::uint16_t seq, std::uint32_t ts, std::uint32_t s
   csv_ << '\n';
 }
 
+void AudioReceiver::count_for_loss(std::uint32_t ssrc, std::uint16_t sequence) {
+  if (loss_ssrc_ != ssrc) {
+    stream_expected_base_ = counters_.rtp_expected;
+    loss_ssrc_ = ssrc;
+    loss_unwrapper_ = rtp::SeqUnwrapper{};
+    loss_base_ = loss_max_ = loss_unwrapper_.unwrap(sequence);
+  }
+  const std::int64_t seq = loss_unwrapper_.unwrap(sequence);
+  loss_max_ = std::max(loss_max_, seq);
+  loss_base_ = std::min(loss_base_, seq);
+  counters_.rtp_expected = stream_expected_base_ + (loss_max_ - loss_base_ + 1);
+  ++counters_.rtp_received;
+}
+
 PacketInfo* AudioReceiver::info_for(std::int64_t sequence) {
   PacketInfo& info = infos_[static_cast<std::size_t>(sequence) & 0xff];
   return (info.sequence & 0xffff) == (sequence & 0xffff) ? &info : nullptr;
@@ -63,7 +77,11 @@ void AudioReceiver::start() {
   speaker_->start();
 }
 
-void AudioReceiver::stop() { speaker_->stop(); }
+void AudioReceiver::stop() {
+  speaker_->stop();
+  analyzer_.finish_all();
+  report_finished_bursts();
+}
 
 void AudioReceiver::log_drop(const char* reason, std::size_t size, const std::string& from) {
   // Each drop is logged up to a cap, so a flood cannot fill the disk.
@@ -106,6 +124,7 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
   in.payload = p.payload;
   const Micros now = events::monotonic_us();
   ssrc_ = p.header.ssrc;
+  count_for_loss(p.header.ssrc, p.header.sequence);
   const auto result = playout_.insert(in, now);
   switch (result) {
     case playout::InsertResult::accepted: {
@@ -174,7 +193,7 @@ void AudioReceiver::report_finished_bursts() {
 }
 
 void AudioReceiver::drop_waiting() noexcept {
-  permit_ = false;
+  permit_ = floor_ = false;
   if (!playout_.in_burst()) playout_.flush();
 }
 
@@ -184,7 +203,7 @@ void AudioReceiver::next_frame() {
   playout::PlayoutFrame frame;
   frame.samples = period;
   // Without a permit a new burst is held back (its packets wait) but one playing never stops.
-  if (!gated_ || permit_ || playout_.in_burst()) frame = playout_.next(now, period);
+  if (!gated_ || permit_ || floor_ || playout_.in_burst()) frame = playout_.next(now, period);
   if (frame.burst_start) permit_ = false;
   const auto out = std::span<float>(pcm_.data(), static_cast<std::size_t>(frame.samples));
   std::optional<int> got;
@@ -201,7 +220,11 @@ void AudioReceiver::next_frame() {
   pcm_len_ = static_cast<std::size_t>(frame.samples);
   pcm_pos_ = 0;
 
-  if (frame.kind == playout::FrameKind::silence && !frame.burst_end) return;
+  if (frame.kind == playout::FrameKind::silence && !frame.burst_end) {
+    analyzer_.on_idle(now);
+    report_finished_bursts();
+    return;
+  }
   // When this frame's first sample will be heard: after what is queued, plus the device's latency.
   const Micros play_us = now + static_cast<Micros>(speaker_->queued()) * 1'000'000 / audio::kSampleRate +
                          static_cast<Micros>(speaker_->output_latency() * 1e6);
@@ -215,6 +238,7 @@ void AudioReceiver::next_frame() {
                    {"talk_start_ms", info && info->key_down_us ? (play_us - *info->key_down_us) / 1000.0 : -1.0}});
   }
   analyzer_.on_frame(frame, info, play_us);
+  analyzer_.on_idle(now);
   if (frame.kind != playout::FrameKind::silence) {
     const auto seq = static_cast<std::uint16_t>(frame.sequence);
     const PacketInfo* known = info_for(frame.sequence);
@@ -259,6 +283,8 @@ nlohmann::json AudioReceiver::summary() const {
           {"decode_errors", counters_.decode_errors},
           {"packets", pc.received},
           {"duplicate", pc.duplicate},
+          {"rtp_expected", counters_.rtp_expected},
+          {"rtp_lost", counters_.rtp_expected - counters_.rtp_received},
           {"late", pc.late},
           {"lost", pc.lost},
           {"frames_normal", pc.normal},

@@ -7,6 +7,8 @@ namespace pttcam::stream {
 namespace {
 
 constexpr double kSamplesPerMs = 48.0;
+// How long a burst cut by a timeout may still resume as the same burst (an outage ending).
+constexpr Micros kResumeWindowUs = 10'000'000;
 
 }  // namespace
 
@@ -19,13 +21,23 @@ double percentile(std::vector<double> v, double p) {
 
 void BurstAnalyzer::on_frame(const playout::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us) {
   using playout::FrameKind;
-  if (frame.burst_start) {
+  if (frame.burst_start && suspended_) {
+    // The same talk burst, back after a gap that outlasted the concealment timeout (an outage):
+    // one cutoff from where the sound stopped to where it resumes, not a clipped tail and head.
+    if (packet && packet->burst_start_ts == suspended_->burst_start_ts) {
+      resume(*packet, play_us);
+    } else {
+      finish_suspended();
+    }
+  }
+  if (frame.burst_start && !current_) {
     current_ = BurstSummary{};
     current_->index = next_index_++;
     current_->first_play_us = play_us;
     runs_.clear();
     run_.reset();
     late_.clear();
+    burst_start_ts_ = packet ? packet->burst_start_ts : std::nullopt;
     if (packet && packet->key_down_us) current_->talk_start_ms = static_cast<double>(play_us - *packet->key_down_us) / 1000.0;
     // The head is missing when the first packet played is not the burst's first one.
     if (packet && packet->burst_start_ts && packet->timestamp != *packet->burst_start_ts) {
@@ -60,10 +72,16 @@ void BurstAnalyzer::on_frame(const playout::PlayoutFrame& frame, const PacketInf
   if (frame.burst_end) {
     const bool terminated = frame.kind != FrameKind::silence;
     current_->terminated = terminated;
+    if (!terminated && run_ && burst_start_ts_) {
+      // The end never came, yet: the rest of the burst may still arrive after an outage.
+      suspended_ = Suspended{std::move(*current_), *run_, *burst_start_ts_, play_us};
+      current_.reset();
+      run_.reset();
+      return;
+    }
     if (!terminated && run_) {
       // The end never came: the concealment that ran until the timeout stood in for the tail.
-      const double ms = run_->samples / kSamplesPerMs;
-      current_->cutoffs.push_back({current_->index, run_->at_us, ms, "tail_clipped"});
+      current_->cutoffs.push_back({current_->index, run_->at_us, run_->samples / kSamplesPerMs, "tail_clipped"});
       run_.reset();
     }
     finish(terminated ? "end" : "timeout", current_->last_play_end_us);
@@ -71,7 +89,37 @@ void BurstAnalyzer::on_frame(const playout::PlayoutFrame& frame, const PacketInf
 }
 
 void BurstAnalyzer::on_late(std::uint16_t sequence) {
-  if (current_) late_.push_back(sequence);
+  if (current_ || suspended_) late_.push_back(sequence);
+}
+
+void BurstAnalyzer::resume(const PacketInfo& packet, Micros play_us) {
+  current_ = std::move(suspended_->summary);
+  const Run& gap = suspended_->tail;
+  // Late if any packet between the first concealed one and this one turned up after its time.
+  const auto from = static_cast<std::uint16_t>(gap.sequences.front());
+  const auto span = static_cast<std::uint16_t>(static_cast<std::uint16_t>(packet.sequence) - from);
+  const bool any_late = std::any_of(late_.begin(), late_.end(), [&](std::uint16_t s) {
+    return static_cast<std::uint16_t>(s - from) < span;
+  });
+  current_->cutoffs.push_back({current_->index, gap.at_us, static_cast<double>(play_us - gap.at_us) / 1000.0,
+                               any_late ? "late_packets" : "loss"});
+  suspended_.reset();
+}
+
+void BurstAnalyzer::finish_suspended() {
+  if (!suspended_) return;
+  std::optional<BurstSummary> playing = std::move(current_);
+  current_ = std::move(suspended_->summary);
+  const Run& tail = suspended_->tail;
+  current_->terminated = false;
+  current_->cutoffs.push_back({current_->index, tail.at_us, tail.samples / kSamplesPerMs, "tail_clipped"});
+  suspended_.reset();
+  finish("timeout", current_->last_play_end_us);
+  current_ = std::move(playing);
+}
+
+void BurstAnalyzer::on_idle(Micros now_us) {
+  if (suspended_ && now_us - suspended_->since_us > kResumeWindowUs) finish_suspended();
 }
 
 void BurstAnalyzer::close_run() {
@@ -79,7 +127,7 @@ void BurstAnalyzer::close_run() {
   run_.reset();
 }
 
-void BurstAnalyzer::on_cut(const std::string& cause, Micros play_us) {
+void BurstAnalyzer::cut_current(const std::string& cause, Micros play_us) {
   if (!current_) return;
   current_->cutoffs.push_back({current_->index, play_us, 0, cause});
   finish(cause, play_us);
@@ -87,6 +135,7 @@ void BurstAnalyzer::on_cut(const std::string& cause, Micros play_us) {
 
 void BurstAnalyzer::finish(const std::string& ended_by, Micros end_us) {
   close_run();
+  burst_start_ts_.reset();
   // A run is a cutoff when it is long enough to be heard as one; it was jitter when any of its
   // packets turned up late, loss when none did.
   for (const auto& r : runs_) {
@@ -105,6 +154,11 @@ void BurstAnalyzer::finish(const std::string& ended_by, Micros end_us) {
   current_.reset();
   runs_.clear();
   late_.clear();
+}
+
+void BurstAnalyzer::on_cut(const std::string& cause, Micros play_us) {
+  finish_suspended();
+  cut_current(cause, play_us);
 }
 
 std::vector<BurstSummary> BurstAnalyzer::take_finished() {

@@ -16,6 +16,7 @@
 #include "pttcam/events/event_log.hpp"
 #include "pttcam/jitter/jitter_buffer.hpp"
 #include "pttcam/rtp/packet.hpp"
+#include "pttcam/rtp/sequence.hpp"
 #include "pttcam/stream/burst_analyzer.hpp"
 
 namespace pttcam::stream {
@@ -28,6 +29,10 @@ struct ReceiveCounters {
   std::uint64_t bad_opus = 0;       // not a valid Opus packet (no duration)
   std::uint64_t decode_errors = 0;  // played as silence
   std::uint64_t cuts = 0;           // bursts cut short by cut()
+  // RFC 3550 A.3 cumulative loss: packets expected from the sequence numbers seen, minus those
+  // received (on time or late), over every stream (SSRC) so far.
+  std::int64_t rtp_expected = 0;
+  std::int64_t rtp_received = 0;
 };
 
 
@@ -58,7 +63,11 @@ class AudioReceiver {
   // granted. Packets that arrive before the grant wait; one permit lets one burst start, however
   // soon its key was released. Ungated (the default), every burst plays.
   void set_gated(bool gated) noexcept { gated_ = gated; }
-  void permit_burst() noexcept { permit_ = true; }
+  // The floor was granted: the next burst may start, and while the floor is held a burst that
+  // timed out during an outage may resume.
+  void permit_burst() noexcept { permit_ = floor_ = true; }
+  // The floor was released: an unused permit still lets the burst it was given for start.
+  void release_floor() noexcept { floor_ = false; }
   // The floor was refused or the session ended before the burst started: its waiting packets
   // are dropped, so they can never play later inside another talk or another session.
   void drop_waiting() noexcept;
@@ -75,6 +84,7 @@ class AudioReceiver {
   void csv_row(std::uint16_t seq, std::uint32_t ts, std::uint32_t ssrc, const char* fate, Micros arrival_us,
                Micros play_us);
   void report_finished_bursts();
+  void count_for_loss(std::uint32_t ssrc, std::uint16_t sequence);
   PacketInfo* info_for(std::int64_t sequence);
   void next_frame();
   void write_pcm();
@@ -92,10 +102,16 @@ class AudioReceiver {
   // What the sender said about recent packets, by sequence number, for the frames that play them.
   std::array<PacketInfo, 256> infos_{};
   std::uint32_t ssrc_ = 0;
+  std::optional<std::uint32_t> loss_ssrc_;
+  rtp::SeqUnwrapper loss_unwrapper_;
+  std::int64_t loss_base_ = 0;
+  std::int64_t loss_max_ = 0;
+  std::int64_t stream_expected_base_ = 0;  // expected count of finished streams
   std::ofstream csv_;
   bool in_burst_ = false;
   bool gated_ = false;
   bool permit_ = false;
+  bool floor_ = false;
   std::unique_ptr<audio::Playback> speaker_;  // last: its device thread stops first
 };
 

@@ -62,11 +62,16 @@ class BurstAnalyzer {
   void on_late(std::uint16_t sequence);
   // The burst in progress was cut short (session cap, power cycle, ...).
   void on_cut(const std::string& cause, Micros play_us);
+  // Time passes with nothing to play: a burst that timed out long enough ago is final.
+  void on_idle(Micros now_us);
+  // Makes everything final (the receiver is stopping).
+  void finish_all() { finish_suspended(); }
 
   // Bursts that ended since the last call (their cutoffs are final then).
   std::vector<BurstSummary> take_finished();
   const std::vector<BurstSummary>& all() const noexcept { return done_; }
   bool in_burst() const noexcept { return current_.has_value(); }
+  bool suspended() const noexcept { return suspended_.has_value(); }
 
  private:
   struct Run {
@@ -74,13 +79,24 @@ class BurstAnalyzer {
     int samples = 0;
     std::vector<std::int64_t> sequences;
   };
+  struct Suspended {
+    BurstSummary summary;
+    Run tail;  // the concealment that ran until the timeout
+    std::uint32_t burst_start_ts = 0;
+    Micros since_us = 0;
+  };
   void close_run();
   void finish(const std::string& ended_by, Micros end_us);
+  void cut_current(const std::string& cause, Micros play_us);
+  void resume(const PacketInfo& packet, Micros play_us);
+  void finish_suspended();
 
   double cutoff_ms_;
   std::optional<BurstSummary> current_;
   std::vector<Run> runs_;  // concealment runs of the current burst, classified at its end
   std::optional<Run> run_;
+  std::optional<std::uint32_t> burst_start_ts_;  // of the burst playing now
+  std::optional<Suspended> suspended_;           // timed out, may resume
   std::vector<std::uint16_t> late_;
   std::vector<BurstSummary> done_;
   std::size_t reported_ = 0;
