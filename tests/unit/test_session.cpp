@@ -98,6 +98,9 @@ ClientSessionConfig client_config(bool renew = false, std::string camera_id = ""
   ClientSessionConfig c;
   c.camera_id = std::move(camera_id);
   c.renew = renew;
+  // The timings these tests were written against (the defaults are shorter).
+  c.start_retry_us = 500 * kMs;
+  c.talk_retry_us = 200 * kMs;
   return c;
 }
 
@@ -109,7 +112,7 @@ struct ClientRig {
   ClientSession client;
   Micros now = 0;
 
-  explicit ClientRig(ClientSessionConfig config = {}) : client(std::move(config), kCamera) {}
+  explicit ClientRig(ClientSessionConfig config = client_config()) : client(std::move(config), kCamera) {}
 
   Output receive(control::Body body, std::optional<std::uint32_t> session = {}) {
     return client.on_message(msg(session.value_or(client.session_id()), std::move(body)), now);

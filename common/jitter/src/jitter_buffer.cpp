@@ -6,7 +6,8 @@ namespace pttcam::jitter {
 
 JitterBuffer::JitterBuffer(Config config) noexcept
     : decision_(store_, config.max_conceal_samples),
-      estimator_({config.min_delay_us, config.max_delay_us, config.late_target, config.initial_delay_us}) {}
+      estimator_({config.min_delay_us, config.max_delay_us, config.late_target, config.initial_delay_us}),
+      max_delay_us_(config.max_delay_us) {}
 
 void JitterBuffer::new_stream(std::uint32_t ssrc) noexcept {
   if (ssrc_) ++counters_.stream_changes;
@@ -50,7 +51,9 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
     case PacketStore::Result::stored:
       if (newest_seq_ && seq < *newest_seq_) ++counters_.reordered;
       newest_seq_ = std::max(seq, newest_seq_.value_or(seq));
-      decision_.on_stored(arrival_us, estimator_.target_us());
+      if (p.has_fec) fec_seen_ = true;
+      frame_us_ = static_cast<Micros>(p.samples) * 1'000'000 / 48'000;
+      decision_.on_stored(arrival_us, target_delay_us());
       return InsertResult::accepted;
     case PacketStore::Result::duplicate: ++counters_.duplicate; return InsertResult::duplicate;
     case PacketStore::Result::too_large: ++counters_.too_large; return InsertResult::too_large;
@@ -63,9 +66,25 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
 }
 
 PlayoutFrame JitterBuffer::next(Micros now_us, int silence_samples) noexcept {
-  const PlayoutFrame f = decision_.next(now_us, silence_samples, estimator_.target_us());
+  const PlayoutFrame f = decision_.next(now_us, silence_samples, target_delay_us());
   static_cast<FrameCounters&>(counters_) = decision_.counters();
+  // About one second of memory (50 frames of 20 ms) for how often frames go missing.
+  constexpr double kAlpha = 1.0 / 50;
+  if (f.kind != FrameKind::silence) {
+    const double missing = f.kind == FrameKind::normal ? 0.0 : 1.0;
+    loss_rate_ += kAlpha * (missing - loss_rate_);
+  }
   return f;
+}
+
+// In-band FEC for a lost frame travels in the next packet, which must already be here when the
+// lost frame is due: while frames go missing (and the sender sends FEC), one frame of delay is
+// added to what the jitter alone would need. The depth is re-chosen at each burst start.
+Micros JitterBuffer::target_delay_us() const noexcept {
+  // The margin covers when frames are asked for: in batches, as the speaker's ring drains.
+  constexpr Micros kMarginUs = 5'000;
+  const bool fec_headroom = fec_seen_ && loss_rate_ > kFecHeadroomLossRate;
+  return std::min(estimator_.target_us() + (fec_headroom ? frame_us_ + kMarginUs : 0), max_delay_us_);
 }
 
 void JitterBuffer::flush() noexcept { decision_.flush(); }

@@ -65,7 +65,10 @@ class JitterBuffer {
   void flush() noexcept;
 
   bool in_burst() const noexcept { return decision_.in_burst(); }
-  Micros target_delay_us() const noexcept { return estimator_.target_us(); }     // what the estimator wants now
+  // The delay the next burst gets: the estimator's, plus a frame of FEC headroom while frames
+  // go missing (more than kFecHeadroomLossRate of them, and the stream carries FEC).
+  Micros target_delay_us() const noexcept;
+  static constexpr double kFecHeadroomLossRate = 0.005;
   Micros current_delay_us() const noexcept { return decision_.current_delay_us(); }  // 0 when idle
   const JitterCounters& counters() const noexcept { return counters_; }
   const DelayEstimator& estimator() const noexcept { return estimator_; }
@@ -83,6 +86,10 @@ class JitterBuffer {
   rtp::SeqUnwrapper seq_;
   std::optional<std::uint32_t> ssrc_;
   std::optional<std::int64_t> newest_seq_;
+  Micros max_delay_us_;
+  double loss_rate_ = 0;  // moving average of frames not played from their own packet
+  bool fec_seen_ = false;
+  Micros frame_us_ = 20'000;
 };
 
 }  // namespace pttcam::jitter

@@ -16,8 +16,8 @@ struct ClientSessionConfig {
   std::string camera_id;  // empty: whichever camera answers
   Micros keepalive_interval_us = 1'000'000;
   Micros keepalive_timeout_us = 3'000'000;
-  Micros start_retry_us = 500'000;
-  Micros talk_retry_us = 200'000;
+  Micros start_retry_us = 200'000;
+  Micros talk_retry_us = 50'000;
   bool renew = false;  // start a new session whenever one ends (except by stop())
   Micros renew_retry_us = 1'000'000;
 };

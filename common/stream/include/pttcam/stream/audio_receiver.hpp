@@ -44,7 +44,7 @@ class AudioReceiver {
   struct Options {
     // Adaptive playout delay within [min, max]; a fixed delay when `fixed_delay_ms` is set.
     std::optional<double> fixed_delay_ms;
-    double min_delay_ms = 0;
+    double min_delay_ms = 5;
     double max_delay_ms = 500;
     double cutoff_ms = 60;             // concealment runs at least this long are cutoffs
     std::filesystem::path packets_csv;  // per-packet fates (empty: none)
