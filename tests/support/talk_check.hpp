@@ -57,28 +57,36 @@ struct BurstMatch {
 };
 
 // For each key window, takes the reference audio that was at the microphone during it (trimmed
-// 50 ms at each end) and finds it in the speaker output within 0..max_delay after capture.
+// 50 ms at each end) and finds it in the speaker output within 0..max_delay after capture. The
+// window is matched in 300 ms pieces and the median piece is reported: one device glitch (a JACK
+// xrun shifts what follows by a period) then spoils one piece, not the verdict on the burst.
 inline std::vector<BurstMatch> match_bursts(const std::vector<float>& reference, std::int64_t reference_t0_us,
                                             const std::vector<float>& output, std::int64_t output_t0_us,
                                             const std::vector<KeyWindow>& windows,
                                             std::int64_t max_delay_us = 300'000) {
+  constexpr long kPiece = 48 * 300;
   std::vector<BurstMatch> out;
   for (const auto& w : windows) {
     const long begin = std::max(0L, to_index(w.down_us + 50'000, reference_t0_us));
     const long end = std::min(static_cast<long>(reference.size()), to_index(w.up_us - 50'000, reference_t0_us));
-    REQUIRE(end > begin);
-    const std::span<const float> ref(reference.data() + begin, static_cast<std::size_t>(end - begin));
-    // Sample `begin` of the reference was captured at this index of the output's timeline.
-    const long at = to_index(reference_t0_us, output_t0_us) + begin;
-    const auto a = dsp::align(ref, output, at, at + to_index(max_delay_us, 0));
-    BurstMatch m;
-    m.correlation = a.correlation;
-    m.delay_ms = static_cast<double>(a.lag - at) / 48.0;
-    const long from = std::clamp(a.lag, 0L, static_cast<long>(output.size()));
-    const long n = std::min(static_cast<long>(ref.size()), static_cast<long>(output.size()) - from);
-    m.snr_db = dsp::snr_db(ref.first(static_cast<std::size_t>(n)),
-                           std::span<const float>(output.data() + from, static_cast<std::size_t>(n)));
-    out.push_back(m);
+    REQUIRE(end - begin >= kPiece);
+    std::vector<BurstMatch> pieces;
+    for (long at_ref = begin; at_ref + kPiece <= end; at_ref += kPiece) {
+      const std::span<const float> ref(reference.data() + at_ref, static_cast<std::size_t>(kPiece));
+      // Sample `at_ref` of the reference was captured at this index of the output's timeline.
+      const long at = to_index(reference_t0_us, output_t0_us) + at_ref;
+      const auto a = dsp::align(ref, output, at, at + to_index(max_delay_us, 0));
+      BurstMatch m;
+      m.correlation = a.correlation;
+      m.delay_ms = static_cast<double>(a.lag - at) / 48.0;
+      const long from = std::clamp(a.lag, 0L, static_cast<long>(output.size()));
+      const long n = std::min(kPiece, static_cast<long>(output.size()) - from);
+      m.snr_db = dsp::snr_db(ref.first(static_cast<std::size_t>(n)),
+                             std::span<const float>(output.data() + from, static_cast<std::size_t>(n)));
+      pieces.push_back(m);
+    }
+    std::sort(pieces.begin(), pieces.end(), [](const BurstMatch& a, const BurstMatch& b) { return a.correlation < b.correlation; });
+    out.push_back(pieces[pieces.size() / 2]);
   }
   return out;
 }
