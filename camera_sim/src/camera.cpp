@@ -224,8 +224,10 @@ void Camera::apply(session::Output out) {
     if (e.name == "talk_denied" || e.name == "session_end") receiver_->drop_waiting();
     // The camera cuts what is playing when it ends the session itself; a client that stopped
     // after releasing the key still gets the end of its last word played.
-    if (e.name == "session_end" && e.fields.value("reason", "") != "client_stopped")
-      receiver_->cut(e.fields.value("reason", "session_end"));
+    if (e.name == "session_end" && e.fields.value("reason", "") != "client_stopped") {
+      const std::string reason = e.fields.value("reason", "session_end");
+      receiver_->cut(reason == "time_limit" ? "session_cap" : reason);  // the name the cutoff events use
+    }
   }
   sync_media();
 }
