@@ -5,12 +5,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
-#include <span>
 #include <string>
 #include <vector>
 
+#include "playout_scenarios.hpp"
 #include "pttcam/jitter/burst_clock.hpp"
 #include "pttcam/jitter/delay_estimator.hpp"
 #include "pttcam/jitter/interarrival_jitter.hpp"
@@ -20,128 +19,15 @@
 #include "pttcam/playout/fixed_delay_playout.hpp"
 
 using namespace pttcam::jitter;
-using pttcam::playout::FixedDelayPlayout;
-using pttcam::playout::PlayoutCounters;
+using namespace pttcam::test;  // packets, scenarios and the driver (tests/support/playout_scenarios.hpp)
 
 namespace {
-
-constexpr std::uint32_t kSsrc = 0x1234'5678;
-constexpr int kFrame = 960;         // 20 ms at 48 kHz
-constexpr Micros kPeriod = 20'000;  // one frame
-constexpr int kSilence = 480;       // what next() is asked for when idle: tells silence apart
-
-// ---------------------------------------------------------------------------------------------
-// Packets and scenarios, as in test_playout.cpp (copied so that the two tests stay independent),
-// plus an optional RTP timestamp.
-
-struct Pkt {
-  std::uint16_t seq = 0;
-  bool marker = false;
-  bool end = false;
-  bool fec = false;
-  std::uint32_t ssrc = kSsrc;
-  int samples = kFrame;
-  std::size_t size = 5;
-  std::optional<std::uint32_t> ts{};  // default: seq * kFrame
-};
-
-Pkt first(std::uint16_t seq) { return {seq, true}; }
-Pkt mid(std::uint16_t seq) { return {seq}; }
-Pkt last(std::uint16_t seq) { return {seq, false, true}; }
-Pkt with_fec(Pkt p) {
-  p.fec = true;
-  return p;
-}
-Pkt at_ts(Pkt p, std::uint32_t ts) {
-  p.ts = ts;
-  return p;
-}
-
-// Bytes that identify the packet they came from.
-std::vector<std::byte> payload_of(const Pkt& p) {
-  std::vector<std::byte> out(p.size);
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<std::byte>((p.seq >> ((i % 2) * 8)) + p.ssrc + i * 31);
-  return out;
-}
-
-Micros capture_of(std::uint16_t seq) { return 5'000'000 + Micros{seq} * 1000; }
-
-IncomingPacket packet_of(const Pkt& p, const std::vector<std::byte>& bytes) {
-  IncomingPacket in;
-  in.ssrc = p.ssrc;
-  in.sequence = p.seq;
-  in.timestamp = p.ts.value_or(static_cast<std::uint32_t>(p.seq) * kFrame);
-  in.marker = p.marker;
-  in.end_of_burst = p.end;
-  in.has_fec = p.fec;
-  in.samples = p.samples;
-  in.capture_us = capture_of(p.seq);
-  in.payload = bytes;
-  return in;
-}
-
-// The counters both classes have, in the format test_playout.cpp uses.
-template <typename Counters>
-std::string counters_text(const Counters& c) {
-  return "received=" + std::to_string(c.received) + " duplicate=" + std::to_string(c.duplicate) +
-         " late=" + std::to_string(c.late) + " too_large=" + std::to_string(c.too_large) +
-         " lost=" + std::to_string(c.lost) + " fec=" + std::to_string(c.fec_recovered) +
-         " concealed=" + std::to_string(c.concealed) + " normal=" + std::to_string(c.normal) +
-         " bursts=" + std::to_string(c.bursts) + " unterminated=" + std::to_string(c.bursts_unterminated) +
-         " stream_changes=" + std::to_string(c.stream_changes);
-}
 
 // The counters only the jitter buffer has.
 std::string extra_text(const JitterCounters& c) {
   return "reordered=" + std::to_string(c.reordered) + " concealment_events=" + std::to_string(c.concealment_events) +
          " without_marker=" + std::to_string(c.bursts_without_marker) + " overflow=" + std::to_string(c.overflow);
 }
-
-// One step of a scenario: a packet arriving, or the speaker asking for the next frame.
-struct Step {
-  Micros t = 0;
-  bool is_insert = false;
-  Pkt pkt{};
-  InsertResult result = InsertResult::accepted;
-  FrameKind kind = FrameKind::silence;
-  std::int64_t seq = -1;  // unwrapped
-  bool start = false;
-  bool end = false;
-  int samples = 0;  // 0: kFrame for frames, kSilence for silence
-};
-
-Step in(Micros t, Pkt p, InsertResult r = InsertResult::accepted) {
-  Step s;
-  s.t = t;
-  s.is_insert = true;
-  s.pkt = p;
-  s.result = r;
-  return s;
-}
-
-Step out(Micros t, FrameKind kind, std::int64_t seq = -1, bool start = false, bool end = false, int samples = 0) {
-  Step s;
-  s.t = t;
-  s.kind = kind;
-  s.seq = seq;
-  s.start = start;
-  s.end = end;
-  s.samples = samples;
-  return s;
-}
-Step idle(Micros t, bool end = false) { return out(t, FrameKind::silence, -1, false, end); }
-Step play(Micros t, std::int64_t seq, bool start = false, bool end = false) {
-  return out(t, FrameKind::normal, seq, start, end);
-}
-
-struct Scenario {
-  const char* name;
-  std::vector<Step> steps;
-  const char* counters;
-  FixedDelayPlayout::Config config{40'000, 4800};
-  const char* extra = nullptr;  // jitter-only counters, checked when given
-};
 
 // A jitter buffer whose estimator cannot move: it must behave exactly like FixedDelayPlayout.
 JitterBuffer::Config fixed(FixedDelayPlayout::Config c) {
@@ -153,61 +39,23 @@ JitterBuffer::Config fixed(FixedDelayPlayout::Config c) {
   return j;
 }
 
-std::vector<std::byte> bytes_of(std::span<const std::byte> s) { return {s.begin(), s.end()}; }
-
-// Drives a fixed-delay JitterBuffer and a FixedDelayPlayout side by side through the steps: every
-// result, frame and payload is checked against the step, and the two against each other.
+// FixedDelayPlayout is the reference the JitterBuffer is held to, so every scenario runs against
+// both, each checked against the same steps: whatever one plays, the other plays too. This is
+// also where FixedDelayPlayout's own behaviour is tested (test_playout.cpp keeps only its flush).
 void run(const Scenario& sc) {
-  const std::string scenario = sc.name;
-  CAPTURE(scenario);
-  JitterBuffer jb(fixed(sc.config));
-  FixedDelayPlayout reference(sc.config);
-  std::map<std::uint16_t, Pkt> sent;  // newest packet inserted per 16-bit sequence number
-  for (std::size_t i = 0; i < sc.steps.size(); ++i) {
-    const Step& s = sc.steps[i];
-    CAPTURE(i);
-    CAPTURE(s.t);
-    if (s.is_insert) {
-      const auto bytes = payload_of(s.pkt);
-      const auto p = packet_of(s.pkt, bytes);
-      const InsertResult r = jb.insert(p, s.t);
-      CHECK(static_cast<int>(r) == static_cast<int>(s.result));
-      CHECK(static_cast<int>(reference.insert(p, s.t)) == static_cast<int>(s.result));
-      if (r == InsertResult::accepted) sent[s.pkt.seq] = s.pkt;
-      continue;
-    }
-    const PlayoutFrame f = jb.next(s.t, kSilence);
-    const PlayoutFrame g = reference.next(s.t, kSilence);
-    CHECK(std::string(to_string(f.kind)) == std::string(to_string(s.kind)));
-    CHECK(f.sequence == s.seq);
-    CHECK(f.burst_start == s.start);
-    CHECK(f.burst_end == s.end);
-    const int want_samples = s.samples ? s.samples : s.kind == FrameKind::silence ? kSilence : kFrame;
-    CHECK(f.samples == want_samples);
-    if (s.kind == FrameKind::normal || s.kind == FrameKind::fec) {
-      // normal: this packet's bytes; fec: the *next* packet's bytes, whose FEC rebuilds this one.
-      const auto from = static_cast<std::uint16_t>(s.seq + (s.kind == FrameKind::fec ? 1 : 0));
-      CHECK(sent.count(from) == 1);
-      if (sent.count(from) == 1) CHECK(bytes_of(f.payload) == payload_of(sent[from]));
-    } else {
-      CHECK(f.payload.empty());
-    }
-    if (s.kind == FrameKind::normal)
-      CHECK(f.capture_us == std::optional<Micros>(capture_of(static_cast<std::uint16_t>(s.seq))));
-    else
-      CHECK_FALSE(f.capture_us.has_value());
-    // Frame for frame what FixedDelayPlayout plays.
-    CHECK(f.kind == g.kind);
-    CHECK(f.sequence == g.sequence);
-    CHECK(f.samples == g.samples);
-    CHECK(f.burst_start == g.burst_start);
-    CHECK(f.burst_end == g.burst_end);
-    CHECK(bytes_of(f.payload) == bytes_of(g.payload));
-    CHECK(jb.in_burst() == reference.in_burst());
-    CHECK(jb.current_delay_us() == (jb.in_burst() ? sc.config.delay_us : 0));
+  {
+    const std::string playout = "FixedDelayPlayout";
+    CAPTURE(playout);
+    FixedDelayPlayout reference(sc.config);
+    run_scenario(reference, sc);
   }
-  CHECK(counters_text(jb.counters()) == std::string(sc.counters));
-  CHECK(counters_text(reference.counters()) == std::string(sc.counters));
+  const std::string playout = "JitterBuffer";
+  CAPTURE(playout);
+  JitterBuffer jb(fixed(sc.config));
+  run_scenario(jb, sc, [&](const JitterBuffer& b) {
+    // The fixed delay is the delay of every burst, and there is none while idle.
+    CHECK(b.current_delay_us() == (b.in_burst() ? sc.config.delay_us : 0));
+  });
   if (sc.extra) CHECK(extra_text(jb.counters()) == std::string(sc.extra));
   CHECK(jb.target_delay_us() == sc.config.delay_us);
 }
@@ -665,19 +513,17 @@ TEST_CASE("PlayoutDecision") {
 // =============================================================================================
 
 TEST_CASE("JitterBuffer") {
+  // Every subcase below that calls run() holds FixedDelayPlayout and the fixed-delay JitterBuffer
+  // to the same steps (see run() above).
+  const char* const clean_extra = "reordered=0 concealment_events=0 without_marker=0 overflow=0";
+
   SUBCASE("idle: silence of the requested length") {
-    JitterBuffer jb(fixed({40'000, 4800}));
-    for (const int n : {1, 128, 960}) {
-      const auto f = jb.next(1'000, n);
-      CHECK(f.kind == FrameKind::silence);
-      CHECK(f.samples == n);
-      CHECK(f.sequence == -1);
-      CHECK_FALSE(f.burst_start);
-      CHECK_FALSE(f.burst_end);
-    }
-    CHECK_FALSE(jb.in_burst());
-    CHECK(jb.counters().bursts == 0);
-    CHECK(jb.current_delay_us() == 0);
+    std::vector<Step> steps;
+    for (const int n : {1, 128, 960}) steps.push_back(out(1'000, FrameKind::silence, -1, false, false, n));
+    run({"idle", steps,
+         "received=0 duplicate=0 late=0 too_large=0 lost=0 fec=0 concealed=0 normal=0 bursts=0 unterminated=0 "
+         "stream_changes=0",
+         {40'000, 4800}, clean_extra});
   }
 
   SUBCASE("a burst starts exactly at first arrival + delay") {
@@ -685,31 +531,19 @@ TEST_CASE("JitterBuffer") {
       for (const Micros arrival : {Micros{0}, Micros{1'000'000}}) {
         CAPTURE(delay);
         CAPTURE(arrival);
-        JitterBuffer jb(fixed({delay, 4800}));
-        CHECK(jb.next(arrival - 1, kSilence).kind == FrameKind::silence);  // nothing yet
-        const std::byte data[3]{};
-        IncomingPacket p;
-        p.ssrc = kSsrc;
-        p.sequence = 7;
-        p.marker = true;
-        p.samples = kFrame;
-        p.payload = data;
-        REQUIRE(jb.insert(p, arrival) == InsertResult::accepted);
-        if (delay > 0) {
-          CHECK(jb.next(arrival, kSilence).kind == FrameKind::silence);
-          CHECK(jb.next(arrival + delay - 1, kSilence).kind == FrameKind::silence);
-          CHECK_FALSE(jb.in_burst());
-        }
-        const auto f = jb.next(arrival + delay, kSilence);
-        CHECK(f.kind == FrameKind::normal);
-        CHECK(f.sequence == 7);
-        CHECK(f.burst_start);
-        CHECK(jb.in_burst());
-        CHECK(jb.current_delay_us() == delay);
+        std::vector<Step> steps = {idle(arrival - 1), in(arrival, first(7))};  // nothing before the packet
+        if (delay > 0) steps.insert(steps.end(), {idle(arrival), idle(arrival + delay - 1)});
+        steps.push_back(play(arrival + delay, 7, true));
+        run({"burst start", steps,
+             "received=1 duplicate=0 late=0 too_large=0 lost=0 fec=0 concealed=0 normal=1 bursts=1 unterminated=0 "
+             "stream_changes=0",
+             {delay, 4800}, clean_extra});
       }
     }
   }
 
+  // FixedDelayPlayout ignores RTP timestamps: for it the timestamp column changes nothing, and these
+  // are its in-order bursts across 0xFFFF -> 0.
   SUBCASE("in-order bursts of N packets, sequence across 0xFFFF -> 0 and timestamp across 2^32 -> 0") {
     struct Row {
       std::uint16_t first_seq;
@@ -742,8 +576,7 @@ TEST_CASE("JitterBuffer") {
       const std::string counters = "received=" + std::to_string(row.n) +
                                    " duplicate=0 late=0 too_large=0 lost=0 fec=0 concealed=0 normal=" +
                                    std::to_string(row.n) + " bursts=1 unterminated=0 stream_changes=0";
-      run({"in order", steps, counters.c_str(), {40'000, 4800},
-           "reordered=0 concealment_events=0 without_marker=0 overflow=0"});
+      run({"in order", steps, counters.c_str(), {40'000, 4800}, clean_extra});
     }
   }
 
@@ -753,10 +586,9 @@ TEST_CASE("JitterBuffer") {
     constexpr auto fec = FrameKind::fec;
     const char* const clean_one_burst = "received=4 duplicate=0 late=0 too_large=0 lost=0 fec=0 concealed=0 normal=4 "
                                         "bursts=1 unterminated=0 stream_changes=0";
-    const char* const clean_extra = "reordered=0 concealment_events=0 without_marker=0 overflow=0";
     // Steps are in time order: a packet inserted at t comes before a frame asked for at t.
     const Scenario scenarios[] = {
-        // ---- copied from test_playout.cpp, with the jitter-only counters added ----
+        // ---- FixedDelayPlayout's behaviour, which the jitter buffer must keep ----
         {"reordered arrival plays in sequence order",
          {in(0, first(10)), in(1'000, mid(12)), in(2'000, mid(11)), in(3'000, last(13)), play(40'000, 10, true),
           play(60'000, 11), play(80'000, 12), play(100'000, 13, false, true), idle(120'000)},
