@@ -110,6 +110,7 @@ int run(int argc, char** argv) {
     if (terminal) terminal->stop();
     io.stop();
   };
+  boost::asio::steady_timer linger(io);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (!ec) finish();
@@ -126,7 +127,14 @@ int run(int argc, char** argv) {
   };
   if (!windows.empty()) {
     // Let the last frame's packet leave before exiting.
-    scripted.emplace(io, client, windows, [&] { finish(); });
+    // After the last release, linger a moment before ending the live view: on a jittery link the
+    // SESSION_END would otherwise overtake the burst's last packets and the camera would drop them.
+    scripted.emplace(io, client, windows, [&] {
+      linger.expires_after(std::chrono::milliseconds(300));
+      linger.async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) finish();
+      });
+    });
     scripted->start();
   } else {
     terminal.emplace(io, client, toggle, finish);

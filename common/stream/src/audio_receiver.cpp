@@ -250,8 +250,9 @@ void AudioReceiver::next_frame() {
   }
   if (frame.burst_end) {
     in_burst_ = false;
-    events_.write(event("burst_play_end"),
-                  {{"seq", frame.sequence & 0xffff}, {"last_play_us", play_us}, {"terminated", frame.kind != playout::FrameKind::silence}});
+    nlohmann::json fields{{"last_play_us", play_us}, {"terminated", frame.kind != playout::FrameKind::silence}};
+    if (frame.sequence >= 0) fields["seq"] = frame.sequence & 0xffff;  // a timeout ends on silence
+    events_.write(event("burst_play_end"), fields);
   }
   report_finished_bursts();
 }
