@@ -1,6 +1,6 @@
 // The talk path over real PortAudio streams: ptt-client captures from a JACK port that
 // pttcam-jack-io feeds with speech, camera-sim plays to a JACK port that pttcam-jack-io records.
-// Needs JACK_DEFAULT_SERVER (tests/run_with_jack.sh provides a private dummy-driver server).
+// Needs JACK_DEFAULT_SERVER (tools/with-jack provides a private dummy-driver server).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -14,7 +14,7 @@ using namespace pttcam::test;
 using namespace std::chrono_literals;
 
 TEST_CASE("talk path over PortAudio streams on a JACK dummy server") {
-  REQUIRE_MESSAGE(std::getenv("JACK_DEFAULT_SERVER") != nullptr, "run me through tests/run_with_jack.sh");
+  REQUIRE_MESSAGE(std::getenv("JACK_DEFAULT_SERVER") != nullptr, "run me through tools/with-jack");
   const auto dir = scratch_dir("device_jack_talk_path");
 
   Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
