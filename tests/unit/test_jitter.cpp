@@ -869,11 +869,35 @@ TEST_CASE("JitterBuffer") {
     CHECK(jb.next(t2 + 32'000, kSilence).sequence == 61);
     CHECK(put(62, false, false, t2 + 2 * kPeriod) == InsertResult::accepted);
     CHECK(jb.next(t2 + 52'000, kSilence).sequence == 62);
-    CHECK(jb.next(t2 + 72'000, kSilence).kind == FrameKind::concealed);  // 63 is 25 ms late
-    CHECK(put(63, false, true, t2 + 3 * kPeriod + 25'000) == InsertResult::late);
+    // 63 is 25 ms late and nothing after it has come: the buffer conceals one frame and keeps
+    // waiting for it (the burst's delay grows by a frame) instead of giving it up.
+    CHECK(jb.next(t2 + 72'000, kSilence).kind == FrameKind::concealed);
+    CHECK(jb.current_delay_us() == 32'000);
+    CHECK(put(63, false, true, t2 + 3 * kPeriod + 25'000) == InsertResult::accepted);
     CHECK(jb.target_delay_us() == 25'000);  // the late packet taught the estimator
-    CHECK(jb.next(t2 + 92'000, kSilence).kind == FrameKind::concealed);
-    CHECK(jb.current_delay_us() == 12'000);  // no stretching inside a burst
+    const auto f63 = jb.next(t2 + 92'000, kSilence);
+    CHECK(f63.kind == FrameKind::normal);
+    CHECK(f63.sequence == 63);
+    CHECK(f63.burst_end);
+    CHECK(jb.counters().late == 0);
+    CHECK(jb.counters().stretched == 1);
+  }
+
+  SUBCASE("a fixed delay never stretches: the late packet is given up") {
+    JitterBuffer::Config c;
+    c.min_delay_us = c.max_delay_us = c.initial_delay_us = 12'000;
+    JitterBuffer jb(c);
+    std::vector<std::vector<std::byte>> keep;
+    const auto put = [&](std::uint16_t seq, bool marker, bool end, Micros t) {
+      const Pkt p{seq, marker, end};
+      keep.push_back(payload_of(p));
+      return jb.insert(packet_of(p, keep.back()), t);
+    };
+    CHECK(put(0, true, false, 0) == InsertResult::accepted);
+    CHECK(jb.next(12'000, kSilence).sequence == 0);
+    CHECK(jb.next(32'000, kSilence).kind == FrameKind::concealed);  // 1 is not there yet
+    CHECK(put(1, false, true, kPeriod + 25'000) == InsertResult::late);
+    CHECK(jb.counters().stretched == 0);
     CHECK(jb.counters().late == 1);
   }
 

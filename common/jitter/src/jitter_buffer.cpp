@@ -7,7 +7,9 @@ namespace pttcam::jitter {
 JitterBuffer::JitterBuffer(Config config) noexcept
     : decision_(store_, config.max_conceal_samples),
       estimator_({config.min_delay_us, config.max_delay_us, config.late_target, config.initial_delay_us}),
-      max_delay_us_(config.max_delay_us) {}
+      max_delay_us_(config.max_delay_us) {
+  stretch_enabled_ = config.max_delay_us > config.min_delay_us;  // a fixed delay never grows
+}
 
 void JitterBuffer::new_stream(std::uint32_t ssrc) noexcept {
   if (ssrc_) ++counters_.stream_changes;
@@ -66,6 +68,10 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
 }
 
 PlayoutFrame JitterBuffer::next(Micros now_us, int silence_samples) noexcept {
+  // An adaptive buffer may grow inside a burst when the link stalls (a hiccup that delays every
+  // later packet): up to kMaxStretchUs a burst. Not while frames are going missing: then the packet
+  // that is not there is most likely lost, and waiting for it would only add delay.
+  decision_.set_stretch_limit(stretch_enabled_ && loss_rate_ < kFecHeadroomLossRate ? kMaxStretchUs : 0);
   const PlayoutFrame f = decision_.next(now_us, silence_samples, target_delay_us());
   static_cast<FrameCounters&>(counters_) = decision_.counters();
   // About one second of memory (50 frames of 20 ms) for how often frames go missing.

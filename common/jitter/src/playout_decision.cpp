@@ -92,6 +92,7 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
     burst_first_ = true;
     last_concealed_ = false;
     current_delay_us_ = pending_delay_us_;
+    stretched_us_ = 0;
     burst_arrival_.reset();
     next_seq_ = first->seq;
     conceal_run_ = 0;
@@ -115,6 +116,26 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
     if (!buffered && conceal_run_ + last_samples_ > max_conceal_samples_) {
       if (conceal_run_ > 0) store_.set_floor(conceal_from_);
       return end_unterminated(silence);
+    }
+    const Micros frame_us = static_cast<Micros>(last_samples_) * 1'000'000 / 48'000;
+    if (!buffered && stretched_us_ + frame_us <= max_stretch_us_) {
+      // Nothing after it has come either: the link stalled (a late packet, not a lost one, as far
+      // as anyone can tell yet). Conceal one frame and keep waiting for this packet, so a stall
+      // costs one concealed frame instead of every packet after it arriving late.
+      if (conceal_run_ == 0) conceal_from_ = next_seq_;
+      conceal_run_ += last_samples_;
+      stretched_us_ += frame_us;
+      ++counters_.stretched;
+      PlayoutFrame stretch;
+      stretch.kind = FrameKind::concealed;
+      stretch.samples = last_samples_;
+      stretch.sequence = next_seq_;
+      ++counters_.concealed;
+      if (!last_concealed_) ++counters_.concealment_events;
+      last_concealed_ = true;
+      stretch.burst_start = burst_first_;
+      burst_first_ = false;
+      return stretch;
     }
     f = lose();
     if (!buffered) {

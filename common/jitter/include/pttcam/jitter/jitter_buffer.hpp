@@ -69,6 +69,7 @@ class JitterBuffer {
   // go missing (more than kFecHeadroomLossRate of them, and the stream carries FEC).
   Micros target_delay_us() const noexcept;
   static constexpr double kFecHeadroomLossRate = 0.005;
+  static constexpr Micros kMaxStretchUs = 60'000;
   Micros current_delay_us() const noexcept { return decision_.current_delay_us(); }  // 0 when idle
   const JitterCounters& counters() const noexcept { return counters_; }
   const DelayEstimator& estimator() const noexcept { return estimator_; }
@@ -89,6 +90,7 @@ class JitterBuffer {
   Micros max_delay_us_;
   double loss_rate_ = 0;  // moving average of frames not played from their own packet
   bool fec_seen_ = false;
+  bool stretch_enabled_ = false;
   Micros frame_us_ = 20'000;
 };
 

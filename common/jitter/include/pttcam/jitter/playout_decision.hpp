@@ -16,6 +16,7 @@ struct FrameCounters {
   std::uint64_t bursts = 0;
   std::uint64_t bursts_unterminated = 0;    // ended by timeout or by the next burst: end packet lost
   std::uint64_t bursts_without_marker = 0;  // started at a packet without marker: the first was lost
+  std::uint64_t stretched = 0;  // concealed frames that waited for a stalled packet (delay +1 frame)
 };
 
 // What the speaker plays next, frame by frame, from the packets in a PacketStore; the same
@@ -53,8 +54,13 @@ class PlayoutDecision {
   void flush() noexcept;
   void reset() noexcept;  // a new stream
 
+  // Lets a burst's delay grow while it plays: when the packet due is missing and nothing after it
+  // has arrived yet, a concealed frame is played *without* giving up on that packet, which buys
+  // it one more frame. Up to `max_extra_us` per burst. Off (0) by default: a fixed delay.
+  void set_stretch_limit(Micros max_extra_us) noexcept { max_stretch_us_ = max_extra_us; }
+
   bool in_burst() const noexcept { return active_; }
-  Micros current_delay_us() const noexcept { return active_ ? current_delay_us_ : 0; }
+  Micros current_delay_us() const noexcept { return active_ ? current_delay_us_ + stretched_us_ : 0; }
   // When the waiting burst may start (its clock + its delay), if one waits.
   std::optional<Micros> start_at_us() const noexcept {
     return burst_arrival_ ? std::optional<Micros>(*burst_arrival_ + pending_delay_us_) : std::nullopt;
@@ -69,6 +75,8 @@ class PlayoutDecision {
 
   PacketStore& store_;
   int max_conceal_samples_;
+  Micros max_stretch_us_ = 0;
+  Micros stretched_us_ = 0;  // delay added inside the playing burst
   FrameCounters counters_;
   std::optional<Micros> burst_arrival_;  // the waiting burst's delay clock
   Micros pending_delay_us_ = 0;          // ... and its delay
