@@ -93,16 +93,30 @@ int analyze(const std::string& markers_path, const std::string& recording_path, 
     }
     m2e.push_back((f.found_at - f.expected_at) * 1000.0 / kRate);
   }
-  // Talk-start: key-down to the first sample the speaker played (the bed is about -45 dBFS, so the
-  // burst's first decoded frame stands well above the digital silence before it).
+  // Talk-start: key-down to the first sample the speaker played for this press: the first sound
+  // after at least 1 ms of digital silence (the speaker plays exact zeros between bursts; the
+  // stimulus bed is about -45 dBFS, so a burst's first frame stands out). Requiring the silence
+  // first keeps the tail of the previous burst, still playing at the press, from counting; a press
+  // whose start cannot be seen before its release is left out (counted in talk_start_unmeasured).
   std::vector<double> talk_start;
+  constexpr long kQuiet = 48;
+  std::size_t unmeasured = 0;
+  constexpr float kSound = 1e-4f;
   for (const auto& w : windows) {
-    for (long i = std::max(0L, w.down); i < std::min<long>(w.up + 48000, static_cast<long>(recording.size())); ++i) {
-      if (std::abs(recording[static_cast<std::size_t>(i)]) > 1e-4f) {
+    long quiet = 0;
+    const long end = std::min<long>(w.up, static_cast<long>(recording.size()));
+    const std::size_t before = talk_start.size();
+    for (long i = std::max(0L, w.down - kQuiet); i < end; ++i) {
+      if (std::abs(recording[static_cast<std::size_t>(i)]) <= kSound) {
+        ++quiet;
+      } else if (quiet >= kQuiet && i >= w.down) {
         talk_start.push_back((i - w.down) * 1000.0 / kRate);
         break;
+      } else {
+        quiet = 0;
       }
     }
+    if (talk_start.size() == before) ++unmeasured;
   }
   std::vector<double> own_talk_start;
   for (const auto& b : camera["per_burst"])
@@ -114,6 +128,7 @@ int analyze(const std::string& markers_path, const std::string& recording_path, 
            {"markers_missed", missed},
            {"mouth_to_ear_ms", {{"p50", pct(m2e, 50)}, {"p95", pct(m2e, 95)}, {"p99", pct(m2e, 99)}}},
            {"talk_start_ms", {{"p50", pct(talk_start, 50)}, {"p99", pct(talk_start, 99)}, {"each", talk_start}}},
+           {"talk_start_unmeasured", unmeasured},
            {"self_reported",
             {{"mouth_to_ear_p50_ms", camera["mouth_to_ear_ms"]["p50"]},
              {"mouth_to_ear_p99_ms", camera["mouth_to_ear_ms"]["p99"]},
