@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "pttcam/audio/portaudio.hpp"
+#include "pttcam/stream/receiver_cli.hpp"
 #include "pttcam/camera/camera.hpp"
 
 namespace {
@@ -98,21 +99,9 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-session", config.no_session,
                "Play any RTP/Opus stream without the live-view protocol (standard RTP senders)");
-  app.add_option("--playout-delay-ms", config.playout_delay_ms,
-                 "Fixed playout delay (ms); without it the jitter buffer adapts within --jitter-min-ms/--jitter-max-ms")
-      ->check(CLI::Range(0.0, 2000.0));
-  app.add_option("--jitter-min-ms", config.jitter_min_ms, "Smallest adaptive playout delay (ms)")
-      ->check(CLI::Range(0.0, 2000.0))
-      ->capture_default_str();
-  app.add_option("--jitter-max-ms", config.jitter_max_ms, "Largest adaptive playout delay (ms)")
-      ->check(CLI::Range(1.0, 2000.0))
-      ->capture_default_str();
-  app.add_option("--events", events_path, "Write a JSON Lines event log here");
   std::string packets_path;
-  app.add_option("--packets", packets_path, "Write a per-packet CSV of the received audio (seq, timestamp, arrival, fate)");
-  app.add_option("--cutoff-ms", config.cutoff_ms, "Concealment runs this long or longer inside a burst are cutoffs")
-      ->check(CLI::Range(1.0, 10000.0))
-      ->capture_default_str();
+  stream::add_receiver_options(app, config.receiver, packets_path);
+  app.add_option("--events", events_path, "Write a JSON Lines event log here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   app.add_flag("--list-devices", list, "List audio devices and exit");
   try {
@@ -139,7 +128,7 @@ int run(int argc, char** argv) {
     throw std::invalid_argument("--mic deny is a client fault; use --mic none for a camera without a microphone");
   config.reboot_at_s = parse_times(reboot_at);
   config.events_path = events_path;
-  config.packets_csv = packets_path;
+  config.receiver.packets_csv = packets_path;
 
   boost::asio::io_context io;
   camera::Camera cam(io, config);

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "pttcam/audio/portaudio.hpp"
+#include "pttcam/stream/receiver_cli.hpp"
 #include "pttcam/client/client.hpp"
 #include "pttcam/client/key_source.hpp"
 
@@ -49,15 +50,8 @@ int run(int argc, char** argv) {
   app.add_option("--keepalive-timeout", config.keepalive_timeout_s, "Seconds of camera silence before giving up")
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
-  app.add_option("--playout-delay-ms", config.playout_delay_ms,
-                 "Fixed playout delay (ms); without it the jitter buffer adapts within --jitter-min-ms/--jitter-max-ms")
-      ->check(CLI::Range(0.0, 2000.0));
-  app.add_option("--jitter-min-ms", config.jitter_min_ms, "Smallest adaptive playout delay (ms)")
-      ->check(CLI::Range(0.0, 2000.0))
-      ->capture_default_str();
-  app.add_option("--jitter-max-ms", config.jitter_max_ms, "Largest adaptive playout delay (ms)")
-      ->check(CLI::Range(1.0, 2000.0))
-      ->capture_default_str();
+  std::string packets_path;
+  stream::add_receiver_options(app, config.receiver, packets_path);
   app.add_flag("--no-session", config.no_session,
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
   app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end");
@@ -71,11 +65,6 @@ int run(int argc, char** argv) {
   app.add_flag("--dtx", opus.dtx, "Opus discontinuous transmission");
   app.add_flag("--low-delay", opus.low_delay, "Restricted low-delay application (CELT only, no FEC)");
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
-  std::string packets_path;
-  app.add_option("--packets", packets_path, "Write a per-packet CSV of the received audio (seq, timestamp, arrival, fate)");
-  app.add_option("--cutoff-ms", config.cutoff_ms, "Concealment runs this long or longer inside a burst are cutoffs")
-      ->check(CLI::Range(1.0, 10000.0))
-      ->capture_default_str();
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   try {
     app.parse(argc, argv);
@@ -97,7 +86,7 @@ int run(int argc, char** argv) {
   config.input = audio::parse_capture_spec(input);
   config.speaker = audio::parse_playback_spec(speaker);
   config.events_path = events_path;
-  config.packets_csv = packets_path;
+  config.receiver.packets_csv = packets_path;
   if (const auto why = opus.validate(); !why.empty()) throw std::invalid_argument(why);
   const auto windows = script.empty() ? std::vector<ptt::TalkWindow>{} : ptt::parse_talk_script(script);
 

@@ -56,8 +56,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
   if (ec) throw std::runtime_error("cannot listen on " + net::to_string(config_.listen) + ": " + ec.message());
   receiver_ = std::make_unique<stream::AudioReceiver>(
       audio::open_playback(config_.output),
-      stream::AudioReceiver::Options{config_.playout_delay_ms, config_.jitter_min_ms, config_.jitter_max_ms,
-                                     config_.cutoff_ms, config_.packets_csv}, events_, "");
+      config_.receiver, events_, "");
   std::unique_ptr<audio::Capture> mic;
   if (config_.mic) {
     try {
@@ -89,7 +88,7 @@ void Camera::start() {
                                  {"has_speaker", model->speaker},
                                  {"serial", serial_},
                                  {"session_limit_s", config_.session_limit_s},
-                                 {"playout_delay_ms", config_.playout_delay_ms ? nlohmann::json(*config_.playout_delay_ms) : nlohmann::json("adaptive")},
+                                 {"playout_delay_ms", config_.receiver.fixed_delay_ms ? nlohmann::json(*config_.receiver.fixed_delay_ms) : nlohmann::json("adaptive")},
                                  {"session", !config_.no_session}});
   receive();
   timer_.expires_after(0ms);

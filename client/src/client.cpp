@@ -38,8 +38,7 @@ Client::Client(boost::asio::io_context& io, ClientConfig config)
   socket_.bind(net::Udp::endpoint(config_.camera.protocol(), 0));
   receiver_ = std::make_unique<stream::AudioReceiver>(
       audio::open_playback(config_.speaker),
-      stream::AudioReceiver::Options{config_.playout_delay_ms, config_.jitter_min_ms, config_.jitter_max_ms,
-                                     config_.cutoff_ms, config_.packets_csv}, events_,
+      config_.receiver, events_,
       "camera_audio_");
   sender_ = std::make_unique<stream::AudioSender>(open_microphone(config_.input), config_.opus,
                                                   [this](std::span<const std::byte> d) { send(d); }, events_);

@@ -25,11 +25,7 @@ struct CameraConfig {
   audio::EndpointSpec output{audio::EndpointSpec::Kind::device, "default"};
   std::optional<audio::EndpointSpec> mic = audio::EndpointSpec{audio::EndpointSpec::Kind::device, "default"};
   codec::OpusSettings mic_opus;
-  std::optional<double> playout_delay_ms;  // fixed; unset: adaptive within [jitter_min_ms, jitter_max_ms]
-  double jitter_min_ms = 5;  // below this, frame-request timing alone makes packets late
-  double jitter_max_ms = 500;
-  double cutoff_ms = 60;
-  std::filesystem::path packets_csv;  // per-packet fates of the client's talk audio
+  stream::AudioReceiver::Options receiver;  // playout of the client's talk audio, cutoffs, packet log
   std::string model = "indoor-gen2";
   std::string serial;  // generated when empty
   double session_limit_s = 300;

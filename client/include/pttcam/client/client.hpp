@@ -25,11 +25,7 @@ struct ClientConfig {
   audio::EndpointSpec input{audio::EndpointSpec::Kind::device, "default"};
   audio::EndpointSpec speaker{audio::EndpointSpec::Kind::device, "default"};
   codec::OpusSettings opus;
-  std::optional<double> playout_delay_ms;  // fixed; unset: adaptive within [jitter_min_ms, jitter_max_ms]
-  double jitter_min_ms = 5;  // below this, frame-request timing alone makes packets late
-  double jitter_max_ms = 500;
-  double cutoff_ms = 60;
-  std::filesystem::path packets_csv;  // per-packet fates of the camera's audio
+  stream::AudioReceiver::Options receiver;  // playout of the camera's microphone, cutoffs, packet log
   std::string camera_id;  // empty: whichever camera answers
   bool renew = false;
   double keepalive_timeout_s = 3;
