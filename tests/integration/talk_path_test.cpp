@@ -68,6 +68,7 @@ TEST_CASE("talk path: WAV microphone to camera speaker WAV over loopback") {
   const auto input = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
 
   REQUIRE(run.windows.size() == 2);
+  INFO("camera summary: " << run.camera_summary.dump());  // everything needed to read a failure
   CHECK(run.client_summary["bursts"] == 2);
   CHECK(run.camera_summary["bursts"] == 2);
   CHECK(run.camera_summary["bursts_unterminated"] == 0);
