@@ -1,6 +1,8 @@
 // camera-sim: the camera end of push-to-talk. Receives RTP/Opus and plays it on its speaker.
 #include <CLI/CLI.hpp>
 
+#include "pttcam/cli/parse.hpp"
+
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -104,14 +106,7 @@ int run(int argc, char** argv) {
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   app.add_flag("--list-devices", list, "List audio devices and exit");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "camera-sim: %s (see --help)\n", e.what());
-    return 2;
-  }
+  if (const auto code = cli::parse(app, argc, argv, "camera-sim")) return *code;
 
   audio::PortAudioLibrary::set_client_name("camera-sim");
   if (list) {

@@ -1,6 +1,8 @@
 // ptt-client: hold-to-talk microphone -> Opus -> RTP/UDP to a camera.
 #include <CLI/CLI.hpp>
 
+#include "pttcam/cli/parse.hpp"
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -66,14 +68,7 @@ int run(int argc, char** argv) {
   app.add_flag("--low-delay", opus.low_delay, "Restricted low-delay application (CELT only, no FEC)");
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "ptt-client: %s (see --help)\n", e.what());
-    return 2;
-  }
+  if (const auto code = cli::parse(app, argc, argv, "ptt-client")) return *code;
 
   audio::PortAudioLibrary::set_client_name("ptt-client");
   if (list) {

@@ -3,6 +3,8 @@
 // under test register them when they open their streams), connects, runs for --seconds or until
 // SIGTERM, then writes the recording and the monotonic time of its first sample.
 #include <CLI/CLI.hpp>
+
+#include "pttcam/cli/parse.hpp"
 #include <jack/jack.h>
 
 #include <atomic>
@@ -87,14 +89,7 @@ int run(int argc, char** argv) {
   app.add_option("--wait-ports", wait_ports, "How long to wait for the ports to appear (s)")->capture_default_str();
   app.add_option("--info", info_path, "Write {play_t0_us, record_t0_us} (CLOCK_MONOTONIC) here");
   app.add_option("--ready-file", ready_path, "Create this file once connected");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "pttcam-jack-io: %s (see --help)\n", e.what());
-    return 2;
-  }
+  if (const auto code = cli::parse(app, argc, argv, "pttcam-jack-io")) return *code;
   if (play_path.empty() != to.empty()) throw std::invalid_argument("--play and --to go together");
   if (record_path.empty() != from.empty()) throw std::invalid_argument("--record and --from go together");
 

@@ -4,6 +4,8 @@
 // fate on arrival and a single timer, always armed for the earliest pending packet, sends it.
 #include <CLI/CLI.hpp>
 
+#include "pttcam/cli/parse.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -318,14 +320,7 @@ int run(int argc, char** argv) {
   app.add_option("--both", both_text, "Same impairment in both directions (instead of --up/--down)");
   app.add_option("--log", log_path, "Write one JSON line per packet here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "net-impair: %s (see --help)\n", e.what());
-    return 2;
-  }
+  if (const auto code = cli::parse(app, argc, argv, "net-impair")) return *code;
   const std::uint64_t seed = parse_seed(seed_text);
   if (!both_text.empty() && (!up_text.empty() || !down_text.empty()))
     throw std::invalid_argument("--both sets both directions: use it alone, or --up and --down");

@@ -8,6 +8,8 @@
 // to ear: ground truth on one audio clock, compared here with what the programs report themselves.
 #include <CLI/CLI.hpp>
 
+#include "pttcam/cli/parse.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -165,14 +167,7 @@ int run(int argc, char** argv) {
   an->add_option("--client-events", events)->required();
   an->add_option("--camera-summary", summary)->required();
   an->add_option("--out", out)->required();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "pttcam-bench: %s (see --help)\n", e.what());
-    return 2;
-  }
+  if (const auto code = cli::parse(app, argc, argv, "pttcam-bench")) return *code;
   if (*stim) return stimulus(seconds, wav, markers);
   return analyze(markers, recording, info, events, summary, out);
 }
