@@ -192,4 +192,46 @@ void run_scenario(Playout& playout, const Scenario& sc, AfterFrame after_frame =
   CHECK(counters_text(playout.counters()) == std::string(sc.counters));
 }
 
+// flush() on either playout (scenarios have no flush step): packet 100 plays, 101..104 wait; a
+// flush cuts the burst and drops them, so they are late if they come again, and the sender's next
+// burst plays after its own delay. `after_flush` adds checks only one class can answer.
+template <typename Playout, typename AfterFlush>
+void check_flush(Playout& playout, AfterFlush&& after_flush) {
+  const auto bytes = std::vector<std::byte>(5, std::byte{1});
+  const auto packet = [&](std::uint16_t seq, bool marker) {
+    playout::IncomingPacket p;
+    p.ssrc = kSsrc;
+    p.sequence = seq;
+    p.marker = marker;
+    p.samples = kFrame;
+    p.payload = bytes;
+    return p;
+  };
+  using playout::FrameKind;
+  using playout::InsertResult;
+  for (std::uint16_t s = 100; s < 105; ++s) CHECK(playout.insert(packet(s, s == 100), 0) == InsertResult::accepted);
+  CHECK(playout.next(10'000, kSilence).kind == FrameKind::normal);  // 100 plays
+  CHECK(playout.in_burst());
+
+  SUBCASE("cuts the burst, drops what waits; those packets are late if they come again") {
+    playout.flush();
+    CHECK_FALSE(playout.in_burst());
+    after_flush();
+    CHECK(playout.next(20'000, kSilence).kind == FrameKind::silence);
+    CHECK(playout.insert(packet(103, false), 21'000) == InsertResult::late);
+    CHECK(playout.insert(packet(105, true), 30'000) == InsertResult::accepted);
+    CHECK(playout.next(39'000, kSilence).kind == FrameKind::silence);
+    const auto f = playout.next(40'000, kSilence);
+    CHECK(f.kind == FrameKind::normal);
+    CHECK(f.burst_start);
+    CHECK(playout.counters().late == 1);
+  }
+  SUBCASE("flush while idle keeps the stream") {
+    playout.flush();
+    playout.flush();
+    CHECK(playout.counters().stream_changes == 0);
+    CHECK(playout.insert(packet(101, false), 21'000) == InsertResult::late);
+  }
+}
+
 }  // namespace pttcam::test

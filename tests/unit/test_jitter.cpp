@@ -771,39 +771,7 @@ TEST_CASE("JitterBuffer") {
 
   SUBCASE("flush") {
     JitterBuffer jb(fixed({10'000, 4800}));
-    const auto bytes = std::vector<std::byte>(5, std::byte{1});
-    const auto packet = [&](std::uint16_t seq, bool marker) {
-      IncomingPacket p;
-      p.ssrc = kSsrc;
-      p.sequence = seq;
-      p.marker = marker;
-      p.samples = kFrame;
-      p.payload = bytes;
-      return p;
-    };
-    for (std::uint16_t s = 100; s < 105; ++s) CHECK(jb.insert(packet(s, s == 100), 0) == InsertResult::accepted);
-    CHECK(jb.next(10'000, kSilence).kind == FrameKind::normal);  // 100 plays
-    CHECK(jb.in_burst());
-    SUBCASE("cuts the burst, drops what waits; those packets are late if they come again") {
-      jb.flush();
-      CHECK_FALSE(jb.in_burst());
-      CHECK(jb.current_delay_us() == 0);
-      CHECK(jb.next(20'000, kSilence).kind == FrameKind::silence);
-      CHECK(jb.insert(packet(103, false), 21'000) == InsertResult::late);
-      // The sender's next burst plays after its own delay.
-      CHECK(jb.insert(packet(105, true), 30'000) == InsertResult::accepted);
-      CHECK(jb.next(39'000, kSilence).kind == FrameKind::silence);
-      const auto f = jb.next(40'000, kSilence);
-      CHECK(f.kind == FrameKind::normal);
-      CHECK(f.burst_start);
-      CHECK(jb.counters().late == 1);
-    }
-    SUBCASE("flush while idle keeps the stream") {
-      jb.flush();
-      jb.flush();
-      CHECK(jb.counters().stream_changes == 0);
-      CHECK(jb.insert(packet(101, false), 21'000) == InsertResult::late);
-    }
+    check_flush(jb, [&] { CHECK(jb.current_delay_us() == 0); });
   }
 
   SUBCASE("a full store: the newest kSlots numbers win") {
