@@ -11,35 +11,31 @@ constexpr auto kPeriodDuration =
     std::chrono::nanoseconds(kClockPeriod * 1'000'000'000LL / kSampleRate);
 }  // namespace
 
-WavCapture::WavCapture(const std::filesystem::path& path)
-    : path_(path),
-      samples_(read_mono_48k(path)),
-      period_(kClockPeriod),
-      clock_(kPeriodDuration, [this] { tick(); }) {}
+ClockedCapture::ClockedCapture()
+    : period_(kClockPeriod), clock_(kPeriodDuration, [this] {
+        generate(period_);
+        on_input(period_.data(), period_.size());
+      }) {}
 
-void WavCapture::tick() noexcept {
-  for (auto& s : period_) s = position_ < samples_.size() ? samples_[position_++] : 0.0f;
-  on_input(period_.data(), period_.size());
+WavCapture::WavCapture(const std::filesystem::path& path) : path_(path), samples_(read_mono_48k(path)) {}
+
+void WavCapture::generate(std::span<float> period) noexcept {
+  for (auto& s : period) s = position_ < samples_.size() ? samples_[position_++] : 0.0f;
 }
 
 std::string WavCapture::describe() const { return "wav:" + path_.string(); }
-// A block is pushed at the end of the period it was "captured" in: its newest sample is current.
-double WavCapture::input_latency() const noexcept { return 0.0; }
 
-ToneCapture::ToneCapture(double hz, float amplitude)
-    : hz_(hz), amplitude_(amplitude), period_(kClockPeriod), clock_(kPeriodDuration, [this] { tick(); }) {}
+ToneCapture::ToneCapture(double hz, float amplitude) : hz_(hz), amplitude_(amplitude) {}
 
-void ToneCapture::tick() noexcept {
+void ToneCapture::generate(std::span<float> period) noexcept {
   const double step = 2.0 * std::numbers::pi * hz_ / kSampleRate;
-  for (auto& s : period_) {
+  for (auto& s : period) {
     s = amplitude_ * static_cast<float>(std::sin(phase_));
     phase_ = std::fmod(phase_ + step, 2.0 * std::numbers::pi);
   }
-  on_input(period_.data(), period_.size());
 }
 
 std::string ToneCapture::describe() const { return "tone:" + std::to_string(static_cast<int>(hz_)) + " Hz"; }
-double ToneCapture::input_latency() const noexcept { return 0.0; }
 
 FilePlayback::FilePlayback(const std::filesystem::path& path)
     : path_(path),
