@@ -66,9 +66,9 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
     }
   }
   mic_ = std::make_unique<stream::AudioSender>(std::move(mic), config_.mic_opus, [this](std::span<const std::byte> d) {
-    if (!mic_peer_) return;
+    if (!peer_endpoint_) return;
     boost::system::error_code send_ec;
-    socket_.send_to(boost::asio::buffer(d.data(), d.size()), *mic_peer_, 0, send_ec);
+    socket_.send_to(boost::asio::buffer(d.data(), d.size()), *peer_endpoint_, 0, send_ec);
   }, events_);
 }
 
@@ -109,13 +109,13 @@ void Camera::schedule_video() {
   if (video_timer_.expiry() < std::chrono::steady_clock::now() - 50ms) video_timer_.expires_after(0ms);
   video_timer_.async_wait([this, period](const boost::system::error_code& ec) {
     if (ec || !running_) return;
-    if (session_.online() && session_.session_open()) {
+    if (peer_endpoint_) {
       static const std::array<std::byte, kVideoPacketBytes> payload{};
       ++video_header_.sequence;
       video_header_.timestamp += static_cast<std::uint32_t>(90'000 * std::chrono::duration<double>(period).count());
       const auto datagram = video_writer_.write(video_header_, {}, payload);
       boost::system::error_code send_ec;
-      socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), net::parse_endpoint(*session_.session_peer()), 0, send_ec);
+      socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), *peer_endpoint_, 0, send_ec);
       ++stats_.video_packets;
       stats_.video_bytes += datagram.size();
     }
@@ -141,7 +141,6 @@ void Camera::power_cycle() {
   // Unplugged: what was playing stops mid-word, and the microphone stream stops without an end.
   receiver_->cut("power_cycle");
   mic_->abort_burst();
-  mic_peer_.reset();
   apply(session_.power_cycle(events::monotonic_us()));
 }
 
@@ -235,14 +234,14 @@ void Camera::apply(session::Output out) {
 // streams to the session's client unless half duplex mutes it while the client talks.
 void Camera::sync_media() {
   if (config_.no_session) return;
-  const bool stream_mic = session_.online() && session_.session_open() && !session_.mic_muted();
-  if (stream_mic && !mic_->talking()) {
-    mic_peer_ = net::parse_endpoint(*session_.session_peer());
-    mic_->set_talking(true);
-  } else if (!stream_mic && mic_->talking()) {
-    mic_->set_talking(false);  // the burst's last packet still goes to the client
-    mic_peer_.reset();
+  const auto peer = session_.online() ? session_.session_peer() : std::nullopt;
+  const bool stream_mic = peer && !session_.mic_muted();
+  if (!stream_mic && mic_->talking()) mic_->set_talking(false);  // its last packet goes to the old peer
+  if (peer != peer_) {  // parsed once per session, not per packet
+    peer_ = peer;
+    peer_endpoint_ = peer ? std::optional(net::parse_endpoint(*peer)) : std::nullopt;
   }
+  if (stream_mic && !mic_->talking()) mic_->set_talking(true);
 }
 
 nlohmann::json Camera::summary() const {

@@ -81,7 +81,8 @@ class Camera {
   control::MessageWriter control_writer_;
   std::array<std::byte, 2048> rx_{};
   net::Udp::endpoint from_;
-  std::optional<net::Udp::endpoint> mic_peer_;
+  std::optional<std::string> peer_;                 // the open session's client, as the session names it
+  std::optional<net::Udp::endpoint> peer_endpoint_;  // ... and where its microphone and video go
   CameraStats stats_;
   bool running_ = false;
   std::int64_t start_us_ = 0;
