@@ -78,7 +78,7 @@ TEST_CASE("talk path: WAV microphone to camera speaker WAV over loopback") {
   CHECK(run.camera_summary["frames_concealed"] == 0);
 
   // The WAV microphone starts at client start; the speaker WAV starts at camera start.
-  const auto matches = match_bursts(input, run.client_start_us, run.output, run.camera_start_us, run.windows);
+  const auto matches = match_bursts(input, {run.client_start_us}, run.output, {run.camera_start_us}, run.windows);
   for (const auto& m : matches) {
     MESSAGE("burst: correlation " << m.correlation << ", SNR " << m.snr_db << " dB, landed " << m.delay_ms
                                   << " ms after capture");
@@ -88,7 +88,7 @@ TEST_CASE("talk path: WAV microphone to camera speaker WAV over loopback") {
     CHECK(m.delay_ms < 250.0);
   }
   // While the key was up the speaker played digital silence: nothing was sent.
-  const double peak = peak_outside_windows(run.output, run.camera_start_us, run.windows);
+  const double peak = peak_outside_windows(run.output, {run.camera_start_us}, run.windows);
   MESSAGE("peak outside talk windows: " << peak);
   CHECK(peak < 1e-4);
   // ... and the speech file was not silent there, so this proves the client held it back.
@@ -104,11 +104,11 @@ TEST_CASE("talk path: 10 ms frames without FEC, and low-delay mode") {
     const auto input = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
     REQUIRE(run.windows.size() == 1);
     CHECK(run.camera_summary["frames_normal"] == run.client_summary["frames_sent"]);
-    const auto m = match_bursts(input, run.client_start_us, run.output, run.camera_start_us, run.windows).at(0);
+    const auto m = match_bursts(input, {run.client_start_us}, run.output, {run.camera_start_us}, run.windows).at(0);
     MESSAGE("correlation " << m.correlation << ", SNR " << m.snr_db << " dB, delay " << m.delay_ms << " ms");
     CHECK(m.correlation > 0.8);
     CHECK(m.snr_db > 3.0);
-    CHECK(peak_outside_windows(run.output, run.camera_start_us, run.windows) < 1e-4);
+    CHECK(peak_outside_windows(run.output, {run.camera_start_us}, run.windows) < 1e-4);
   }
 }
 

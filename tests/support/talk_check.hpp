@@ -50,6 +50,16 @@ inline long to_index(std::int64_t t_us, std::int64_t origin_us) {
   return static_cast<long>((t_us - origin_us) * 48 / 1000);
 }
 
+// Where a recording sits on the shared monotonic clock: sample 0 at t0_us, `rate` samples per
+// second of that clock. File endpoints run at exactly 48000; a JACK dummy driver (not real time)
+// runs measurably slower, and over seconds that is tens of milliseconds.
+struct Timeline {
+  std::int64_t t0_us = 0;
+  double rate = 48000.0;
+  long index(std::int64_t t_us) const { return static_cast<long>(static_cast<double>(t_us - t0_us) * rate / 1e6); }
+  std::int64_t time_us(long index) const { return t0_us + static_cast<std::int64_t>(static_cast<double>(index) * 1e6 / rate); }
+};
+
 struct BurstMatch {
   double correlation = 0;
   double snr_db = 0;
@@ -60,25 +70,25 @@ struct BurstMatch {
 // 50 ms at each end) and finds it in the speaker output within 0..max_delay after capture. The
 // window is matched in 300 ms pieces and the median piece is reported: one device glitch (a JACK
 // xrun shifts what follows by a period) then spoils one piece, not the verdict on the burst.
-inline std::vector<BurstMatch> match_bursts(const std::vector<float>& reference, std::int64_t reference_t0_us,
-                                            const std::vector<float>& output, std::int64_t output_t0_us,
+inline std::vector<BurstMatch> match_bursts(const std::vector<float>& reference, const Timeline& reference_at,
+                                            const std::vector<float>& output, const Timeline& output_at,
                                             const std::vector<KeyWindow>& windows,
                                             std::int64_t max_delay_us = 300'000) {
   constexpr long kPiece = 48 * 300;
   std::vector<BurstMatch> out;
   for (const auto& w : windows) {
-    const long begin = std::max(0L, to_index(w.down_us + 50'000, reference_t0_us));
-    const long end = std::min(static_cast<long>(reference.size()), to_index(w.up_us - 50'000, reference_t0_us));
+    const long begin = std::max(0L, reference_at.index(w.down_us + 50'000));
+    const long end = std::min(static_cast<long>(reference.size()), reference_at.index(w.up_us - 50'000));
     REQUIRE(end - begin >= kPiece);
     std::vector<BurstMatch> pieces;
     for (long at_ref = begin; at_ref + kPiece <= end; at_ref += kPiece) {
       const std::span<const float> ref(reference.data() + at_ref, static_cast<std::size_t>(kPiece));
       // Sample `at_ref` of the reference was captured at this index of the output's timeline.
-      const long at = to_index(reference_t0_us, output_t0_us) + at_ref;
-      const auto a = dsp::align(ref, output, at, at + to_index(max_delay_us, 0));
+      const long at = output_at.index(reference_at.time_us(at_ref));
+      const auto a = dsp::align(ref, output, at, at + output_at.index(output_at.t0_us + max_delay_us));
       BurstMatch m;
       m.correlation = a.correlation;
-      m.delay_ms = static_cast<double>(a.lag - at) / 48.0;
+      m.delay_ms = static_cast<double>(a.lag - at) * 1000.0 / output_at.rate;
       const long from = std::clamp(a.lag, 0L, static_cast<long>(output.size()));
       const long n = std::min(kPiece, static_cast<long>(output.size()) - from);
       m.snr_db = dsp::snr_db(ref.first(static_cast<std::size_t>(n)),
@@ -93,12 +103,12 @@ inline std::vector<BurstMatch> match_bursts(const std::vector<float>& reference,
 
 // Loudest sample of the output outside [key down, key up + tail] of every window: while the key
 // is up nothing may be played.
-inline double peak_outside_windows(const std::vector<float>& output, std::int64_t output_t0_us,
+inline double peak_outside_windows(const std::vector<float>& output, const Timeline& output_at,
                                    const std::vector<KeyWindow>& windows, std::int64_t tail_us = 300'000) {
   std::vector<bool> inside(output.size(), false);
   for (const auto& w : windows) {
-    const long b = std::max(0L, to_index(w.down_us, output_t0_us));
-    const long e = std::min(static_cast<long>(output.size()), to_index(w.up_us + tail_us, output_t0_us));
+    const long b = std::max(0L, output_at.index(w.down_us));
+    const long e = std::min(static_cast<long>(output.size()), output_at.index(w.up_us + tail_us));
     for (long i = b; i < e; ++i) inside[static_cast<std::size_t>(i)] = true;
   }
   double peak = 0;

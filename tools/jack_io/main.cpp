@@ -37,6 +37,11 @@ struct Engine {
   std::atomic<std::size_t> recorded{0};
   std::atomic<bool> started{false};
   std::int64_t first_cycle_us = 0;  // CLOCK_MONOTONIC when the first cycle ran
+  // The latest cycle: its monotonic time and how many samples came before it. Written by the
+  // process thread, read once after deactivation (which joins it).
+  std::int64_t last_cycle_us = 0;
+  std::uint64_t last_cycle_samples = 0;
+  std::uint64_t cycled = 0;
   jack_port_t* out = nullptr;
   jack_port_t* in = nullptr;
   jack_client_t* client = nullptr;
@@ -48,6 +53,9 @@ int process(jack_nframes_t n, void* arg) noexcept {  // RT-safe: wait-free, no a
     e->first_cycle_us = events::monotonic_us();  // vDSO clock read: no syscall
     e->started.store(true, std::memory_order_release);
   }
+  e->last_cycle_us = events::monotonic_us();
+  e->last_cycle_samples = e->cycled;
+  e->cycled += n;
   if (e->out) {
     auto* buf = static_cast<float*>(jack_port_get_buffer(e->out, n));
     for (jack_nframes_t i = 0; i < n; ++i) buf[i] = e->play_pos < e->play.size() ? e->play[e->play_pos++] : 0.0f;
@@ -125,12 +133,17 @@ int run(int argc, char** argv) {
   // Sample 0 on both ports passed through the graph in the first cycle, whose wall time (the
   // CLOCK_MONOTONIC of pttcam's event logs) was read in the callback. jack_frames_to_time() is
   // not used: with the dummy driver its estimate was seen to be tens of milliseconds off.
+  // The dummy driver is paced by sleeps, not a sound card: measure its rate on the monotonic clock
+  // so times from the event logs land on the right samples.
+  const double span_s = static_cast<double>(e.last_cycle_us - e.first_cycle_us) / 1e6;
+  const double rate = span_s > 0.5 ? static_cast<double>(e.last_cycle_samples) / span_s : 48000.0;
   if (!record_path.empty())
     audio::write_wav(record_path, std::span<const float>(e.record.data(), e.recorded.load()));
   if (!info_path.empty())
     std::ofstream(info_path) << nlohmann::json{{"play_t0_us", e.first_cycle_us},
                                                {"record_t0_us", e.first_cycle_us},
-                                               {"recorded_samples", e.recorded.load()}}
+                                               {"recorded_samples", e.recorded.load()},
+                                               {"samples_per_second", rate}}
                                     .dump()
                              << '\n';
   std::printf("pttcam-jack-io: played %zu, recorded %zu samples\n", std::min(e.play_pos, e.play.size()),

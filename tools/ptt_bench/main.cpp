@@ -68,9 +68,12 @@ int analyze(const std::string& markers_path, const std::string& recording_path, 
   const auto marker_at = m["marker_at"].get<std::vector<long>>();
   const auto marker = m["marker"].get<std::vector<float>>();
   const auto recording = audio::read_mono_48k(recording_path);
-  const auto t0_us = read_json(info_path)["record_t0_us"].get<std::int64_t>();
+  const Json info = read_json(info_path);
+  const auto t0_us = info["record_t0_us"].get<std::int64_t>();
+  // The dummy driver's own rate against the monotonic clock (pttcam-jack-io measures it).
+  const double jack_rate = info.value("samples_per_second", kRate);
   const Json camera = read_json(camera_summary);
-  const auto to_sample = [&](std::int64_t t_us) { return static_cast<long>(std::lround((t_us - t0_us) * kRate / 1e6)); };
+  const auto to_sample = [&](std::int64_t t_us) { return static_cast<long>(std::lround((t_us - t0_us) * jack_rate / 1e6)); };
 
   std::vector<Window> windows;
   for (const auto& e : read_lines(client_events)) {
