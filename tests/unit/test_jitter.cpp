@@ -167,18 +167,21 @@ TEST_CASE("PacketStore") {
     CHECK(store.empty());
     CHECK(store.oldest() == nullptr);
     CHECK_FALSE(store.newest().has_value());
-    CHECK_FALSE(store.earliest_arrival().has_value());
+    CHECK(store.earliest() == nullptr);
     CHECK_FALSE(store.has_after(-1'000'000));
     const Pkt pkts[] = {with_fec(mid(12)), first(10), last(13)};
     const Micros arrivals[] = {5'000, 9'000, 3'000};
     for (std::size_t i = 0; i < 3; ++i) {
       const auto bytes = payload_of(pkts[i]);
-      CHECK(store.insert(pkts[i].seq, packet_of(pkts[i], bytes), arrivals[i]) == R::stored);
+      CHECK(store.insert(pkts[i].seq, packet_of(pkts[i], bytes), arrivals[i], 100 * static_cast<Micros>(i)) == R::stored);
     }
     REQUIRE(store.oldest() != nullptr);
     CHECK(store.oldest()->seq == 10);
     CHECK(store.newest() == std::optional<std::int64_t>(13));
-    CHECK(store.earliest_arrival() == std::optional<Micros>(3'000));
+    REQUIRE(store.earliest() != nullptr);
+    CHECK(store.earliest()->seq == 13);
+    CHECK(store.earliest()->arrival_us == 3'000);
+    CHECK(store.earliest()->above_floor_us == 200);
     CHECK(store.has_after(12));
     CHECK_FALSE(store.has_after(13));
     CHECK(store.find(11) == nullptr);
@@ -441,12 +444,64 @@ TEST_CASE("InterarrivalJitter") {
 TEST_CASE("PlayoutDecision") {
   PacketStore store;
   PlayoutDecision decision(store, 4800);
-  const auto put = [&](const Pkt& p, Micros arrival, Micros delay) {
+  const auto put = [&](const Pkt& p, Micros arrival, Micros delay, Micros above_floor = 0) {
     const auto bytes = payload_of(p);
     decision.admit(p.seq, p.marker);
-    REQUIRE(store.insert(p.seq, packet_of(p, bytes), arrival) == PacketStore::Result::stored);
-    decision.on_stored(arrival, delay);
+    REQUIRE(store.insert(p.seq, packet_of(p, bytes), arrival, above_floor) == PacketStore::Result::stored);
+    decision.on_stored(*store.find(p.seq), delay);
   };
+
+  SUBCASE("a first packet that came late has used up part of the delay") {
+    put(first(10), 1'000, 30'000, 12'000);  // 12 ms later than the fastest recent packets
+    CHECK(decision.start_at_us() == std::optional<Micros>(19'000));
+    CHECK(decision.next(19'000, kSilence, 30'000).kind == FrameKind::normal);
+    CHECK(decision.current_delay_us() == 30'000);  // above the fastest: 12 late + 18 waited
+  }
+
+  SUBCASE("a first packet later than the whole delay plays at once") {
+    put(first(10), 1'000, 30'000, 45'000);
+    CHECK(decision.start_at_us() == std::optional<Micros>(1'000));
+    CHECK(decision.next(1'000, kSilence, 30'000).kind == FrameKind::normal);
+    CHECK(decision.current_delay_us() == 45'000);
+  }
+
+  SUBCASE("an older packet of the burst that came after the anchor starts it when it is due") {
+    put(mid(11), 1'000, 30'000, 0);           // fastest: due at 31 ms, frame 10 at 11 ms
+    put(first(10), 5'000, 30'000, 24'000);   // its own due: 5 - 24 + 30 = 11 ms
+    CHECK(decision.start_at_us() == std::optional<Micros>(11'000));
+    const auto f = decision.next(11'000, kSilence, 30'000);
+    CHECK(f.kind == FrameKind::normal);
+    CHECK(f.sequence == 10);
+    CHECK(decision.current_delay_us() == 30'000);
+    // Without timing (a fixed delay) the anchor's clock stands: frame 10 waits for 31 ms.
+    PacketStore fixed_store;
+    PlayoutDecision fixed(fixed_store, 4800);
+    for (const auto& [pkt, arrival] : {std::pair{mid(11), Micros{1'000}}, std::pair{first(10), Micros{5'000}}}) {
+      const auto bytes = payload_of(pkt);
+      REQUIRE(fixed_store.insert(pkt.seq, packet_of(pkt, bytes), arrival) == PacketStore::Result::stored);
+      fixed.on_stored(*fixed_store.find(pkt.seq), 30'000);
+    }
+    CHECK(fixed.start_at_us() == std::optional<Micros>(31'000));
+  }
+
+  SUBCASE("growing inside a burst: a missing packet is waited for while the burst plays below the target") {
+    decision.set_stretch(60'000, false, 70'000);  // no stall stretching; the target grew to 70 ms
+    put(first(10), 0, 20'000);
+    put(mid(12), 30'000, 20'000);  // 11 is missing, 12 is here: not a stall
+    CHECK(decision.next(20'000, kSilence, 20'000).kind == FrameKind::normal);  // 10
+    const auto wait = decision.next(40'000, kSilence, 20'000);                 // 11 due: 20 < 70 - 10
+    CHECK(wait.kind == FrameKind::concealed);
+    CHECK(decision.counters().stretched == 1);
+    CHECK(decision.current_delay_us() == 40'000);
+    CHECK(decision.next(60'000, kSilence, 20'000).kind == FrameKind::concealed);  // 40 < 70 - 10: again
+    CHECK(decision.counters().stretched == 2);
+    CHECK(decision.current_delay_us() == 60'000);
+    const auto lost = decision.next(80'000, kSilence, 20'000);  // 60 = 70 - 10: 11 is given up
+    CHECK(lost.kind == FrameKind::concealed);
+    CHECK(lost.sequence == 11);
+    CHECK(decision.counters().stretched == 2);
+    CHECK(decision.next(100'000, kSilence, 20'000).sequence == 12);
+  }
 
   SUBCASE("the delay is fixed when the burst's clock starts") {
     put(first(10), 1'000, 30'000);
@@ -987,30 +1042,48 @@ TEST_CASE("JitterBuffer") {
 }
 
 // =============================================================================================
-// The estimator in the loop: 20 ms frames in talk bursts of 1 s with 300 ms pauses (and a
-// timestamp jump at every pause); each packet's network delay is 30 ms + uniform(-j, +j), j
-// chosen per packet; the speaker asks for a frame whenever the previous one is used up and for
-// 5 ms of silence when idle. Late rate = packets refused as late / packets sent.
+// The estimator in the loop: 20 ms frames in talk bursts of 1 s with 300 ms pauses; each packet's
+// network delay is 30 ms + uniform(-j, +j), j chosen per packet (or, `clipped`, as net-impair
+// does with no base delay: max(0, uniform(-j, +j))); the speaker asks for a frame whenever the
+// previous one is used up and for 5 ms of silence when idle. By default the sender jumps its
+// timestamp at every pause; `continuous_ts` keeps them on the capture clock (pttcam's sender).
+// Late rate = packets refused as late / packets sent; latency = send -> start of play, per
+// frame played from its own packet.
 
 namespace {
+
+struct SimOptions {
+  bool continuous_ts = false;
+  bool clipped = false;
+};
 
 struct SimResult {
   std::uint64_t sent = 0;
   std::uint64_t late = 0;
+  std::vector<Micros> latency;
   double late_rate() const { return sent ? static_cast<double>(late) / static_cast<double>(sent) : 0; }
+  Micros latency_quantile(double q) const {
+    std::vector<Micros> v = latency;
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  }
 };
 
 // jitter_of(i): the half-width of the delay jitter of the i-th packet sent.
 // probe(k, jb): after the k-th insert (k counts from 1), in arrival order.
 SimResult simulate(JitterBuffer& jb, int bursts, int per_burst, const std::function<Micros(int)>& jitter_of,
-                   const std::function<void(int, const JitterBuffer&)>& probe, std::uint64_t seed) {
+                   const std::function<void(int, const JitterBuffer&)>& probe, std::uint64_t seed,
+                   SimOptions options = {}) {
   Rng rng{seed};
   struct Sent {
     Micros arrival;
     Pkt pkt;
   };
   std::vector<Sent> sent;
-  auto seq = static_cast<std::uint16_t>(0xFF00);
+  std::vector<Micros> sent_at;  // by packet index; the jitter buffer unwraps 0xFF00 to 0xFF00
+  constexpr std::int64_t kFirstSeq = 0xFF00;
+  auto seq = static_cast<std::uint16_t>(kFirstSeq);
   std::uint32_t ts = 0xFFF0'0000u;
   Micros t = 100'000;
   int index = 0;
@@ -1019,12 +1092,17 @@ SimResult simulate(JitterBuffer& jb, int bursts, int per_burst, const std::funct
       Pkt p{seq, i == 0, i == per_burst - 1};
       p.ts = ts + static_cast<std::uint32_t>(i * kFrame);
       const Micros j = jitter_of(index);
-      sent.push_back({t + i * kPeriod + 30'000 + rng.uniform(-j, j), p});
+      const Micros send = t + i * kPeriod;
+      const Micros delay = options.clipped ? std::max<Micros>(0, rng.uniform(-j, j)) : 30'000 + rng.uniform(-j, j);
+      sent.push_back({send + delay, p});
+      sent_at.push_back(send);
     }
     t += per_burst * kPeriod + 300'000;
-    ts += static_cast<std::uint32_t>(per_burst * kFrame + 1'234'567);
+    ts += static_cast<std::uint32_t>(per_burst * kFrame) +
+          (options.continuous_ts ? static_cast<std::uint32_t>(300'000 * 48 / 1000) : 1'234'567u);
   }
   std::stable_sort(sent.begin(), sent.end(), [](const Sent& a, const Sent& b) { return a.arrival < b.arrival; });
+  SimResult result;
   std::size_t k = 0;
   for (Micros now = 0; k < sent.size() || jb.in_burst();) {
     if (k < sent.size() && sent[k].arrival <= now) {
@@ -1033,9 +1111,13 @@ SimResult simulate(JitterBuffer& jb, int bursts, int per_burst, const std::funct
       probe(static_cast<int>(++k), jb);
       continue;
     }
-    now += Micros{jb.next(now, 240).samples} * 1'000'000 / 48'000;
+    const PlayoutFrame f = jb.next(now, 240);
+    if (f.kind == FrameKind::normal) result.latency.push_back(now - sent_at[static_cast<std::size_t>(f.sequence - kFirstSeq)]);
+    now += Micros{f.samples} * 1'000'000 / 48'000;
   }
-  return {sent.size(), jb.counters().late};
+  result.sent = sent.size();
+  result.late = jb.counters().late;
+  return result;
 }
 
 }  // namespace
@@ -1087,6 +1169,35 @@ TEST_CASE("JitterBuffer: the delay follows the jitter") {
       CHECK(r.late_rate() <= 0.01);
       CHECK(lowest >= 20'000);
       CHECK(highest <= 60'000);
+    }
+  }
+
+  SUBCASE("net-impair's jitter=20/50: with timestamps on one clock, bursts start no later than they need") {
+    // Both runs see the same arrivals; only the sender's timestamps across pauses differ. With a
+    // timestamp jump every burst is on its own and waits the full target after its first packet,
+    // however late that packet came; on one clock the wait counts from the fastest recent packet.
+    for (const Micros j : {Micros{20'000}, Micros{50'000}}) {
+      CAPTURE(j);
+      SimResult by_burst, timeline;
+      for (const bool continuous : {false, true}) {
+        JitterBuffer::Config c;
+        c.min_delay_us = 5'000;
+        c.initial_delay_us = 5'000;
+        JitterBuffer jb(c);
+        (continuous ? timeline : by_burst) =
+            simulate(jb, 100, 50, [&](int) { return j; }, [](int, const JitterBuffer&) {}, 5, {continuous, true});
+      }
+      const auto ms = [](Micros us) { return static_cast<double>(us) / 1000.0; };
+      MESSAGE("jitter=" << j / 1000 << ": send->play p50 / p99 / max: per burst "
+                        << ms(by_burst.latency_quantile(0.5)) << " / " << ms(by_burst.latency_quantile(0.99)) << " / "
+                        << ms(by_burst.latency_quantile(1.0)) << " ms, late " << by_burst.late << "; one clock "
+                        << ms(timeline.latency_quantile(0.5)) << " / " << ms(timeline.latency_quantile(0.99)) << " / "
+                        << ms(timeline.latency_quantile(1.0)) << " ms, late " << timeline.late << " of "
+                        << timeline.sent);
+      CHECK(timeline.late_rate() <= 0.01);
+      CHECK(timeline.latency_quantile(0.99) < by_burst.latency_quantile(0.99));
+      // The jitter's own p99.5 is 0.99 j: the playout should not need much more than a frame above it.
+      CHECK(timeline.latency_quantile(0.99) <= j + kPeriod);
     }
   }
 

@@ -22,9 +22,12 @@ void JitterBuffer::new_stream(std::uint32_t ssrc) noexcept {
 }
 
 void JitterBuffer::observe_timing(std::int64_t seq, const IncomingPacket& p, Micros arrival_us, bool idle) noexcept {
+  above_floor_us_ = 0;
   const auto sample = clock_.observe(seq, p.timestamp, p.marker, p.end_of_burst, arrival_us, idle);
   if (!sample) return;
-  estimator_.observe(sample->above_fastest_us, p.samples);
+  estimator_.observe(sample->above_floor_us, p.samples);
+  // A fixed delay waits the same after every burst's first packet, however late it came.
+  if (stretch_enabled_) above_floor_us_ = sample->above_floor_us;
   jitter_.observe(sample->relative_delay_us, sample->burst);
   counters_.interarrival_jitter_us = jitter_.jitter_us();
 }
@@ -39,15 +42,15 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
   const std::int64_t seq = seq_.unwrap(p.sequence);
   const bool idle = !decision_.in_burst() && store_.empty();
   decision_.admit(seq, p.marker);
-  auto result = store_.insert(seq, p, arrival_us);
+  // Timing first (the store keeps how late the packet was), unless it is a duplicate.
+  if (!store_.find(seq)) observe_timing(seq, p, arrival_us, idle && !(store_.floor() && seq <= *store_.floor()));
+  auto result = store_.insert(seq, p, arrival_us, above_floor_us_);
   if (result == PacketStore::Result::full || result == PacketStore::Result::too_old) {
     // The sender is kSlots ahead of the speaker: the newest kSlots numbers are kept.
     const std::int64_t newest = std::max(seq, store_.newest().value_or(seq));
     counters_.overflow += store_.give_up_through(newest - static_cast<std::int64_t>(kSlots));
-    result = store_.insert(seq, p, arrival_us);
+    result = store_.insert(seq, p, arrival_us, above_floor_us_);
   }
-  if (result != PacketStore::Result::duplicate)
-    observe_timing(seq, p, arrival_us, idle && result != PacketStore::Result::too_late);
 
   switch (result) {
     case PacketStore::Result::stored:
@@ -55,7 +58,7 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
       newest_seq_ = std::max(seq, newest_seq_.value_or(seq));
       if (p.has_fec) fec_seen_ = true;
       frame_us_ = static_cast<Micros>(p.samples) * 1'000'000 / 48'000;
-      decision_.on_stored(arrival_us, target_delay_us());
+      decision_.on_stored(*store_.find(seq), target_delay_us());
       return InsertResult::accepted;
     case PacketStore::Result::duplicate: ++counters_.duplicate; return InsertResult::duplicate;
     case PacketStore::Result::too_large: ++counters_.too_large; return InsertResult::too_large;
@@ -64,21 +67,29 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
     case PacketStore::Result::full: break;  // after give_up_through() only too_late is left
   }
   ++counters_.late;
+  // Its frame was counted as missing, but the packet was not lost: lateness is the estimator's
+  // business, and must not buy FEC headroom.
+  loss_rate_ = std::max(0.0, loss_rate_ - kLossAlpha);
   return InsertResult::late;
 }
 
 PlayoutFrame JitterBuffer::next(Micros now_us, int silence_samples) noexcept {
-  // An adaptive buffer may grow inside a burst when the link stalls (a hiccup that delays every
-  // later packet): up to kMaxStretchUs a burst. Not while frames are going missing: then the packet
-  // that is not there is most likely lost, and waiting for it would only add delay.
-  decision_.set_stretch_limit(stretch_enabled_ && loss_rate_ < kFecHeadroomLossRate ? kMaxStretchUs : 0);
+  // An adaptive buffer may grow inside a burst, up to kMaxStretchUs a burst:
+  //  - to the estimator's target, when that grew after the burst started (packets came later);
+  //  - when a calm link stalls (a hiccup that delays every later packet). Not while frames are
+  //    going missing (the packet that is not there is most likely lost: waiting would only add
+  //    delay), nor on a jittery link, whose target is already at least a frame: there a packet
+  //    later than the target is the tail the target accepts, and waiting for it would keep the
+  //    rest of the burst that much later.
+  const bool calm = loss_rate_ < kFecHeadroomLossRate && estimator_.target_us() < frame_us_;
+  decision_.set_stretch(stretch_enabled_ ? kMaxStretchUs : 0, calm, estimator_.target_us());
+  const auto stretched_before = decision_.counters().stretched;
   const PlayoutFrame f = decision_.next(now_us, silence_samples, target_delay_us());
   static_cast<FrameCounters&>(counters_) = decision_.counters();
-  // About one second of memory (50 frames of 20 ms) for how often frames go missing.
-  constexpr double kAlpha = 1.0 / 50;
-  if (f.kind != FrameKind::silence) {
+  // A stretch frame waits for a packet that is still expected: not a missing one.
+  if (f.kind != FrameKind::silence && counters_.stretched == stretched_before) {
     const double missing = f.kind == FrameKind::normal ? 0.0 : 1.0;
-    loss_rate_ += kAlpha * (missing - loss_rate_);
+    loss_rate_ += kLossAlpha * (missing - loss_rate_);
   }
   return f;
 }

@@ -18,7 +18,8 @@ const char* to_string(PacketStore::Result result) noexcept {
   return "?";
 }
 
-PacketStore::Result PacketStore::insert(std::int64_t seq, const IncomingPacket& p, Micros arrival_us) noexcept {
+PacketStore::Result PacketStore::insert(std::int64_t seq, const IncomingPacket& p, Micros arrival_us,
+                                       Micros above_floor_us) noexcept {
   if (p.payload.size() > kMaxPayload) return Result::too_large;
   if (floor_ && seq <= *floor_) return Result::too_late;
   if (find(seq)) return Result::duplicate;
@@ -37,6 +38,7 @@ PacketStore::Result PacketStore::insert(std::int64_t seq, const IncomingPacket& 
   s.has_fec = p.has_fec;
   s.samples = p.samples;
   s.arrival_us = arrival_us;
+  s.above_floor_us = above_floor_us;
   s.capture_us = p.capture_us;
   s.size = p.payload.size();
   std::copy(p.payload.begin(), p.payload.end(), s.data.begin());
@@ -70,11 +72,11 @@ bool PacketStore::has_after(std::int64_t seq) const noexcept {
   return n && *n > seq;
 }
 
-std::optional<Micros> PacketStore::earliest_arrival() const noexcept {
-  std::optional<Micros> best;
+const StoredPacket* PacketStore::earliest() const noexcept {
+  const StoredPacket* best = nullptr;
   if (count_ == 0) return best;
   for (const auto& slot : slots_)
-    if (slot.used && (!best || slot.packet.arrival_us < *best)) best = slot.packet.arrival_us;
+    if (slot.used && (!best || slot.packet.arrival_us < best->arrival_us)) best = &slot.packet;
   return best;
 }
 

@@ -4,9 +4,27 @@
 
 namespace pttcam::jitter {
 
-void PlayoutDecision::arm(Micros arrival_us, Micros delay_us) noexcept {
-  burst_arrival_ = arrival_us;
-  pending_delay_us_ = delay_us;
+void PlayoutDecision::arm(const StoredPacket& anchor, Micros delay_us) noexcept {
+  const Micros above_floor = std::max<Micros>(anchor.above_floor_us, 0);
+  burst_arrival_ = anchor.arrival_us;
+  pending_delay_us_ = std::max<Micros>(delay_us - above_floor, 0);
+  pending_offset_us_ = above_floor;
+  pending_target_us_ = delay_us;
+  anchor_seq_ = anchor.seq;
+}
+
+const StoredPacket* PlayoutDecision::due_before_anchor() const noexcept {
+  const StoredPacket* first = store_.oldest();
+  if (!first || !burst_arrival_ || first->seq >= anchor_seq_) return nullptr;
+  const Micros due = first->arrival_us - first->above_floor_us + pending_target_us_;
+  return due < *burst_arrival_ + pending_delay_us_ ? first : nullptr;
+}
+
+std::optional<Micros> PlayoutDecision::start_at_us() const noexcept {
+  if (!burst_arrival_) return std::nullopt;
+  if (const StoredPacket* older = due_before_anchor())
+    return older->arrival_us - older->above_floor_us + pending_target_us_;
+  return *burst_arrival_ + pending_delay_us_;
 }
 
 void PlayoutDecision::admit(std::int64_t seq, bool marker) noexcept {
@@ -17,8 +35,8 @@ void PlayoutDecision::admit(std::int64_t seq, bool marker) noexcept {
   }
 }
 
-void PlayoutDecision::on_stored(Micros arrival_us, Micros delay_us) noexcept {
-  if (!active_ && !burst_arrival_) arm(arrival_us, delay_us);
+void PlayoutDecision::on_stored(const StoredPacket& packet, Micros delay_us) noexcept {
+  if (!active_ && !burst_arrival_) arm(packet, delay_us);
 }
 
 void PlayoutDecision::reset() noexcept {
@@ -87,11 +105,17 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
   silence.samples = silence_samples;
   if (!active_) {
     const StoredPacket* first = store_.oldest();
-    if (!first || !burst_arrival_ || now_us < *burst_arrival_ + pending_delay_us_) return silence;
+    const auto start_at = start_at_us();
+    if (!first || !start_at || now_us < *start_at) return silence;
     active_ = true;
     burst_first_ = true;
     last_concealed_ = false;
     current_delay_us_ = pending_delay_us_;
+    current_offset_us_ = pending_offset_us_;
+    if (due_before_anchor()) {  // the older packet's own lateness and wait
+      current_offset_us_ = std::max<Micros>(first->above_floor_us, 0);
+      current_delay_us_ = std::max<Micros>(pending_target_us_ - current_offset_us_, 0);
+    }
     stretched_us_ = 0;
     burst_arrival_.reset();
     next_seq_ = first->seq;
@@ -107,7 +131,7 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
     if (p->marker && !burst_first_) {
       // A new burst began while this one still waited for its end packet: that packet was lost.
       // The new burst gets its own delay, its clock started by its marker packet's arrival.
-      arm(p->arrival_us, delay_us);
+      arm(*p, delay_us);
       return end_unterminated(silence);
     }
     f = play(*p);
@@ -118,10 +142,13 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
       return end_unterminated(silence);
     }
     const Micros frame_us = static_cast<Micros>(last_samples_) * 1'000'000 / 48'000;
-    if (!buffered && stretched_us_ + frame_us <= max_stretch_us_) {
-      // Nothing after it has come either: the link stalled (a late packet, not a lost one, as far
-      // as anyone can tell yet). Conceal one frame and keep waiting for this packet, so a stall
-      // costs one concealed frame instead of every packet after it arriving late.
+    const bool stalled = !buffered && stretch_on_stall_;
+    const bool behind = current_offset_us_ + current_delay_us_ + stretched_us_ + frame_us / 2 < grow_to_us_;
+    if ((stalled || behind) && stretched_us_ + frame_us <= max_stretch_us_) {
+      // Nothing after it has come either (the link stalled: a late packet, not a lost one, as far
+      // as anyone can tell yet), or packets have lately come later than this burst waits for.
+      // Conceal one frame and keep waiting for this packet, so a stall costs one concealed frame
+      // instead of every packet after it arriving late.
       if (conceal_run_ == 0) conceal_from_ = next_seq_;
       conceal_run_ += last_samples_;
       stretched_us_ += frame_us;
@@ -150,7 +177,7 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
     active_ = false;
     // Packets of the next burst that arrived while this one played did not start its clock
     // (on_stored() does that only while idle): it runs from the first of them to arrive.
-    if (const auto first_arrival = store_.earliest_arrival()) arm(*first_arrival, delay_us);
+    if (const StoredPacket* first = store_.earliest()) arm(*first, delay_us);
   }
   return f;
 }

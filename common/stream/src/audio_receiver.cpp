@@ -16,7 +16,9 @@ jitter::JitterBuffer::Config jitter_config(const AudioReceiver::Options& o) {
   jitter::JitterBuffer::Config c;
   c.min_delay_us = us(o.fixed_delay_ms.value_or(o.min_delay_ms));
   c.max_delay_us = us(o.fixed_delay_ms.value_or(o.max_delay_ms));
-  c.initial_delay_us = std::clamp<jitter::Micros>(20'000, c.min_delay_us, c.max_delay_us);
+  // The first burst starts at the least delay and grows while it plays if packets come later:
+  // a talk-start as short as the link allows, paid for by a few concealed frames on a jittery one.
+  c.initial_delay_us = c.min_delay_us;
   return c;
 }
 

@@ -70,6 +70,8 @@ class JitterBuffer {
   Micros target_delay_us() const noexcept;
   static constexpr double kFecHeadroomLossRate = 0.005;
   static constexpr Micros kMaxStretchUs = 60'000;
+  // About one second of memory (50 frames of 20 ms) for how often frames go missing.
+  static constexpr double kLossAlpha = 1.0 / 50;
   Micros current_delay_us() const noexcept { return decision_.current_delay_us(); }  // 0 when idle
   const JitterCounters& counters() const noexcept { return counters_; }
   const DelayEstimator& estimator() const noexcept { return estimator_; }
@@ -90,6 +92,7 @@ class JitterBuffer {
   Micros max_delay_us_;
   double loss_rate_ = 0;  // moving average of frames not played from their own packet
   bool fec_seen_ = false;
+  Micros above_floor_us_ = 0;  // the last packet's lateness (BurstClock), 0 with a fixed delay
   bool stretch_enabled_ = false;
   Micros frame_us_ = 20'000;
 };

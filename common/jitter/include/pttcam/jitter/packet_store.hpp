@@ -19,6 +19,7 @@ struct StoredPacket {
   bool has_fec = false;
   int samples = 0;
   Micros arrival_us = 0;
+  Micros above_floor_us = 0;  // how late it came, as the BurstClock saw it (0 if not measured)
   std::optional<Micros> capture_us;
   std::size_t size = 0;
   std::array<std::byte, kMaxPayload> data{};
@@ -45,13 +46,13 @@ class PacketStore {
     too_large,  // payload over kMaxPayload
   };
 
-  Result insert(std::int64_t seq, const IncomingPacket& packet, Micros arrival_us) noexcept;
+  Result insert(std::int64_t seq, const IncomingPacket& packet, Micros arrival_us, Micros above_floor_us = 0) noexcept;
 
   const StoredPacket* find(std::int64_t seq) const noexcept;
   const StoredPacket* oldest() const noexcept;
   std::optional<std::int64_t> newest() const noexcept;
   bool has_after(std::int64_t seq) const noexcept;  // anything waiting with a higher number
-  std::optional<Micros> earliest_arrival() const noexcept;
+  const StoredPacket* earliest() const noexcept;  // the first to arrive of those waiting
   std::size_t size() const noexcept { return count_; }
   bool empty() const noexcept { return count_ == 0; }
 

@@ -25,8 +25,11 @@ struct FrameCounters {
 // A burst's delay clock starts at the first packet stored while idle, or, for a burst whose
 // packets arrived while the previous one played, at the earliest of them when that one ends
 // (a marker met in place of the lost end starts it at that marker's arrival). Its delay is fixed
-// then: the `delay_us` passed with that call. The burst starts playing at clock + delay from the
-// oldest waiting packet, then one frame per next():
+// then: the `delay_us` passed with that call, less how late that packet already was
+// (`above_floor_us`, 0 for a fixed delay), never below 0. The burst starts playing at clock +
+// that wait from the oldest waiting packet, or, if an older packet of the burst came after the
+// one that started the clock, when that older one is due: its arrival - its above_floor_us +
+// the delay, if that is sooner (with a fixed delay it never is). Then one frame per next():
 //   - the due packet is there: normal (unless it carries a marker: a new burst began while this
 //     one waited for its lost end, so this one ends, unterminated, with a silence frame);
 //   - else the next packet carries FEC at least as long as the frame: fec, from that packet;
@@ -48,27 +51,38 @@ class PlayoutDecision {
   // with nothing buffered lowers the floor so that it is stored and plays next.
   void admit(std::int64_t seq, bool marker) noexcept;
   // After a packet was stored: starts the delay clock if idle and not started.
-  void on_stored(Micros arrival_us, Micros delay_us) noexcept;
+  void on_stored(const StoredPacket& packet, Micros delay_us) noexcept;
   PlayoutFrame next(Micros now_us, int silence_samples, Micros delay_us) noexcept;
   // Ends the burst, drops what waits; those numbers become late (floor at the newest seen).
   void flush() noexcept;
   void reset() noexcept;  // a new stream
 
-  // Lets a burst's delay grow while it plays: when the packet due is missing and nothing after it
-  // has arrived yet, a concealed frame is played *without* giving up on that packet, which buys
-  // it one more frame. Up to `max_extra_us` per burst. Off (0) by default: a fixed delay.
-  void set_stretch_limit(Micros max_extra_us) noexcept { max_stretch_us_ = max_extra_us; }
+  // Lets a burst's delay grow while it plays: when the packet due is missing, a concealed frame is
+  // played *without* giving up on that packet, which buys it one more frame, if
+  //   - nothing after it has arrived yet (a stall) and `on_stall` allows it, or
+  //   - the burst plays more than half a frame below `grow_to_us` (the jitter grew: packets
+  //     came later than the delay this burst started with);
+  // up to `max_extra_us` per burst. Off (0) by default: a fixed delay.
+  void set_stretch(Micros max_extra_us, bool on_stall, Micros grow_to_us) noexcept {
+    max_stretch_us_ = max_extra_us;
+    stretch_on_stall_ = on_stall;
+    grow_to_us_ = grow_to_us;
+  }
 
   bool in_burst() const noexcept { return active_; }
-  Micros current_delay_us() const noexcept { return active_ ? current_delay_us_ + stretched_us_ : 0; }
-  // When the waiting burst may start (its clock + its delay), if one waits.
-  std::optional<Micros> start_at_us() const noexcept {
-    return burst_arrival_ ? std::optional<Micros>(*burst_arrival_ + pending_delay_us_) : std::nullopt;
+  // The playing burst's delay above the fastest recent packet: its first packet's lateness +
+  // the wait + what it stretched. 0 when idle.
+  Micros current_delay_us() const noexcept {
+    return active_ ? current_offset_us_ + current_delay_us_ + stretched_us_ : 0;
   }
+  // When the waiting burst may start, if one waits.
+  std::optional<Micros> start_at_us() const noexcept;
   const FrameCounters& counters() const noexcept { return counters_; }
 
  private:
-  void arm(Micros arrival_us, Micros delay_us) noexcept;
+  void arm(const StoredPacket& anchor, Micros delay_us) noexcept;
+  // A packet of the waiting burst older than its anchor, that is due before the anchor's start.
+  const StoredPacket* due_before_anchor() const noexcept;
   PlayoutFrame play(const StoredPacket& packet) noexcept;
   PlayoutFrame lose() noexcept;
   PlayoutFrame end_unterminated(PlayoutFrame silence) noexcept;
@@ -76,11 +90,17 @@ class PlayoutDecision {
   PacketStore& store_;
   int max_conceal_samples_;
   Micros max_stretch_us_ = 0;
+  bool stretch_on_stall_ = false;
+  Micros grow_to_us_ = 0;
   Micros stretched_us_ = 0;  // delay added inside the playing burst
   FrameCounters counters_;
   std::optional<Micros> burst_arrival_;  // the waiting burst's delay clock
-  Micros pending_delay_us_ = 0;          // ... and its delay
-  Micros current_delay_us_ = 0;          // delay of the burst playing
+  Micros pending_delay_us_ = 0;          // ... and its wait
+  Micros pending_offset_us_ = 0;         // ... and how late its first packet was
+  Micros pending_target_us_ = 0;         // ... and the delay it was armed with
+  std::int64_t anchor_seq_ = 0;          // ... and that packet's number
+  Micros current_delay_us_ = 0;          // wait of the burst playing
+  Micros current_offset_us_ = 0;         // ... and its first packet's lateness
   bool active_ = false;
   bool burst_first_ = false;
   bool last_concealed_ = false;
