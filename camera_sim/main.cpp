@@ -101,6 +101,8 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-session", config.no_session,
                "Play any RTP/Opus stream without the live-view protocol (standard RTP senders)");
+  auto* redundancy = app.add_option("--redundancy", config.mic_opus.redundancy,
+                                    "Microphone stream: earlier frames repeated in each packet, RFC 2198 (0-2; default 1, 0 with --no-session)");
   std::string packets_path;
   stream::add_receiver_options(app, config.receiver, packets_path);
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
@@ -122,6 +124,8 @@ int run(int argc, char** argv) {
   if (config.mic && config.mic->kind == audio::EndpointSpec::Kind::deny)
     throw std::invalid_argument("--mic deny is a client fault; use --mic none for a camera without a microphone");
   config.reboot_at_s = parse_times(reboot_at);
+  if (config.no_session && redundancy->count() == 0) config.mic_opus.redundancy = 0;
+  if (const auto why = config.mic_opus.validate(); !why.empty()) throw std::invalid_argument(why);
   config.events_path = events_path;
   config.receiver.packets_csv = packets_path;
 

@@ -66,6 +66,8 @@ int run(int argc, char** argv) {
   app.add_option("--loss-perc", opus.packet_loss_perc, "Expected packet loss % (tunes FEC)")->capture_default_str();
   app.add_flag("--dtx", opus.dtx, "Opus discontinuous transmission");
   app.add_flag("--low-delay", opus.low_delay, "Restricted low-delay application (CELT only, no FEC)");
+  auto* redundancy = app.add_option("--redundancy", opus.redundancy,
+                                    "Earlier frames repeated in each packet, RFC 2198 (0-2; default 1, 0 with --no-session)");
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   if (const auto code = cli::parse(app, argc, argv, "ptt-client")) return *code;
@@ -82,6 +84,8 @@ int run(int argc, char** argv) {
   config.speaker = audio::parse_playback_spec(speaker);
   config.events_path = events_path;
   config.receiver.packets_csv = packets_path;
+  // A standard RTP receiver expects plain Opus unless told otherwise; a camera speaks both.
+  if (config.no_session && redundancy->count() == 0) opus.redundancy = 0;
   if (const auto why = opus.validate(); !why.empty()) throw std::invalid_argument(why);
   const auto windows = script.empty() ? std::vector<ptt::TalkWindow>{} : ptt::parse_talk_script(script);
 

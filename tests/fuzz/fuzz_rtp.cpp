@@ -1,6 +1,8 @@
 // Parses arbitrary bytes; whatever parses must survive RtpWriter and parse again unchanged.
 // Each input is also tried with a one-byte (0xBEDE) extension header forced in, because random
 // bytes almost never spell that profile and the element parser would otherwise go unfuzzed.
+// The raw input is also parsed as an RFC 2198 redundancy payload: every block must view the input,
+// and a well-formed one must write back byte for byte.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "pttcam/rtp/packet.hpp"
+#include "pttcam/rtp/red.hpp"
 
 using namespace pttcam::rtp;
 
@@ -42,11 +45,26 @@ void check_round_trip(std::span<const std::byte> input) {
   if (!std::ranges::equal(second.packet->payload, packet.payload)) __builtin_trap();
 }
 
+void check_red(std::span<const std::byte> input) {
+  const auto parsed = parse_red(input);
+  if (!parsed) return;
+  const auto inside = [&](std::span<const std::byte> s) {
+    return s.empty() || (s.data() >= input.data() && s.data() + s.size() <= input.data() + input.size());
+  };
+  for (const auto& block : parsed.payload->copies())
+    if (!inside(block.data)) __builtin_trap();
+  if (!inside(parsed.payload->primary.data)) __builtin_trap();
+  std::vector<std::byte> out(input.size());
+  const std::size_t n = write_red(parsed.payload->copies(), parsed.payload->primary.data, parsed.payload->primary.payload_type, out);
+  if (n != input.size() || !std::ranges::equal(out, input)) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::byte> input(reinterpret_cast<const std::byte*>(data), size);
   check_round_trip(input);
+  check_red(input);
 
   if (size >= 16) {
     // Exact-size copy so an over-read is still caught by ASan/valgrind.

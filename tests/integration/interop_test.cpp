@@ -34,21 +34,31 @@ std::vector<float> read_f32(const fs::path& path) {
 }  // namespace
 
 TEST_CASE("GStreamer receives and decodes ptt-client's RTP/Opus stream") {
-  const auto dir = scratch_dir("interop_gst_receive");
+  // Plain Opus (payload type 111), and with RFC 2198 redundancy (payload type 63), which
+  // GStreamer's rtpreddec unpacks: the copies' layout is what standard receivers expect.
+  bool redundancy = false;
+  SUBCASE("plain Opus") {}
+  SUBCASE("RFC 2198 redundancy") { redundancy = true; }
+  const auto dir = scratch_dir(redundancy ? "interop_gst_receive_red" : "interop_gst_receive");
   const auto port = std::to_string(free_udp_port());
-  Process gst({"/usr/bin/gst-launch-1.0", "-q", "udpsrc", "address=127.0.0.1", "port=" + port,
-               "caps=application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=111", "!",
-               "rtpjitterbuffer", "!", "rtpopusdepay", "!", "opusdec", "!", "audioconvert", "!", "audioresample", "!",
-               "audio/x-raw,format=F32LE,rate=48000,channels=1", "!", "filesink",
-               "location=" + (dir / "gst.f32").string()},
-              dir / "gst.log");
+  std::vector<std::string> pipeline{"/usr/bin/gst-launch-1.0", "-q", "udpsrc", "address=127.0.0.1", "port=" + port,
+                                    "caps=application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=111", "!"};
+  if (redundancy) pipeline.insert(pipeline.end(), {"rtpreddec", "pt=63", "!"});
+  pipeline.insert(pipeline.end(), {"rtpjitterbuffer", "!", "rtpopusdepay", "!", "opusdec", "!", "audioconvert", "!",
+                                   "audioresample", "!", "audio/x-raw,format=F32LE,rate=48000,channels=1", "!", "filesink",
+                                   "location=" + (dir / "gst.f32").string()});
+  Process gst(pipeline, dir / "gst.log");
   // udpsrc has no ready signal; ptt-client's first press at 0.5 s leaves it ample time to bind.
   Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--input",
                   std::string("wav:") + PTTCAM_SPEECH_WAV, "--talk-script", "0.5+2.0", "--bitrate", "64000",
-                  "--no-session", "--speaker", "null"},
+                  "--no-session", "--speaker", "null", "--redundancy", redundancy ? "1" : "0", "--summary",
+                  (dir / "client.json").string()},
                  dir / "client.log");
   REQUIRE(client.wait(30s) == 0);
   REQUIRE_MESSAGE(gst.running(), gst.output());
+  const auto sent = nlohmann::json::parse(read_text(dir / "client.json"));
+  // Every packet but the burst's first carried a copy of the frame before it.
+  CHECK(sent["redundant_copies"].get<long>() == (redundancy ? sent["frames_sent"].get<long>() - 1 : 0));
   // Everything sent has been received by now on loopback, except what the jitter buffer holds.
   std::this_thread::sleep_for(300ms);
   gst.signal(SIGINT);

@@ -73,9 +73,11 @@ TEST_CASE("talk path: WAV microphone to camera speaker WAV over loopback") {
   CHECK(run.camera_summary["bursts"] == 2);
   CHECK(run.camera_summary["bursts_unterminated"] == 0);
   CHECK(run.camera_summary["malformed"] == 0);
-  // Every frame the client sent was played (loopback loses nothing).
+  // Every frame the client sent was played (loopback loses nothing). The only concealment allowed
+  // is the jitter buffer waiting out a scheduling hiccup (a stretch frame: nothing is lost).
   CHECK(run.camera_summary["frames_normal"] == run.client_summary["frames_sent"]);
-  CHECK(run.camera_summary["frames_concealed"] == 0);
+  CHECK(run.camera_summary["lost"] == 0);
+  CHECK(run.camera_summary["frames_concealed"] == run.camera_summary["frames_stretched"]);
 
   // The WAV microphone starts at client start; the speaker WAV starts at camera start.
   const auto matches = match_bursts(input, {run.client_start_us}, run.output, {run.camera_start_us}, run.windows);

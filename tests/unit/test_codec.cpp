@@ -182,7 +182,7 @@ TEST_CASE("OpusSettings") {
 
   SUBCASE("describe") {
     CHECK(describe(OpusSettings{}) ==
-          "Opus 20 ms, 24 kbit/s, complexity 10, FEC on (10% loss), DTX off, VOIP");
+          "Opus 20 ms, 24 kbit/s, complexity 10, FEC on (10% loss), DTX off, VOIP, redundancy 1 (RFC 2198)");
     OpusSettings s;
     s.frame_ms = 2.5;
     s.bitrate = 12500;
@@ -190,7 +190,8 @@ TEST_CASE("OpusSettings") {
     s.fec = false;
     s.dtx = true;
     s.low_delay = true;
-    CHECK(describe(s) == "Opus 2.5 ms, 12.5 kbit/s, complexity 5, FEC off, DTX on, low delay");
+    s.redundancy = 0;
+    CHECK(describe(s) == "Opus 2.5 ms, 12.5 kbit/s, complexity 5, FEC off, DTX on, low delay, redundancy off");
   }
 }
 

@@ -1230,3 +1230,83 @@ TEST_CASE("JitterBuffer: the delay follows the jitter") {
     CHECK(down_after <= 500);
   }
 }
+
+// =============================================================================================
+
+TEST_CASE("JitterBuffer: RFC 2198 copies stand in for lost packets") {
+  JitterBuffer::Config c;
+  c.min_delay_us = 10'000;
+  c.initial_delay_us = 10'000;
+  JitterBuffer jb(c);
+  const auto insert = [&](const Pkt& p, Micros arrival) {
+    const auto bytes = payload_of(p);
+    return jb.insert(packet_of(p, bytes), arrival);
+  };
+  // A copy travels in a later packet: same frame (number, timestamp, marker), its own bytes.
+  const auto copy_of = [&](Pkt p, Micros arrival) {
+    p.size = 9;  // tells the copy's bytes from the packet's own
+    const auto bytes = payload_of(p);
+    return jb.insert_redundant(packet_of(p, bytes), arrival);
+  };
+
+  SUBCASE("a lost packet plays from the copy in the next one; copies of what came are ignored") {
+    REQUIRE(insert(first(100), 0) == InsertResult::accepted);
+    CHECK(copy_of(first(100), 20'000) == InsertResult::duplicate);  // 100 is waiting: not needed
+    // 101 is lost; 102 carries a copy of it.
+    REQUIRE(insert(mid(102), 40'000) == InsertResult::accepted);
+    CHECK(copy_of(mid(101), 40'000) == InsertResult::accepted);
+    REQUIRE(insert(last(103), 60'000) == InsertResult::accepted);
+    CHECK(copy_of(mid(102), 60'000) == InsertResult::duplicate);
+
+    std::vector<PlayoutFrame> frames;
+    for (Micros now = 10'000; frames.size() < 4; now += kPeriod) {
+      const auto f = jb.next(now, kFrame);
+      if (f.kind != FrameKind::silence) frames.push_back(f);
+    }
+    CHECK(frames[0].kind == FrameKind::normal);
+    CHECK(frames[1].kind == FrameKind::fec);
+    CHECK(frames[1].redundant);
+    CHECK(frames[1].sequence == 101);
+    CHECK(frames[1].payload.size() == 9);  // the copy itself, to decode as a normal packet
+    CHECK_FALSE(frames[1].capture_us.has_value());
+    CHECK(frames[2].kind == FrameKind::normal);
+    CHECK_FALSE(frames[2].redundant);
+    CHECK(frames[3].burst_end);
+    const auto& k = jb.counters();
+    CHECK(k.received == 3);  // copies are not packets received
+    CHECK(k.duplicate == 0);
+    CHECK(k.redundant_received == 3);
+    CHECK(k.redundant_stored == 1);
+    CHECK(k.lost == 1);
+    CHECK(k.fec_recovered == 1);
+    CHECK(k.redundancy_recovered == 1);
+    CHECK(k.concealed == 0);
+    // A copy of a frame already played is not late: it is simply not needed.
+    CHECK(copy_of(mid(101), 200'000) == InsertResult::duplicate);
+    CHECK(jb.counters().late == 0);
+  }
+
+  SUBCASE("a burst whose first packet was lost starts from the copy, marker and all") {
+    REQUIRE(insert(mid(201), 0) == InsertResult::accepted);
+    CHECK(copy_of(first(200), 0) == InsertResult::accepted);
+    REQUIRE(insert(last(202), 20'000) == InsertResult::accepted);
+    std::vector<PlayoutFrame> frames;
+    for (Micros now = 0; frames.size() < 3; now += kPeriod) {
+      const auto f = jb.next(now, kFrame);
+      if (f.kind != FrameKind::silence) frames.push_back(f);
+    }
+    CHECK(frames[0].sequence == 200);
+    CHECK(frames[0].burst_start);
+    CHECK(frames[0].redundant);
+    CHECK(frames[1].sequence == 201);
+    CHECK(jb.counters().bursts_without_marker == 0);
+  }
+
+  SUBCASE("copies of another stream are ignored") {
+    REQUIRE(insert(first(300), 0) == InsertResult::accepted);
+    Pkt other = mid(299);
+    other.ssrc = kSsrc + 1;
+    CHECK(copy_of(other, 0) == InsertResult::duplicate);
+    CHECK(jb.counters().redundant_stored == 0);
+  }
+}

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pttcam/rtp/packet.hpp"
+#include "pttcam/rtp/red.hpp"
 #include "pttcam/rtp/sequence.hpp"
 
 using namespace pttcam::rtp;
@@ -370,5 +371,87 @@ TEST_CASE("ParseCounters and to_string") {
     CHECK(names.size() == kParseErrorCount);
     CHECK(names.count("unknown") == 0);
     CHECK(std::string(to_string(ParseError::extension_truncated)) == "extension_truncated");
+  }
+}
+
+// =============================================================================================
+// RFC 2198 redundancy
+
+TEST_CASE("write_red / parse_red") {
+  const Bytes older = pattern(40), newer = pattern(7), primary = pattern(90);
+
+  SUBCASE("two copies and the primary, on the wire as RFC 2198 lays them out") {
+    const RedBlock copies[] = {{kOpusPayloadType, 1920, older}, {kOpusPayloadType, 960, newer}};
+    Bytes out(200);
+    const std::size_t n = write_red(copies, primary, kOpusPayloadType, out);
+    REQUIRE(n == 4 + 4 + 1 + 40 + 7 + 90);
+    // F=1 | PT 111, offset 1920 (14 bits) | length 40 (10 bits)
+    CHECK(out[0] == std::byte{0x80 | 111});
+    const std::uint32_t rest = (std::to_integer<std::uint32_t>(out[1]) << 16) | (std::to_integer<std::uint32_t>(out[2]) << 8) |
+                               std::to_integer<std::uint32_t>(out[3]);
+    const std::uint32_t offset = rest >> 10, length = rest & 0x3ff;
+    CHECK(offset == 1920);
+    CHECK(length == 40);
+    CHECK(out[8] == std::byte{111});  // F=0 | primary PT
+    const auto parsed = parse_red(std::span<const std::byte>(out.data(), n));
+    REQUIRE(parsed);
+    REQUIRE(parsed.payload->redundant_count == 2);
+    CHECK(parsed.payload->redundant[0].timestamp_offset == 1920);
+    CHECK(parsed.payload->redundant[1].timestamp_offset == 960);
+    CHECK(Bytes(parsed.payload->redundant[0].data.begin(), parsed.payload->redundant[0].data.end()) == older);
+    CHECK(Bytes(parsed.payload->redundant[1].data.begin(), parsed.payload->redundant[1].data.end()) == newer);
+    CHECK(parsed.payload->primary.payload_type == kOpusPayloadType);
+    CHECK(Bytes(parsed.payload->primary.data.begin(), parsed.payload->primary.data.end()) == primary);
+  }
+
+  SUBCASE("no copies: a one-byte header and the primary") {
+    Bytes out(100);
+    REQUIRE(write_red({}, primary, kOpusPayloadType, out) == 91);
+    const auto parsed = parse_red(std::span<const std::byte>(out.data(), 91));
+    REQUIRE(parsed);
+    CHECK(parsed.payload->redundant_count == 0);
+    CHECK(parsed.payload->primary.data.size() == 90);
+  }
+
+  SUBCASE("header limits and a small buffer are refused by the writer") {
+    Bytes out(2000);
+    const Bytes big = pattern(1024);
+    const RedBlock far[] = {{kOpusPayloadType, kRedMaxTimestampOffset + 1, older}};
+    const RedBlock large[] = {{kOpusPayloadType, 960, big}};
+    CHECK(write_red(far, primary, kOpusPayloadType, out) == 0);
+    CHECK(write_red(large, primary, kOpusPayloadType, out) == 0);
+    const RedBlock fine[] = {{kOpusPayloadType, 960, older}};
+    Bytes small(4 + 1 + 40 + 90 - 1);
+    CHECK(write_red(fine, primary, kOpusPayloadType, small) == 0);
+    const RedBlock five[] = {fine[0], fine[0], fine[0], fine[0], fine[0]};
+    CHECK(write_red(five, primary, kOpusPayloadType, out) == 0);
+  }
+
+  SUBCASE("malformed payloads are refused with a reason, never read past") {
+    struct Row {
+      const char* name;
+      Bytes payload;
+      RedError error;
+    };
+    const Row rows[] = {
+        {"empty", {}, RedError::truncated_header},
+        {"a block header cut short", bytes({0x80 | 111, 0x00, 0x3c}), RedError::truncated_header},
+        {"no final header", bytes({0x80 | 111, 0x00, 0x3c, 0x05}), RedError::truncated_header},
+        {"a block longer than the payload", bytes({0x80 | 111, 0x00, 0x3c, 0x05, 111, 1, 2, 3}), RedError::truncated_block},
+        {"five copies", bytes({0x80, 0, 0, 0, 0x80, 0, 0, 0, 0x80, 0, 0, 0, 0x80, 0, 0, 0, 0x80, 0, 0, 0, 111}),
+         RedError::too_many_blocks},
+    };
+    for (const auto& row : rows) {
+      CAPTURE(row.name);
+      const auto parsed = parse_red(row.payload);
+      CHECK_FALSE(parsed);
+      CHECK(parsed.error == row.error);
+      CHECK(std::string(to_string(parsed.error)).rfind("red_", 0) == 0);
+    }
+    // A copy of length 0 and an empty primary are well-formed; what to do with them is the receiver's call.
+    const auto empty_blocks = parse_red(bytes({0x80 | 111, 0x00, 0x3c, 0x00, 111}));
+    REQUIRE(empty_blocks);
+    CHECK(empty_blocks.payload->redundant[0].data.empty());
+    CHECK(empty_blocks.payload->primary.data.empty());
   }
 }

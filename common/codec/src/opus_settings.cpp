@@ -41,6 +41,8 @@ std::string OpusSettings::validate() const {
   if (complexity < 0 || complexity > 10) return outside("complexity " + std::to_string(complexity), 0, 10);
   if (packet_loss_perc < 0 || packet_loss_perc > 100)
     return outside("packet loss " + std::to_string(packet_loss_perc) + "%", 0, 100);
+  if (redundancy < 0 || redundancy > kMaxRedundancy)
+    return outside("redundancy " + std::to_string(redundancy), 0, kMaxRedundancy);
   return {};
 }
 
@@ -48,7 +50,8 @@ std::string describe(const OpusSettings& s) {
   return "Opus " + number(s.frame_ms) + " ms, " + number(s.bitrate / 1000.0) + " kbit/s, complexity " +
          std::to_string(s.complexity) + ", FEC " +
          (s.fec ? "on (" + std::to_string(s.packet_loss_perc) + "% loss)" : std::string("off")) + ", DTX " +
-         (s.dtx ? "on" : "off") + ", " + (s.low_delay ? "low delay" : "VOIP");
+         (s.dtx ? "on" : "off") + ", " + (s.low_delay ? "low delay" : "VOIP") + ", redundancy " +
+         (s.redundancy > 0 ? std::to_string(s.redundancy) + " (RFC 2198)" : std::string("off"));
 }
 
 }  // namespace pttcam::codec

@@ -9,6 +9,7 @@ JitterBuffer::JitterBuffer(Config config) noexcept
       estimator_({config.min_delay_us, config.max_delay_us, config.late_target, config.initial_delay_us}),
       max_delay_us_(config.max_delay_us) {
   stretch_enabled_ = config.max_delay_us > config.min_delay_us;  // a fixed delay never grows
+  decision_.set_min_wait(estimator_.config().min_delay_us);
 }
 
 void JitterBuffer::new_stream(std::uint32_t ssrc) noexcept {
@@ -22,7 +23,6 @@ void JitterBuffer::new_stream(std::uint32_t ssrc) noexcept {
 }
 
 void JitterBuffer::observe_timing(std::int64_t seq, const IncomingPacket& p, Micros arrival_us, bool idle) noexcept {
-  above_floor_us_ = 0;
   const auto sample = clock_.observe(seq, p.timestamp, p.marker, p.end_of_burst, arrival_us, idle);
   if (!sample) return;
   estimator_.observe(sample->above_floor_us, p.samples);
@@ -34,6 +34,7 @@ void JitterBuffer::observe_timing(std::int64_t seq, const IncomingPacket& p, Mic
 
 InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) noexcept {
   ++counters_.received;
+  above_floor_us_ = 0;
   if (p.payload.size() > kMaxPayload) {
     ++counters_.too_large;
     return InsertResult::too_large;
@@ -42,6 +43,7 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
   const std::int64_t seq = seq_.unwrap(p.sequence);
   const bool idle = !decision_.in_burst() && store_.empty();
   decision_.admit(seq, p.marker);
+  last_timestamp_ = p.timestamp;
   // Timing first (the store keeps how late the packet was), unless it is a duplicate.
   if (!store_.find(seq)) observe_timing(seq, p, arrival_us, idle && !(store_.floor() && seq <= *store_.floor()));
   auto result = store_.insert(seq, p, arrival_us, above_floor_us_);
@@ -71,6 +73,23 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
   // business, and must not buy FEC headroom.
   loss_rate_ = std::max(0.0, loss_rate_ - kLossAlpha);
   return InsertResult::late;
+}
+
+InsertResult JitterBuffer::insert_redundant(const IncomingPacket& copy, Micros arrival_us) noexcept {
+  ++counters_.redundant_received;
+  if (!ssrc_ || copy.ssrc != *ssrc_ || copy.payload.size() > kMaxPayload) return InsertResult::duplicate;
+  const std::int64_t seq = seq_.unwrap(copy.sequence);
+  if (store_.find(seq) || (store_.floor() && seq <= *store_.floor())) return InsertResult::duplicate;
+  decision_.admit(seq, copy.marker);
+  // On the timeline it is as late as the packet that carried it, plus how much older it is.
+  const Micros above_floor =
+      stretch_enabled_ ? above_floor_us_ + rtp_to_us(static_cast<std::uint32_t>(last_timestamp_ - copy.timestamp)) : 0;
+  auto result = store_.insert(seq, copy, arrival_us, above_floor, true);
+  if (result == PacketStore::Result::full || result == PacketStore::Result::too_old) return InsertResult::duplicate;
+  if (result != PacketStore::Result::stored) return InsertResult::duplicate;
+  ++counters_.redundant_stored;
+  decision_.on_stored(*store_.find(seq), target_delay_us());
+  return InsertResult::accepted;
 }
 
 PlayoutFrame JitterBuffer::next(Micros now_us, int silence_samples) noexcept {

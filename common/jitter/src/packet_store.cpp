@@ -19,7 +19,7 @@ const char* to_string(PacketStore::Result result) noexcept {
 }
 
 PacketStore::Result PacketStore::insert(std::int64_t seq, const IncomingPacket& p, Micros arrival_us,
-                                       Micros above_floor_us) noexcept {
+                                       Micros above_floor_us, bool redundant) noexcept {
   if (p.payload.size() > kMaxPayload) return Result::too_large;
   if (floor_ && seq <= *floor_) return Result::too_late;
   if (find(seq)) return Result::duplicate;
@@ -39,6 +39,7 @@ PacketStore::Result PacketStore::insert(std::int64_t seq, const IncomingPacket& 
   s.samples = p.samples;
   s.arrival_us = arrival_us;
   s.above_floor_us = above_floor_us;
+  s.redundant = redundant;
   s.capture_us = p.capture_us;
   s.size = p.payload.size();
   std::copy(p.payload.begin(), p.payload.end(), s.data.begin());

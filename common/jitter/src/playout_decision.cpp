@@ -7,7 +7,7 @@ namespace pttcam::jitter {
 void PlayoutDecision::arm(const StoredPacket& anchor, Micros delay_us) noexcept {
   const Micros above_floor = std::max<Micros>(anchor.above_floor_us, 0);
   burst_arrival_ = anchor.arrival_us;
-  pending_delay_us_ = std::max<Micros>(delay_us - above_floor, 0);
+  pending_delay_us_ = std::clamp<Micros>(delay_us - above_floor, std::min(min_wait_us_, delay_us), delay_us);
   pending_offset_us_ = above_floor;
   pending_target_us_ = delay_us;
   anchor_seq_ = anchor.seq;
@@ -16,14 +16,17 @@ void PlayoutDecision::arm(const StoredPacket& anchor, Micros delay_us) noexcept 
 const StoredPacket* PlayoutDecision::due_before_anchor() const noexcept {
   const StoredPacket* first = store_.oldest();
   if (!first || !burst_arrival_ || first->seq >= anchor_seq_) return nullptr;
-  const Micros due = first->arrival_us - first->above_floor_us + pending_target_us_;
-  return due < *burst_arrival_ + pending_delay_us_ ? first : nullptr;
+  return own_due(*first) < *burst_arrival_ + pending_delay_us_ ? first : nullptr;
+}
+
+Micros PlayoutDecision::own_due(const StoredPacket& p) const noexcept {
+  const Micros wait = std::min(min_wait_us_, pending_target_us_);
+  return std::max(p.arrival_us - p.above_floor_us + pending_target_us_, p.arrival_us + wait);
 }
 
 std::optional<Micros> PlayoutDecision::start_at_us() const noexcept {
   if (!burst_arrival_) return std::nullopt;
-  if (const StoredPacket* older = due_before_anchor())
-    return older->arrival_us - older->above_floor_us + pending_target_us_;
+  if (const StoredPacket* older = due_before_anchor()) return own_due(*older);
   return *burst_arrival_ + pending_delay_us_;
 }
 
@@ -60,13 +63,20 @@ void PlayoutDecision::flush() noexcept {
 PlayoutFrame PlayoutDecision::play(const StoredPacket& p) noexcept {
   PlayoutFrame f;
   f.kind = FrameKind::normal;
+  if (p.redundant) {  // its own packet was lost; a later one brought a copy
+    f.kind = FrameKind::fec;
+    f.redundant = true;
+    ++counters_.lost;
+    ++counters_.fec_recovered;
+    ++counters_.redundancy_recovered;
+  }
   f.samples = p.samples;
   f.payload = p.payload();
-  f.capture_us = p.capture_us;
+  if (!p.redundant) f.capture_us = p.capture_us;
   f.sequence = p.seq;
   f.burst_end = p.end_of_burst;
   store_.erase(p.seq);  // the bytes stay put until the next insert
-  ++counters_.normal;
+  if (!p.redundant) ++counters_.normal;
   last_samples_ = p.samples;
   last_concealed_ = false;
   conceal_run_ = 0;
@@ -114,7 +124,7 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
     current_offset_us_ = pending_offset_us_;
     if (due_before_anchor()) {  // the older packet's own lateness and wait
       current_offset_us_ = std::max<Micros>(first->above_floor_us, 0);
-      current_delay_us_ = std::max<Micros>(pending_target_us_ - current_offset_us_, 0);
+      current_delay_us_ = own_due(*first) - first->arrival_us;
     }
     stretched_us_ = 0;
     burst_arrival_.reset();

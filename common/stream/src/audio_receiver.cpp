@@ -88,7 +88,7 @@ void AudioReceiver::stop() {
 void AudioReceiver::log_drop(const char* reason, std::size_t size, const std::string& from) {
   // Each drop is logged up to a cap, so a flood cannot fill the disk.
   constexpr std::uint64_t kMaxLogged = 1000;
-  const std::uint64_t dropped = counters_.malformed + counters_.wrong_payload_type + counters_.bad_opus;
+  const std::uint64_t dropped = counters_.malformed + counters_.wrong_payload_type + counters_.bad_opus + counters_.bad_red;
   if (dropped <= kMaxLogged) events_.write("packet_dropped", {{"reason", reason}, {"bytes", size}, {"from", from}});
   if (dropped == kMaxLogged) events_.write("packet_dropped_log_capped", {{"after", kMaxLogged}});
 }
@@ -103,12 +103,30 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
     return;
   }
   const auto& p = *parsed.packet;
-  if (p.header.payload_type != rtp::kOpusPayloadType) {
+  // RFC 2198: the primary is this packet's own frame; the copies are earlier frames, used below
+  // when their own packets are missing.
+  std::span<const std::byte> opus = p.payload;
+  std::optional<rtp::RedPayload> red;
+  if (p.header.payload_type == rtp::kRedPayloadType) {
+    const auto parsed_red = rtp::parse_red(p.payload);
+    if (!parsed_red) {
+      ++counters_.bad_red;
+      log_drop(rtp::to_string(parsed_red.error), datagram.size(), from);
+      return;
+    }
+    red = parsed_red.payload;
+    if (red->primary.payload_type != rtp::kOpusPayloadType) {
+      ++counters_.wrong_payload_type;
+      log_drop("wrong_payload_type", datagram.size(), from);
+      return;
+    }
+    opus = red->primary.data;
+  } else if (p.header.payload_type != rtp::kOpusPayloadType) {
     ++counters_.wrong_payload_type;
     log_drop("wrong_payload_type", datagram.size(), from);
     return;
   }
-  const auto samples = codec::packet_samples(p.payload);
+  const auto samples = codec::packet_samples(opus);
   if (!samples || *samples <= 0) {
     ++counters_.bad_opus;
     log_drop("bad_opus", datagram.size(), from);
@@ -120,10 +138,10 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
   in.timestamp = p.header.timestamp;
   in.marker = p.header.marker;
   in.end_of_burst = p.extras.end_of_burst;
-  in.has_fec = codec::packet_has_fec(p.payload);
+  in.has_fec = codec::packet_has_fec(opus);
   in.samples = *samples;
   if (p.extras.capture_time_us) in.capture_us = static_cast<playout::Micros>(*p.extras.capture_time_us);
-  in.payload = p.payload;
+  in.payload = opus;
   const Micros now = events::monotonic_us();
   ssrc_ = p.header.ssrc;
   count_for_loss(p.header.ssrc, p.header.sequence);
@@ -151,7 +169,35 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
       csv_row(p.header.sequence, p.header.timestamp, p.header.ssrc, "too_large", now, 0);
       break;
   }
+  if (red) insert_copies(*red, p, in, now);
   pump();  // a burst may be due now
+}
+
+// The copies of earlier frames in a redundancy packet: each goes in as its frame's stand-in, in
+// case that frame's own packet was lost. A copy must be Opus of the primary's duration, a whole
+// number of frames back (at most kRedMaxBlocks), else it is counted and ignored.
+void AudioReceiver::insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const playout::IncomingPacket& primary,
+                                  Micros now) {
+  for (const auto& block : red.copies()) {
+    const auto samples = block.payload_type == rtp::kOpusPayloadType ? codec::packet_samples(block.data) : std::nullopt;
+    const auto offset = static_cast<int>(block.timestamp_offset);
+    const int back = primary.samples > 0 ? offset / primary.samples : 0;
+    if (!samples || *samples != primary.samples || offset % primary.samples != 0 || back < 1 ||
+        back > static_cast<int>(rtp::kRedMaxBlocks)) {
+      ++counters_.red_copies_unusable;
+      continue;
+    }
+    playout::IncomingPacket copy = primary;
+    copy.sequence = static_cast<std::uint16_t>(p.header.sequence - back);
+    copy.timestamp = p.header.timestamp - block.timestamp_offset;
+    copy.marker = p.extras.burst_start_ts && *p.extras.burst_start_ts == copy.timestamp;
+    copy.end_of_burst = false;
+    copy.has_fec = codec::packet_has_fec(block.data);
+    if (primary.capture_us) copy.capture_us = *primary.capture_us - static_cast<Micros>(offset) * 1'000'000 / audio::kSampleRate;
+    copy.payload = block.data;
+    if (playout_.insert_redundant(copy, now) == playout::InsertResult::accepted)
+      infos_[copy.sequence & 0xff] = PacketInfo{copy.sequence, copy.timestamp, p.extras.burst_start_ts, {}, {}, copy.capture_us, now};
+  }
 }
 
 // Keeps about two device periods queued: enough that the device never runs dry between pumps,
@@ -212,7 +258,9 @@ void AudioReceiver::next_frame() {
   switch (frame.kind) {
     case playout::FrameKind::silence: std::fill(out.begin(), out.end(), 0.0f); got = frame.samples; break;
     case playout::FrameKind::normal: got = decoder_.decode(frame.payload, out); break;
-    case playout::FrameKind::fec: got = decoder_.decode_fec(frame.payload, out); break;
+    case playout::FrameKind::fec:
+      got = frame.redundant ? decoder_.decode(frame.payload, out) : decoder_.decode_fec(frame.payload, out);
+      break;
     case playout::FrameKind::concealed: got = decoder_.conceal(out); break;
   }
   if (!got || *got != frame.samples) {
@@ -230,7 +278,8 @@ void AudioReceiver::next_frame() {
   // When this frame's first sample will be heard: after what is queued, plus the device's latency.
   const Micros play_us = now + static_cast<Micros>(speaker_->queued()) * 1'000'000 / audio::kSampleRate +
                          static_cast<Micros>(speaker_->output_latency() * 1e6);
-  PacketInfo* info = frame.kind == playout::FrameKind::normal ? info_for(frame.sequence) : nullptr;
+  // A frame played from its packet, or from a copy of it (whose burst is known from the carrier).
+  PacketInfo* info = frame.kind == playout::FrameKind::normal || frame.redundant ? info_for(frame.sequence) : nullptr;
   if (frame.burst_start) {
     in_burst_ = true;
     events_.write(event("burst_play_start"),
@@ -245,6 +294,7 @@ void AudioReceiver::next_frame() {
     const auto seq = static_cast<std::uint16_t>(frame.sequence);
     const PacketInfo* known = info_for(frame.sequence);
     const char* fate = frame.kind == playout::FrameKind::normal ? "played"
+                       : frame.redundant                        ? "red"
                        : frame.kind == playout::FrameKind::fec  ? "fec"
                                                                 : "lost";
     csv_row(seq, known ? known->timestamp : 0, ssrc_, fate, known && frame.kind == playout::FrameKind::normal ? known->arrival_us : 0,
@@ -283,6 +333,10 @@ nlohmann::json AudioReceiver::summary() const {
           {"malformed_by_reason", malformed},
           {"wrong_payload_type", counters_.wrong_payload_type},
           {"bad_opus", counters_.bad_opus},
+          {"bad_red", counters_.bad_red},
+          {"red_copies_unusable", counters_.red_copies_unusable},
+          {"red_copies_received", pc.redundant_received},
+          {"frames_red", pc.redundancy_recovered},
           {"decode_errors", counters_.decode_errors},
           {"packets", pc.received},
           {"duplicate", pc.duplicate},
@@ -293,6 +347,7 @@ nlohmann::json AudioReceiver::summary() const {
           {"frames_normal", pc.normal},
           {"frames_fec", pc.fec_recovered},
           {"frames_concealed", pc.concealed},
+          {"frames_stretched", pc.stretched},
           {"concealed_pct", frames ? 100.0 * static_cast<double>(pc.concealed) / static_cast<double>(frames) : 0.0},
           {"concealment_events", pc.concealment_events},
           {"reordered", pc.reordered},

@@ -1,5 +1,6 @@
 #include "pttcam/stream/audio_sender.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include "pttcam/rtp/sequence.hpp"
@@ -22,6 +23,7 @@ AudioSender::AudioSender(std::unique_ptr<audio::Capture> capture, const codec::O
       events_(events),
       chunk_(audio::kRingCapacity),
       capture_(std::move(capture)) {
+  redundancy_ = opus.redundancy;
   header_.payload_type = rtp::kOpusPayloadType;
   header_.ssrc = random_u32();
   header_.sequence = static_cast<std::uint16_t>(random_u32());
@@ -76,6 +78,44 @@ void AudioSender::set_talking(bool on) {
   }
 }
 
+std::span<const std::byte> AudioSender::payload_for(std::span<const std::byte> opus, bool first) {
+  header_.payload_type = rtp::kOpusPayloadType;
+  if (redundancy_ == 0) return opus;
+  if (first) copies_count_ = 0;  // a burst never carries the one before it
+  std::array<rtp::RedBlock, codec::OpusSettings::kMaxRedundancy> blocks{};
+  std::size_t n = 0;
+  const std::size_t from = copies_count_ - std::min(copies_count_, static_cast<std::size_t>(redundancy_));
+  for (std::size_t i = from; i < copies_count_; ++i) {
+    const std::uint32_t back = header_.timestamp - copies_[i].timestamp;
+    if (back <= rtp::kRedMaxTimestampOffset)
+      blocks[n++] = {rtp::kOpusPayloadType, back, std::span<const std::byte>(copies_[i].data.data(), copies_[i].size)};
+  }
+  // Room for the RTP header and our extensions: a packet that would not fit goes without copies.
+  constexpr std::size_t kHeadroom = 12 + 4 + 36;
+  const auto room = std::span<std::byte>(red_buf_.data(), rtp::kMaxDatagram - kHeadroom);
+  std::size_t size = rtp::write_red(std::span<const rtp::RedBlock>(blocks.data(), n), opus, rtp::kOpusPayloadType, room);
+  if (size == 0) {
+    n = 0;
+    size = rtp::write_red({}, opus, rtp::kOpusPayloadType, room);
+  }
+  stats_.redundant_copies += n;
+  if (opus.size() <= rtp::kRedMaxBlockBytes) {
+    if (copies_count_ == copies_.size()) {
+      std::rotate(copies_.begin(), copies_.begin() + 1, copies_.end());
+      --copies_count_;
+    }
+    Copy& c = copies_[copies_count_++];
+    std::copy(opus.begin(), opus.end(), c.data.begin());
+    c.size = opus.size();
+    c.timestamp = header_.timestamp;
+  } else {
+    copies_count_ = 0;  // a frame too big to copy: later copies would skip it, so none until the next
+  }
+  if (size == 0) return opus;  // cannot happen for an Opus packet; plain Opus is still playable
+  header_.payload_type = rtp::kRedPayloadType;
+  return {red_buf_.data(), size};
+}
+
 void AudioSender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& f) {
   if (f.first) {
     ++stats_.bursts;
@@ -88,6 +128,7 @@ void AudioSender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& 
   }
   if (const auto bytes = encoder_.encode(pcm, opus_buf_)) {
     header_.marker = f.first;
+    const auto payload = payload_for(std::span<const std::byte>(opus_buf_.data(), *bytes), f.first);
     rtp::RtpExtras extras;
     // The decoder's output lags the encoder's input by the encoder lookahead, so the first sample
     // the receiver plays from this packet was captured that much before the frame's first sample.
@@ -96,7 +137,7 @@ void AudioSender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& 
     extras.burst_start_ts = burst_start_ts_;
     if (f.first) extras.key_down_us = static_cast<std::uint64_t>(key_down_us_);
     if (f.last) extras.key_up_us = static_cast<std::uint64_t>(key_up_us_);
-    const auto datagram = writer_.write(header_, extras, std::span<const std::byte>(opus_buf_.data(), *bytes));
+    const auto datagram = writer_.write(header_, extras, payload);
     send_(datagram);
     ++stats_.frames_sent;
     stats_.bytes_sent += datagram.size();
@@ -127,6 +168,7 @@ nlohmann::json AudioSender::summary() const {
                    {"bytes_sent", stats_.bytes_sent},
                    {"talk_seconds", stats_.talk_seconds},
                    {"encode_errors", stats_.encode_errors},
+                   {"redundant_copies", stats_.redundant_copies},
                    {"samples_discarded_idle", stats_.samples_discarded_idle}};
   if (capture_) {
     s["capture_overrun_samples"] = capture_->counters().overrun_samples.load();

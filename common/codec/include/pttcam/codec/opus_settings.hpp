@@ -20,6 +20,11 @@ struct OpusSettings {
   int packet_loss_perc = 10;
   bool dtx = false;
   bool low_delay = false;  // RESTRICTED_LOWDELAY: CELT only, 2.5 ms less delay, no FEC
+  // Copies of the previous frames of the burst in each packet (RFC 2198, payload type 63): a
+  // lost packet is played from the next one at full quality, also where in-band FEC has nothing
+  // (frames Opus judges inactive, CELT). 0 sends plain Opus (payload type 111).
+  int redundancy = 1;
+  static constexpr int kMaxRedundancy = 2;
 
   int samples_per_frame() const noexcept;
   // "" when usable, else a one-line message naming the first bad field and its allowed values.

@@ -22,6 +22,8 @@ struct JitterCounters : FrameCounters {
   std::uint64_t too_large = 0;
   std::uint64_t overflow = 0;    // waiting packets dropped because the sender ran kSlots ahead
   std::uint64_t stream_changes = 0;  // new SSRC (sender restarted)
+  std::uint64_t redundant_received = 0;  // RFC 2198 copies handed in
+  std::uint64_t redundant_stored = 0;    // ... of which were kept (their own packet was missing)
   double interarrival_jitter_us = 0;  // RFC 3550 §6.4.1, per talk burst, in microseconds
 };
 
@@ -57,6 +59,11 @@ class JitterBuffer {
   JitterBuffer& operator=(const JitterBuffer&) = delete;
 
   InsertResult insert(const IncomingPacket& packet, Micros arrival_us) noexcept;
+  // A copy of an earlier frame that a packet carried (RFC 2198 redundancy), handed in right after
+  // that packet's insert(): stored when its frame is neither waiting nor played nor given up on
+  // (accepted), else ignored (duplicate). Never timed, never counted as received, duplicate or
+  // late; played, its frame counts as lost and FEC-recovered (redundancy_recovered).
+  InsertResult insert_redundant(const IncomingPacket& copy, Micros arrival_us) noexcept;
   // The next frame to play; `silence_samples` is how much silence to return when idle.
   // Payloads are valid until the next insert().
   PlayoutFrame next(Micros now_us, int silence_samples) noexcept;
@@ -93,6 +100,7 @@ class JitterBuffer {
   double loss_rate_ = 0;  // moving average of frames not played from their own packet
   bool fec_seen_ = false;
   Micros above_floor_us_ = 0;  // the last packet's lateness (BurstClock), 0 with a fixed delay
+  std::uint32_t last_timestamp_ = 0;  // the last packet's, for the copies it carries
   bool stretch_enabled_ = false;
   Micros frame_us_ = 20'000;
 };

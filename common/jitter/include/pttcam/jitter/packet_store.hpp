@@ -20,6 +20,7 @@ struct StoredPacket {
   int samples = 0;
   Micros arrival_us = 0;
   Micros above_floor_us = 0;  // how late it came, as the BurstClock saw it (0 if not measured)
+  bool redundant = false;     // a copy carried by a later packet (RFC 2198), not the packet itself
   std::optional<Micros> capture_us;
   std::size_t size = 0;
   std::array<std::byte, kMaxPayload> data{};
@@ -46,7 +47,8 @@ class PacketStore {
     too_large,  // payload over kMaxPayload
   };
 
-  Result insert(std::int64_t seq, const IncomingPacket& packet, Micros arrival_us, Micros above_floor_us = 0) noexcept;
+  Result insert(std::int64_t seq, const IncomingPacket& packet, Micros arrival_us, Micros above_floor_us = 0,
+                bool redundant = false) noexcept;
 
   const StoredPacket* find(std::int64_t seq) const noexcept;
   const StoredPacket* oldest() const noexcept;

@@ -17,6 +17,7 @@ struct FrameCounters {
   std::uint64_t bursts_unterminated = 0;    // ended by timeout or by the next burst: end packet lost
   std::uint64_t bursts_without_marker = 0;  // started at a packet without marker: the first was lost
   std::uint64_t stretched = 0;  // concealed frames that waited for a stalled packet (delay +1 frame)
+  std::uint64_t redundancy_recovered = 0;  // fec_recovered frames played from an RFC 2198 copy
 };
 
 // What the speaker plays next, frame by frame, from the packets in a PacketStore; the same
@@ -26,12 +27,13 @@ struct FrameCounters {
 // packets arrived while the previous one played, at the earliest of them when that one ends
 // (a marker met in place of the lost end starts it at that marker's arrival). Its delay is fixed
 // then: the `delay_us` passed with that call, less how late that packet already was
-// (`above_floor_us`, 0 for a fixed delay), never below 0. The burst starts playing at clock +
+// (`above_floor_us`, 0 for a fixed delay), never below the least wait (set_min_wait()). The burst starts playing at clock +
 // that wait from the oldest waiting packet, or, if an older packet of the burst came after the
 // one that started the clock, when that older one is due: its arrival - its above_floor_us +
 // the delay, if that is sooner (with a fixed delay it never is). Then one frame per next():
 //   - the due packet is there: normal (unless it carries a marker: a new burst began while this
-//     one waited for its lost end, so this one ends, unterminated, with a silence frame);
+//     one waited for its lost end, so this one ends, unterminated, with a silence frame); if
+//     only a redundant copy of it came (RFC 2198, in a later packet): fec, from that copy;
 //   - else the next packet carries FEC at least as long as the frame: fec, from that packet;
 //   - else concealed; with nothing waiting, concealment stops after max_conceal_samples and the
 //     burst ends unterminated. Only the first concealed number of that run stood for a packet
@@ -69,6 +71,11 @@ class PlayoutDecision {
     grow_to_us_ = grow_to_us;
   }
 
+  // However late a burst's first packet came, the burst waits at least this long after it (up to
+  // the whole delay): the timeline is only as exact as the sender's timestamps across a pause,
+  // which a few milliseconds of scheduling can shift. 0 by default.
+  void set_min_wait(Micros us) noexcept { min_wait_us_ = std::max<Micros>(us, 0); }
+
   bool in_burst() const noexcept { return active_; }
   // The playing burst's delay above the fastest recent packet: its first packet's lateness +
   // the wait + what it stretched. 0 when idle.
@@ -83,6 +90,7 @@ class PlayoutDecision {
   void arm(const StoredPacket& anchor, Micros delay_us) noexcept;
   // A packet of the waiting burst older than its anchor, that is due before the anchor's start.
   const StoredPacket* due_before_anchor() const noexcept;
+  Micros own_due(const StoredPacket& p) const noexcept;  // its timeline's due time, after the least wait
   PlayoutFrame play(const StoredPacket& packet) noexcept;
   PlayoutFrame lose() noexcept;
   PlayoutFrame end_unterminated(PlayoutFrame silence) noexcept;
@@ -90,6 +98,7 @@ class PlayoutDecision {
   PacketStore& store_;
   int max_conceal_samples_;
   Micros max_stretch_us_ = 0;
+  Micros min_wait_us_ = 0;
   bool stretch_on_stall_ = false;
   Micros grow_to_us_ = 0;
   Micros stretched_us_ = 0;  // delay added inside the playing burst

@@ -39,6 +39,9 @@ struct PlayoutFrame {
   std::int64_t sequence = -1;        // unwrapped sequence number of the frame (-1 for silence)
   bool burst_start = false;
   bool burst_end = false;  // this frame ends the burst (end flag seen, or it timed out)
+  // fec only: `payload` is a whole copy of this frame from a later packet (RFC 2198
+  // redundancy), to decode as a normal packet rather than for its in-band FEC.
+  bool redundant = false;
 };
 
 struct PlayoutCounters {

@@ -17,6 +17,7 @@
 #include "pttcam/jitter/jitter_buffer.hpp"
 #include "pttcam/rtp/packet.hpp"
 #include "pttcam/rtp/sequence.hpp"
+#include "pttcam/rtp/red.hpp"
 #include "pttcam/stream/burst_analyzer.hpp"
 
 namespace pttcam::stream {
@@ -27,6 +28,8 @@ struct ReceiveCounters {
   rtp::ParseCounters by_reason;
   std::uint64_t wrong_payload_type = 0;
   std::uint64_t bad_opus = 0;       // not a valid Opus packet (no duration)
+  std::uint64_t bad_red = 0;        // payload type 63 whose RFC 2198 block headers do not add up
+  std::uint64_t red_copies_unusable = 0;  // copies of another type, size or offset: ignored
   std::uint64_t decode_errors = 0;  // played as silence
   std::uint64_t cuts = 0;           // bursts cut short by cut()
   // RFC 3550 A.3 cumulative loss: packets expected from the sequence numbers seen, minus those
@@ -81,6 +84,7 @@ class AudioReceiver {
 
  private:
   void log_drop(const char* reason, std::size_t size, const std::string& from);
+  void insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const playout::IncomingPacket& primary, Micros now);
   void csv_row(std::uint16_t seq, std::uint32_t ts, std::uint32_t ssrc, const char* fate, Micros arrival_us,
                Micros play_us);
   void report_finished_bursts();

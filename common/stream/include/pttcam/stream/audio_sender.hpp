@@ -14,6 +14,7 @@
 #include "pttcam/events/event_log.hpp"
 #include "pttcam/ptt/burst_framer.hpp"
 #include "pttcam/rtp/packet.hpp"
+#include "pttcam/rtp/red.hpp"
 
 namespace pttcam::stream {
 
@@ -24,6 +25,7 @@ struct SenderStats {
   std::uint64_t frames_sent = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t encode_errors = 0;
+  std::uint64_t redundant_copies = 0;  // earlier frames carried again (RFC 2198)
   std::uint64_t samples_discarded_idle = 0;  // captured while not talking: never encoded
   double talk_seconds = 0;
 };
@@ -55,6 +57,19 @@ class AudioSender {
 
  private:
   void send_frame(std::span<const float> pcm, const ptt::FrameFlags& flags);
+  // The RTP payload for the frame just encoded: plain Opus, or with copies of the frames before
+  // it in the burst (RFC 2198). Remembers the frame for the next packets.
+  std::span<const std::byte> payload_for(std::span<const std::byte> opus, bool first);
+
+  struct Copy {
+    std::array<std::byte, rtp::kRedMaxBlockBytes> data{};
+    std::size_t size = 0;
+    std::uint32_t timestamp = 0;
+  };
+  int redundancy_ = 0;
+  std::array<Copy, codec::OpusSettings::kMaxRedundancy> copies_{};  // oldest first
+  std::size_t copies_count_ = 0;
+  std::array<std::byte, rtp::kMaxDatagram> red_buf_{};
 
   codec::Encoder encoder_;
   ptt::BurstFramer framer_;
