@@ -407,6 +407,38 @@ TEST_CASE("BurstClock") {
 
 // =============================================================================================
 
+TEST_CASE("BurstClock: one timeline across bursts") {
+  BurstClock clock;
+  // ts in frames of 20 ms on one capture clock; arrival in microseconds.
+  const auto at = [&](std::int64_t seq, std::int64_t ts_frames, Micros arrival, bool marker = false, bool end = false) {
+    const auto s = clock.observe(seq, static_cast<std::uint32_t>(ts_frames * kFrame), marker, end, arrival, false);
+    REQUIRE(s.has_value());
+    return *s;
+  };
+  // Burst 1: the fastest packets arrive 10 ms after their timestamp; frame 1 is 6 ms slower.
+  CHECK(at(1, 0, 10'000, true).above_floor_us == 0);
+  CHECK(at(2, 1, 36'000).above_floor_us == 6'000);
+  CHECK(at(3, 2, 50'000).above_floor_us == 0);
+  // The end packet is flushed at key-up, 19 ms before its time: it is not a faster path.
+  const auto end = at(4, 3, 51'000, false, true);
+  CHECK(end.above_floor_us == 0);
+  CHECK(end.above_fastest_us == 0);
+  // Burst 2, 300 ms (15 frames) later on the same clock: its first packet came 12 ms late.
+  const auto second = at(5, 19, 10'000 + 19 * 20'000 + 12'000, true);
+  CHECK(second.anchor);
+  CHECK(second.above_floor_us == 12'000);
+  CHECK(second.above_fastest_us == 0);  // within its own burst it is the fastest so far
+  CHECK(at(6, 20, 10'000 + 20 * 20'000).above_floor_us == 0);
+  // Burst 3: the sender jumped its timestamps by 10 s: a new timeline, nothing is late.
+  const auto jumped = at(7, 20 + 500 + 15, 10'000 + 36 * 20'000 + 30'000, true);
+  CHECK(jumped.anchor);
+  CHECK(jumped.above_floor_us == 0);
+  CHECK(at(8, 20 + 500 + 16, 10'000 + 37 * 20'000 + 34'000).above_floor_us == 4'000);
+  // A new stream forgets the timeline.
+  clock.reset();
+  CHECK(at(100, 7, 5'000, true).above_floor_us == 0);
+}
+
 TEST_CASE("InterarrivalJitter") {
   struct Row {
     const char* name;
@@ -1300,6 +1332,25 @@ TEST_CASE("JitterBuffer: RFC 2198 copies stand in for lost packets") {
     CHECK(frames[0].redundant);
     CHECK(frames[1].sequence == 201);
     CHECK(jb.counters().bursts_without_marker == 0);
+  }
+
+  SUBCASE("a packet that comes after its copy replaces it: nothing was lost") {
+    REQUIRE(insert(first(400), 0) == InsertResult::accepted);
+    REQUIRE(insert(mid(402), 25'000) == InsertResult::accepted);  // overtook 401 ...
+    CHECK(copy_of(mid(401), 25'000) == InsertResult::accepted);     // ... with a copy of it
+    REQUIRE(insert(mid(401), 27'000) == InsertResult::accepted);    // 401 itself, in time
+    REQUIRE(insert(last(403), 60'000) == InsertResult::accepted);
+    std::vector<PlayoutFrame> frames;
+    for (Micros now = 10'000; frames.size() < 4; now += kPeriod) {
+      const auto f = jb.next(now, kFrame);
+      if (f.kind != FrameKind::silence) frames.push_back(f);
+    }
+    CHECK(frames[1].sequence == 401);
+    CHECK(frames[1].kind == FrameKind::normal);
+    CHECK(frames[1].payload.size() == 5);  // its own bytes, not the copy's
+    CHECK(jb.counters().lost == 0);
+    CHECK(jb.counters().duplicate == 0);
+    CHECK(jb.counters().normal == 4);
   }
 
   SUBCASE("copies of another stream are ignored") {

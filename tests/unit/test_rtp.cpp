@@ -345,11 +345,22 @@ TEST_CASE("parse") {
     CHECK(parsed.packet->extras.end_of_burst);
     CHECK(same(parsed.packet->payload, payload));
   }
-  SUBCASE("burst flags other than bit 0 do not mean end of burst") {
+  SUBCASE("burst flags other than bit 0 do not mean end of burst; bit 1 is a repeat") {
     const Bytes datagram = concat(fixed(0x90), bytes({0xbe, 0xde, 0x00, 0x01, 0x20, 0xfe, 0, 0}));
     const auto parsed = parse(datagram);
     REQUIRE(parsed);
     CHECK_FALSE(parsed.packet->extras.end_of_burst);
+    CHECK(parsed.packet->extras.repeat);
+  }
+  SUBCASE("a repeated end packet round-trips with both flags") {
+    RtpExtras e;
+    e.end_of_burst = true;
+    e.repeat = true;
+    RtpWriter writer;
+    const auto out = writer.write(RtpHeader{}, e, pattern(10));
+    const auto parsed = parse(out);
+    REQUIRE(parsed);
+    CHECK(parsed.packet->extras == e);
   }
 }
 

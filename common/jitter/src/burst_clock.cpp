@@ -76,10 +76,14 @@ std::optional<BurstClock::Sample> BurstClock::observe(std::int64_t seq, std::uin
   }
   a.newest_seq = std::max(a.newest_seq, seq);
   if (end_of_burst) a.end_seq = seq;
-  a.fastest_us = std::min(a.fastest_us, r);
   const Micros t = on_timeline(timestamp, arrival_us);
-  a.fastest_on_timeline_us = std::min(a.fastest_on_timeline_us, t);
-  const Micros above_fastest = r - a.fastest_us;
+  // A burst's end packet is sent at key-up, as soon as its partial frame is padded: up to a frame
+  // earlier than its timestamp says. It is not evidence of a faster path.
+  if (!end_of_burst) {
+    a.fastest_us = std::min(a.fastest_us, r);
+    a.fastest_on_timeline_us = std::min(a.fastest_on_timeline_us, t);
+  }
+  const Micros above_fastest = std::max<Micros>(r - a.fastest_us, 0);
   // A late packet of the previous burst is only measured against its own burst: the timeline may
   // have been restarted since.
   const Micros above_floor = previous ? above_fastest : std::max(above_fastest, t - floor_us());

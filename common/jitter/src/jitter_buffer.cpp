@@ -44,6 +44,8 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
   const bool idle = !decision_.in_burst() && store_.empty();
   decision_.admit(seq, p.marker);
   last_timestamp_ = p.timestamp;
+  // The packet itself, after a copy of it that a later packet brought: it replaces the copy.
+  if (const StoredPacket* waiting = store_.find(seq); waiting && waiting->redundant) store_.erase(seq);
   // Timing first (the store keeps how late the packet was), unless it is a duplicate.
   if (!store_.find(seq)) observe_timing(seq, p, arrival_us, idle && !(store_.floor() && seq <= *store_.floor()));
   auto result = store_.insert(seq, p, arrival_us, above_floor_us_);

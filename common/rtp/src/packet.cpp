@@ -22,6 +22,7 @@ constexpr std::size_t kBurstFlagsSize = 1;
 constexpr std::size_t kBurstStartSize = 4;
 constexpr std::size_t kKeyTimeSize = 8;
 constexpr std::byte kEndOfBurstBit{0x01};
+constexpr std::byte kRepeatBit{0x02};
 
 using net::read_be;
 using net::u8;
@@ -43,8 +44,10 @@ bool parse_one_byte_elements(std::span<const std::byte> block, RtpExtras& extras
     const auto value = block.subspan(at + 1, length);
     if (id == kCaptureTimeExtId && length == kCaptureTimeSize)
       extras.capture_time_us = read_be(value, 0, kCaptureTimeSize);
-    else if (id == kBurstFlagsExtId && length == kBurstFlagsSize)
+    else if (id == kBurstFlagsExtId && length == kBurstFlagsSize) {
       extras.end_of_burst = (value[0] & kEndOfBurstBit) != std::byte{0};
+      extras.repeat = (value[0] & kRepeatBit) != std::byte{0};
+    }
     else if (id == kBurstStartExtId && length == kBurstStartSize)
       extras.burst_start_ts = static_cast<std::uint32_t>(read_be(value, 0, kBurstStartSize));
     else if (id == kKeyDownExtId && length == kKeyTimeSize)
@@ -59,7 +62,7 @@ bool parse_one_byte_elements(std::span<const std::byte> block, RtpExtras& extras
 std::size_t extension_body_size(const RtpExtras& extras) {
   std::size_t size = 0;
   if (extras.capture_time_us) size += 1 + kCaptureTimeSize;
-  if (extras.end_of_burst) size += 1 + kBurstFlagsSize;
+  if (extras.end_of_burst || extras.repeat) size += 1 + kBurstFlagsSize;
   if (extras.burst_start_ts) size += 1 + kBurstStartSize;
   if (extras.key_down_us) size += 1 + kKeyTimeSize;
   if (extras.key_up_us) size += 1 + kKeyTimeSize;
@@ -156,9 +159,9 @@ std::span<const std::byte> RtpWriter::write(const RtpHeader& header, const RtpEx
       write_be(out, at, *extras.capture_time_us, kCaptureTimeSize);
       at += kCaptureTimeSize;
     }
-    if (extras.end_of_burst) {
+    if (extras.end_of_burst || extras.repeat) {
       out[at++] = static_cast<std::byte>(kBurstFlagsExtId << 4 | (kBurstFlagsSize - 1));
-      out[at++] = kEndOfBurstBit;
+      out[at++] = (extras.end_of_burst ? kEndOfBurstBit : std::byte{0}) | (extras.repeat ? kRepeatBit : std::byte{0});
     }
     const auto element = [&](std::uint8_t id, std::uint64_t value, std::size_t size) {
       out[at++] = static_cast<std::byte>(id << 4 | (size - 1));

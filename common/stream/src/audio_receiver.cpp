@@ -143,6 +143,20 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
   if (p.extras.capture_time_us) in.capture_us = static_cast<playout::Micros>(*p.extras.capture_time_us);
   in.payload = opus;
   const Micros now = events::monotonic_us();
+  if (p.extras.repeat) {
+    // A repeat of a burst's end packet: used only if the original never came (then it counts as
+    // that packet, received); never timed, and never a duplicate or late.
+    ++counters_.end_repeats;
+    if (playout_.insert_redundant(in, now) == playout::InsertResult::accepted) {
+      ++counters_.end_repeats_used;
+      count_for_loss(p.header.ssrc, p.header.sequence);
+      infos_[p.header.sequence & 0xff] =
+          PacketInfo{p.header.sequence, p.header.timestamp, p.extras.burst_start_ts, {}, {}, in.capture_us, now};
+      if (red) insert_copies(*red, p, in, now);
+    }
+    pump();
+    return;
+  }
   ssrc_ = p.header.ssrc;
   count_for_loss(p.header.ssrc, p.header.sequence);
   const auto result = playout_.insert(in, now);
@@ -335,7 +349,9 @@ nlohmann::json AudioReceiver::summary() const {
           {"bad_opus", counters_.bad_opus},
           {"bad_red", counters_.bad_red},
           {"red_copies_unusable", counters_.red_copies_unusable},
-          {"red_copies_received", pc.redundant_received},
+          {"red_copies_received", pc.redundant_received - counters_.end_repeats},
+          {"end_repeats", counters_.end_repeats},
+          {"end_repeats_used", counters_.end_repeats_used},
           {"frames_red", pc.redundancy_recovered},
           {"decode_errors", counters_.decode_errors},
           {"packets", pc.received},

@@ -1,6 +1,7 @@
 #include "pttcam/stream/audio_sender.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 #include "pttcam/rtp/sequence.hpp"
@@ -43,10 +44,21 @@ void AudioSender::start() {
 
 void AudioSender::stop() {
   set_talking(false);
+  send_end_repeats(std::numeric_limits<std::int64_t>::max());  // now, while the socket is open
   if (capture_) capture_->stop();
 }
 
+void AudioSender::send_end_repeats(std::int64_t now_us) {
+  while (end_repeats_left_ > 0 && now_us >= next_end_repeat_us_) {
+    send_(std::span<const std::byte>(end_repeat_.data(), end_repeat_size_));
+    ++stats_.end_repeats;
+    --end_repeats_left_;
+    next_end_repeat_us_ += kEndRepeatGapUs;
+  }
+}
+
 void AudioSender::pump() {
+  if (end_repeats_left_ > 0) send_end_repeats(events::monotonic_us());
   if (!capture_) return;
   const std::size_t n = capture_->read(chunk_);
   if (!framer_.talking()) {
@@ -141,6 +153,14 @@ void AudioSender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& 
     send_(datagram);
     ++stats_.frames_sent;
     stats_.bytes_sent += datagram.size();
+    if (f.last) {
+      extras.repeat = true;
+      const auto again = writer_.write(header_, extras, payload);
+      std::copy(again.begin(), again.end(), end_repeat_.begin());
+      end_repeat_size_ = again.size();
+      end_repeats_left_ = kEndRepeats;
+      next_end_repeat_us_ = events::monotonic_us() + kEndRepeatGapUs;
+    }
     if (f.first)
       events_.write("burst_first_packet", {{"ssrc", header_.ssrc},
                                            {"burst", stats_.bursts},
@@ -169,6 +189,7 @@ nlohmann::json AudioSender::summary() const {
                    {"talk_seconds", stats_.talk_seconds},
                    {"encode_errors", stats_.encode_errors},
                    {"redundant_copies", stats_.redundant_copies},
+                   {"end_repeats", stats_.end_repeats},
                    {"samples_discarded_idle", stats_.samples_discarded_idle}};
   if (capture_) {
     s["capture_overrun_samples"] = capture_->counters().overrun_samples.load();

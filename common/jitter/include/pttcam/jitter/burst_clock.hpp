@@ -38,7 +38,8 @@ namespace pttcam::jitter {
 //   above_floor = arrival - RTP timestamp in microseconds - the lowest such value of the last
 //                 kFloorBursts bursts (this one included)
 //
-// is how much later than the fastest recent packet a packet came. A burst whose first packet was
+// is how much later than the fastest recent packet a packet came (end packets aside: a sender
+// flushes the last, partial frame at key-up, before its time). A burst whose first packet was
 // slow can then start playing sooner: its first packet already used up part of the delay. When a
 // burst's first packet lands more than kTimelineBreakUs from that floor, the sender jumped its
 // timestamps (or the path changed for good): the history is dropped and the new burst starts a

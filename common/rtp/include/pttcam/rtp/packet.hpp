@@ -18,7 +18,9 @@ inline constexpr std::uint16_t kOneByteProfile = 0xBEDE;
 // 8 bytes big-endian: sender's monotonic clock in microseconds at capture of the first sample,
 // so the receiver can measure mouth-to-ear latency without trusting RTP timestamp origins.
 inline constexpr std::uint8_t kCaptureTimeExtId = 1;
-// 1 byte, bit 0: last packet of a talk burst, so playout can drain instead of waiting for loss.
+// 1 byte, bit 0: last packet of a talk burst, so playout can drain instead of waiting for loss;
+// bit 1: this is a repeat of that packet (sent twice more a few ms later, as RFC 4733 does for
+// the end of an event), to be used only if the original was lost.
 inline constexpr std::uint8_t kBurstFlagsExtId = 2;
 // 4 bytes: RTP timestamp of the burst's first packet, on every packet of the burst, so a receiver
 // that lost the head of a burst knows how much of it is missing.
@@ -40,12 +42,13 @@ struct RtpHeader {
 struct RtpExtras {
   std::optional<std::uint64_t> capture_time_us;
   bool end_of_burst = false;
+  bool repeat = false;  // a repeat of the burst's end packet (burst flags bit 1)
   std::optional<std::uint32_t> burst_start_ts;
   std::optional<std::uint64_t> key_down_us;
   std::optional<std::uint64_t> key_up_us;
   bool operator==(const RtpExtras&) const = default;
   bool any() const noexcept {
-    return capture_time_us || end_of_burst || burst_start_ts || key_down_us || key_up_us;
+    return capture_time_us || end_of_burst || repeat || burst_start_ts || key_down_us || key_up_us;
   }
 };
 

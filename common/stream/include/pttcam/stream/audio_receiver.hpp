@@ -30,6 +30,8 @@ struct ReceiveCounters {
   std::uint64_t bad_opus = 0;       // not a valid Opus packet (no duration)
   std::uint64_t bad_red = 0;        // payload type 63 whose RFC 2198 block headers do not add up
   std::uint64_t red_copies_unusable = 0;  // copies of another type, size or offset: ignored
+  std::uint64_t end_repeats = 0;       // repeats of burst end packets received
+  std::uint64_t end_repeats_used = 0;  // ... that stood in for a lost original
   std::uint64_t decode_errors = 0;  // played as silence
   std::uint64_t cuts = 0;           // bursts cut short by cut()
   // RFC 3550 A.3 cumulative loss: packets expected from the sequence numbers seen, minus those

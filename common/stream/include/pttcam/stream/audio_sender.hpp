@@ -26,6 +26,7 @@ struct SenderStats {
   std::uint64_t bytes_sent = 0;
   std::uint64_t encode_errors = 0;
   std::uint64_t redundant_copies = 0;  // earlier frames carried again (RFC 2198)
+  std::uint64_t end_repeats = 0;       // burst end packets sent again
   std::uint64_t samples_discarded_idle = 0;  // captured while not talking: never encoded
   double talk_seconds = 0;
 };
@@ -46,9 +47,17 @@ class AudioSender {
   void set_talking(bool on);
   bool talking() const noexcept { return framer_.talking(); }
   // Ends the burst without sending its last frame: the sender vanished (power cut).
-  void abort_burst() noexcept { framer_.cancel(); }
-  // Moves captured samples on: discarded while idle, framed, encoded and sent while talking.
+  void abort_burst() noexcept {
+    framer_.cancel();
+    end_repeats_left_ = 0;
+  }
+  // Moves captured samples on: discarded while idle, framed, encoded and sent while talking;
+  // sends the repeats of a burst's end packet when they are due.
   void pump();
+  // A burst's end packet goes out kEndRepeats more times, kEndRepeatGapUs apart, flagged as
+  // repeats: losing it would otherwise leave the receiver concealing until its timeout.
+  static constexpr int kEndRepeats = 2;
+  static constexpr std::int64_t kEndRepeatGapUs = 5'000;
 
   std::uint32_t ssrc() const noexcept { return header_.ssrc; }
   const SenderStats& stats() const noexcept { return stats_; }
@@ -70,6 +79,11 @@ class AudioSender {
   std::array<Copy, codec::OpusSettings::kMaxRedundancy> copies_{};  // oldest first
   std::size_t copies_count_ = 0;
   std::array<std::byte, rtp::kMaxDatagram> red_buf_{};
+  std::array<std::byte, rtp::kMaxDatagram> end_repeat_{};  // the last end packet, flagged as a repeat
+  std::size_t end_repeat_size_ = 0;
+  int end_repeats_left_ = 0;
+  std::int64_t next_end_repeat_us_ = 0;
+  void send_end_repeats(std::int64_t now_us);
 
   codec::Encoder encoder_;
   ptt::BurstFramer framer_;
