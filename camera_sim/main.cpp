@@ -102,7 +102,7 @@ int run(int argc, char** argv) {
   app.add_flag("--no-session", config.no_session,
                "Play any RTP/Opus stream without the live-view protocol (standard RTP senders)");
   auto* redundancy = app.add_option("--redundancy", config.mic_opus.redundancy,
-                                    "Microphone stream: earlier frames repeated in each packet, RFC 2198 (0-2; default 1, 0 with --no-session)");
+                                    "Microphone stream: earlier frames repeated in each packet, RFC 2198 (0-2; default 2, 0 with --no-session)");
   std::string packets_path;
   stream::add_receiver_options(app, config.receiver, packets_path);
   app.add_option("--events", events_path, "Write a JSON Lines event log here");

@@ -67,7 +67,7 @@ int run(int argc, char** argv) {
   app.add_flag("--dtx", opus.dtx, "Opus discontinuous transmission");
   app.add_flag("--low-delay", opus.low_delay, "Restricted low-delay application (CELT only, no FEC)");
   auto* redundancy = app.add_option("--redundancy", opus.redundancy,
-                                    "Earlier frames repeated in each packet, RFC 2198 (0-2; default 1, 0 with --no-session)");
+                                    "Earlier frames repeated in each packet, RFC 2198 (0-2; default 2, 0 with --no-session)");
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   if (const auto code = cli::parse(app, argc, argv, "ptt-client")) return *code;

@@ -182,7 +182,7 @@ TEST_CASE("OpusSettings") {
 
   SUBCASE("describe") {
     CHECK(describe(OpusSettings{}) ==
-          "Opus 20 ms, 24 kbit/s, complexity 10, FEC on (10% loss), DTX off, VOIP, redundancy 1 (RFC 2198)");
+          "Opus 20 ms, 24 kbit/s, complexity 10, FEC on (10% loss), DTX off, VOIP, redundancy 2 (RFC 2198)");
     OpusSettings s;
     s.frame_ms = 2.5;
     s.bitrate = 12500;

@@ -60,7 +60,7 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
     case PacketStore::Result::stored:
       if (newest_seq_ && seq < *newest_seq_) ++counters_.reordered;
       newest_seq_ = std::max(seq, newest_seq_.value_or(seq));
-      if (p.has_fec) fec_seen_ = true;
+      if (p.has_fec) recovery_depth_ = std::max(recovery_depth_, 1);
       frame_us_ = static_cast<Micros>(p.samples) * 1'000'000 / 48'000;
       decision_.on_stored(*store_.find(seq), target_delay_us());
       return InsertResult::accepted;
@@ -80,6 +80,10 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
 InsertResult JitterBuffer::insert_redundant(const IncomingPacket& copy, Micros arrival_us) noexcept {
   ++counters_.redundant_received;
   if (!ssrc_ || copy.ssrc != *ssrc_ || copy.payload.size() > kMaxPayload) return InsertResult::duplicate;
+  if (copy.samples > 0 && !copy.end_of_burst) {  // how far back copies reach (not an end repeat)
+    const auto back = static_cast<std::uint32_t>(last_timestamp_ - copy.timestamp) / static_cast<std::uint32_t>(copy.samples);
+    recovery_depth_ = std::max(recovery_depth_, static_cast<int>(std::min<std::uint32_t>(back, 2)));
+  }
   const std::int64_t seq = seq_.unwrap(copy.sequence);
   if (store_.find(seq) || (store_.floor() && seq <= *store_.floor())) return InsertResult::duplicate;
   decision_.admit(seq, copy.marker);
@@ -115,14 +119,18 @@ PlayoutFrame JitterBuffer::next(Micros now_us, int silence_samples) noexcept {
   return f;
 }
 
-// In-band FEC for a lost frame travels in the next packet, which must already be here when the
-// lost frame is due: while frames go missing (and the sender sends FEC), one frame of delay is
-// added to what the jitter alone would need. The depth is re-chosen at each burst start.
+// In-band FEC or an RFC 2198 copy of a lost frame travels in a later packet, which must already be
+// here when the lost frame is due: while frames go missing (and the sender sends either), one
+// frame of delay is added to what the jitter alone would need; two when more than
+// kDeepHeadroomLossRate go missing and copies come two frames back (then two packets in a row
+// must be lost for a frame to be concealed). The depth is re-chosen at each burst start.
 Micros JitterBuffer::target_delay_us() const noexcept {
   // The margin covers when frames are asked for: in batches, as the speaker's ring drains.
   constexpr Micros kMarginUs = 5'000;
-  const bool fec_headroom = fec_seen_ && loss_rate_ > kFecHeadroomLossRate;
-  return std::min(estimator_.target_us() + (fec_headroom ? frame_us_ + kMarginUs : 0), max_delay_us_);
+  int frames = 0;
+  if (recovery_depth_ > 0 && loss_rate_ > kFecHeadroomLossRate) frames = 1;
+  if (recovery_depth_ > 1 && loss_rate_ > kDeepHeadroomLossRate) frames = 2;
+  return std::min(estimator_.target_us() + (frames > 0 ? frames * frame_us_ + kMarginUs : 0), max_delay_us_);
 }
 
 void JitterBuffer::flush() noexcept { decision_.flush(); }

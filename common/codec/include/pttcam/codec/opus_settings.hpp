@@ -23,7 +23,7 @@ struct OpusSettings {
   // Copies of the previous frames of the burst in each packet (RFC 2198, payload type 63): a
   // lost packet is played from the next one at full quality, also where in-band FEC has nothing
   // (frames Opus judges inactive, CELT). 0 sends plain Opus (payload type 111).
-  int redundancy = 1;
+  int redundancy = 2;
   static constexpr int kMaxRedundancy = 2;
 
   int samples_per_frame() const noexcept;

@@ -73,9 +73,11 @@ class JitterBuffer {
 
   bool in_burst() const noexcept { return decision_.in_burst(); }
   // The delay the next burst gets: the estimator's, plus a frame of FEC headroom while frames
-  // go missing (more than kFecHeadroomLossRate of them, and the stream carries FEC).
+  // go missing (more than kFecHeadroomLossRate of them, and the stream carries FEC or RFC 2198
+  // copies), two with copies two frames back and more than kDeepHeadroomLossRate missing.
   Micros target_delay_us() const noexcept;
   static constexpr double kFecHeadroomLossRate = 0.005;
+  static constexpr double kDeepHeadroomLossRate = 0.03;
   static constexpr Micros kMaxStretchUs = 60'000;
   // About one second of memory (50 frames of 20 ms) for how often frames go missing.
   static constexpr double kLossAlpha = 1.0 / 50;
@@ -98,7 +100,7 @@ class JitterBuffer {
   std::optional<std::int64_t> newest_seq_;
   Micros max_delay_us_;
   double loss_rate_ = 0;  // moving average of frames not played from their own packet
-  bool fec_seen_ = false;
+  int recovery_depth_ = 0;  // how many frames back a later packet can rebuild (FEC, copies): 0-2
   Micros above_floor_us_ = 0;  // the last packet's lateness (BurstClock), 0 with a fixed delay
   std::uint32_t last_timestamp_ = 0;  // the last packet's, for the copies it carries
   bool stretch_enabled_ = false;
