@@ -516,6 +516,25 @@ TEST_CASE("PlayoutDecision") {
     CHECK(fixed.start_at_us() == std::optional<Micros>(31'000));
   }
 
+  SUBCASE("growing inside a burst: a frame that only a copy brought waits one frame for its packet") {
+    decision.set_stretch(60'000, false, 45'000);
+    put(first(10), 0, 20'000);
+    {
+      const Pkt copy = mid(11);
+      const auto bytes = payload_of(copy);
+      REQUIRE(store.insert(copy.seq, packet_of(copy, bytes), 25'000, 0, true) == PacketStore::Result::stored);
+    }
+    put(mid(12), 25'000, 20'000);
+    CHECK(decision.next(20'000, kSilence, 20'000).kind == FrameKind::normal);  // 10
+    CHECK(decision.next(40'000, kSilence, 20'000).kind == FrameKind::concealed);  // 20 + 10 < 45: grow
+    CHECK(decision.counters().stretched == 1);
+    const auto copy = decision.next(60'000, kSilence, 20'000);  // 40 + 10 >= 45: the copy plays
+    CHECK(copy.kind == FrameKind::fec);
+    CHECK(copy.redundant);
+    CHECK(copy.sequence == 11);
+    CHECK(decision.counters().redundancy_recovered == 1);
+  }
+
   SUBCASE("growing inside a burst: a missing packet is waited for while the burst plays below the target") {
     decision.set_stretch(60'000, false, 70'000);  // no stall stretching; the target grew to 70 ms
     put(first(10), 0, 20'000);

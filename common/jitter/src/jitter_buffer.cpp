@@ -100,14 +100,17 @@ InsertResult JitterBuffer::insert_redundant(const IncomingPacket& copy, Micros a
 
 PlayoutFrame JitterBuffer::next(Micros now_us, int silence_samples) noexcept {
   // An adaptive buffer may grow inside a burst, up to kMaxStretchUs a burst:
-  //  - to the estimator's target, when that grew after the burst started (packets came later);
+  //  - to the target, when that grew after the burst started (packets came later, or frames went
+  //    missing and their FEC or copies need the headroom): a frame whose packet and copies are
+  //    all missing is concealed while the buffer keeps waiting for them, a frame it would have
+  //    concealed anyway;
   //  - when a calm link stalls (a hiccup that delays every later packet). Not while frames are
   //    going missing (the packet that is not there is most likely lost: waiting would only add
   //    delay), nor on a jittery link, whose target is already at least a frame: there a packet
   //    later than the target is the tail the target accepts, and waiting for it would keep the
   //    rest of the burst that much later.
   const bool calm = loss_rate_ < kFecHeadroomLossRate && estimator_.target_us() < frame_us_;
-  decision_.set_stretch(stretch_enabled_ ? kMaxStretchUs : 0, calm, estimator_.target_us());
+  decision_.set_stretch(stretch_enabled_ ? kMaxStretchUs : 0, calm, target_delay_us());
   const auto stretched_before = decision_.counters().stretched;
   const PlayoutFrame f = decision_.next(now_us, silence_samples, target_delay_us());
   static_cast<FrameCounters&>(counters_) = decision_.counters();

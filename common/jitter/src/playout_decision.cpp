@@ -110,6 +110,23 @@ PlayoutFrame PlayoutDecision::end_unterminated(PlayoutFrame silence) noexcept {
   return silence;
 }
 
+PlayoutFrame PlayoutDecision::stretch_frame(Micros frame_us) noexcept {
+  if (conceal_run_ == 0) conceal_from_ = next_seq_;
+  conceal_run_ += last_samples_;
+  stretched_us_ += frame_us;
+  ++counters_.stretched;
+  PlayoutFrame stretch;
+  stretch.kind = FrameKind::concealed;
+  stretch.samples = last_samples_;
+  stretch.sequence = next_seq_;
+  ++counters_.concealed;
+  if (!last_concealed_) ++counters_.concealment_events;
+  last_concealed_ = true;
+  stretch.burst_start = burst_first_;
+  burst_first_ = false;
+  return stretch;
+}
+
 PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros delay_us) noexcept {
   PlayoutFrame silence;
   silence.samples = silence_samples;
@@ -137,6 +154,9 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
   if (const auto floor = store_.floor(); floor && next_seq_ <= *floor) next_seq_ = *floor + 1;
 
   PlayoutFrame f;
+  const Micros frame_us = static_cast<Micros>(last_samples_) * 1'000'000 / 48'000;
+  const bool behind = current_offset_us_ + current_delay_us_ + stretched_us_ + frame_us / 2 < grow_to_us_;
+  const bool may_stretch = stretched_us_ + frame_us <= max_stretch_us_;
   if (const StoredPacket* p = store_.find(next_seq_)) {
     if (p->marker && !burst_first_) {
       // A new burst began while this one still waited for its end packet: that packet was lost.
@@ -144,6 +164,9 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
       arm(*p, delay_us);
       return end_unterminated(silence);
     }
+    // Only a copy came, and packets have lately come later than this burst waits for: the packet
+    // itself may still come. Grow by a frame first; the copy stays and plays next if it does not.
+    if (p->redundant && behind && may_stretch) return stretch_frame(frame_us);
     f = play(*p);
   } else {
     const bool buffered = store_.has_after(next_seq_);
@@ -151,29 +174,12 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
       if (conceal_run_ > 0) store_.set_floor(conceal_from_);
       return end_unterminated(silence);
     }
-    const Micros frame_us = static_cast<Micros>(last_samples_) * 1'000'000 / 48'000;
     const bool stalled = !buffered && stretch_on_stall_;
-    const bool behind = current_offset_us_ + current_delay_us_ + stretched_us_ + frame_us / 2 < grow_to_us_;
-    if ((stalled || behind) && stretched_us_ + frame_us <= max_stretch_us_) {
-      // Nothing after it has come either (the link stalled: a late packet, not a lost one, as far
-      // as anyone can tell yet), or packets have lately come later than this burst waits for.
-      // Conceal one frame and keep waiting for this packet, so a stall costs one concealed frame
-      // instead of every packet after it arriving late.
-      if (conceal_run_ == 0) conceal_from_ = next_seq_;
-      conceal_run_ += last_samples_;
-      stretched_us_ += frame_us;
-      ++counters_.stretched;
-      PlayoutFrame stretch;
-      stretch.kind = FrameKind::concealed;
-      stretch.samples = last_samples_;
-      stretch.sequence = next_seq_;
-      ++counters_.concealed;
-      if (!last_concealed_) ++counters_.concealment_events;
-      last_concealed_ = true;
-      stretch.burst_start = burst_first_;
-      burst_first_ = false;
-      return stretch;
-    }
+    // Nothing after it has come either (the link stalled: a late packet, not a lost one, as far
+    // as anyone can tell yet), or packets have lately come later than this burst waits for.
+    // Conceal one frame and keep waiting for this packet, so a stall costs one concealed frame
+    // instead of every packet after it arriving late.
+    if ((stalled || behind) && may_stretch) return stretch_frame(frame_us);
     f = lose();
     if (!buffered) {
       if (conceal_run_ == 0) conceal_from_ = next_seq_;

@@ -93,6 +93,7 @@ class PlayoutDecision {
   Micros own_due(const StoredPacket& p) const noexcept;  // its timeline's due time, after the least wait
   PlayoutFrame play(const StoredPacket& packet) noexcept;
   PlayoutFrame lose() noexcept;
+  PlayoutFrame stretch_frame(Micros frame_us) noexcept;  // concealed, the packet still awaited
   PlayoutFrame end_unterminated(PlayoutFrame silence) noexcept;
 
   PacketStore& store_;
