@@ -126,6 +126,28 @@ TEST_CASE("BurstAnalyzer") {
     CHECK(b.cutoffs[0].cause == "tail_clipped");
     CHECK(b.cutoffs[0].duration_ms == doctest::Approx(100.0));
   }
+  SUBCASE("a gap after the delay climbed is bandwidth; after steady delay (jitter included) it is loss") {
+    // 30 frames played; each arrives `climb` us later than the one before, plus +-25 ms of jitter;
+    // then 4 frames (80 ms) are concealed and the burst ends.
+    for (const auto& [climb, cause] : {std::pair{stream::Micros{2'500}, "bandwidth"}, std::pair{stream::Micros{0}, "loss"}}) {
+      CAPTURE(climb);
+      BurstAnalyzer a(60);
+      for (int i = 0; i < 30; ++i) {
+        auto p = packet(100 + i, static_cast<std::uint32_t>(i * kFrame), 0);
+        p.arrival_us = 10'000 + i * (kFrameUs + climb) + ((i * 7) % 5 - 2) * 12'500;
+        a.on_frame(frame(normal, 100 + i, i == 0), &p, 40'000 + i * kFrameUs);
+      }
+      for (int i = 30; i < 34; ++i) a.on_frame(frame(concealed, 100 + i), nullptr, 40'000 + i * kFrameUs);
+      auto end = packet(134, 34 * kFrame, 0);
+      end.arrival_us = 10'000 + 34 * (kFrameUs + climb);
+      a.on_frame(frame(normal, 134, false, true), &end, 40'000 + 34 * kFrameUs);
+      const auto done = a.take_finished();
+      REQUIRE(done.size() == 1);
+      REQUIRE(done[0].cutoffs.size() == 1);
+      CHECK(done[0].cutoffs[0].cause == std::string(cause));
+      CHECK(done[0].cutoffs[0].duration_ms == doctest::Approx(80.0));
+    }
+  }
   SUBCASE("an outage longer than the concealment timeout is one cutoff from silence to sound") {
     BurstAnalyzer a(60);
     auto p = packet(100, 0, 5000);

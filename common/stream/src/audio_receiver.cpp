@@ -249,7 +249,8 @@ void AudioReceiver::report_finished_bursts() {
     events_.write(event("burst_summary"), to_json(b));
     // Cuts are reported by whoever cut (the session logs its own cutoff); the rest are ours.
     for (const auto& c : b.cutoffs)
-      if (c.cause == "loss" || c.cause == "late_packets" || c.cause == "head_clipped" || c.cause == "tail_clipped")
+      if (c.cause == "loss" || c.cause == "bandwidth" || c.cause == "late_packets" || c.cause == "head_clipped" ||
+          c.cause == "tail_clipped")
         events_.write(event("cutoff"), to_json(c));
   }
 }

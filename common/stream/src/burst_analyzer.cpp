@@ -9,6 +9,11 @@ namespace {
 constexpr double kSamplesPerMs = 48.0;
 // How long a burst cut by a timeout may still resume as the same burst (an outage ending).
 constexpr Micros kResumeWindowUs = 10'000'000;
+// A delay that climbed this much in the second before packets went missing (or came late) means
+// a queue was filling: the link is slower than the stream (a bandwidth cap). Jitter alone moves
+// single packets; a queue moves every packet after it.
+constexpr Micros kQueueWindowUs = 1'000'000;
+constexpr Micros kQueueGrowthUs = 40'000;
 
 }  // namespace
 
@@ -37,6 +42,7 @@ void BurstAnalyzer::on_frame(const playout::PlayoutFrame& frame, const PacketInf
     runs_.clear();
     run_.reset();
     late_.clear();
+    delays_.clear();
     burst_start_ts_ = packet ? packet->burst_start_ts : std::nullopt;
     if (packet && packet->key_down_us) current_->talk_start_ms = static_cast<double>(play_us - *packet->key_down_us) / 1000.0;
     // The head is missing when the first packet played is not the burst's first one.
@@ -55,6 +61,12 @@ void BurstAnalyzer::on_frame(const playout::PlayoutFrame& frame, const PacketInf
       if (packet && packet->capture_us)
         current_->mouth_to_ear_ms.push_back(static_cast<double>(play_us - *packet->capture_us) / 1000.0);
       if (packet && packet->key_up_us) current_->tail_ms = static_cast<double>(end_us - *packet->key_up_us) / 1000.0;
+      if (packet && burst_start_ts_) {
+        // Timestamps relative to the burst's first, so a wrap does not matter.
+        const auto ticks = static_cast<std::uint32_t>(packet->timestamp - *burst_start_ts_);
+        delays_.push_back({play_us, packet->arrival_us - static_cast<Micros>(ticks) * 1000 / 48});
+        while (!delays_.empty() && play_us - delays_.front().play_us > kQueueWindowUs) delays_.erase(delays_.begin());
+      }
       break;
     case FrameKind::fec:
       close_run();
@@ -62,7 +74,7 @@ void BurstAnalyzer::on_frame(const playout::PlayoutFrame& frame, const PacketInf
       break;
     case FrameKind::concealed:
       ++current_->frames_concealed;
-      if (!run_) run_ = Run{play_us, 0, {}};
+      if (!run_) run_ = Run{play_us, 0, {}, queue_growth_us()};
       run_->samples += frame.samples;
       run_->sequences.push_back(frame.sequence);
       break;
@@ -92,6 +104,27 @@ void BurstAnalyzer::on_late(std::uint16_t sequence) {
   if (current_ || suspended_) late_.push_back(sequence);
 }
 
+// The median delay of the newest quarter of the window minus that of the oldest quarter: a trend
+// that random jitter, which moves packets both ways, leaves near zero.
+Micros BurstAnalyzer::queue_growth_us() const {
+  const std::size_t n = delays_.size();
+  if (n < 8) return 0;
+  const std::size_t q = n / 4;
+  const auto median = [&](std::size_t from) {
+    std::vector<Micros> v;
+    for (std::size_t i = from; i < from + q; ++i) v.push_back(delays_[i].delay_us);
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(q / 2), v.end());
+    return v[q / 2];
+  };
+  return median(n - q) - median(0);
+}
+
+// A queue that filled explains both missing and late packets; else late means jitter.
+const char* BurstAnalyzer::loss_cause(const Run& r, bool any_late) const {
+  if (r.queue_growth_us >= kQueueGrowthUs) return "bandwidth";
+  return any_late ? "late_packets" : "loss";
+}
+
 void BurstAnalyzer::resume(const PacketInfo& packet, Micros play_us) {
   current_ = std::move(suspended_->summary);
   const Run& gap = suspended_->tail;
@@ -101,8 +134,8 @@ void BurstAnalyzer::resume(const PacketInfo& packet, Micros play_us) {
   const bool any_late = std::any_of(late_.begin(), late_.end(), [&](std::uint16_t s) {
     return static_cast<std::uint16_t>(s - from) < span;
   });
-  current_->cutoffs.push_back({current_->index, gap.at_us, static_cast<double>(play_us - gap.at_us) / 1000.0,
-                               any_late ? "late_packets" : "loss"});
+  current_->cutoffs.push_back(
+      {current_->index, gap.at_us, static_cast<double>(play_us - gap.at_us) / 1000.0, loss_cause(gap, any_late)});
   suspended_.reset();
 }
 
@@ -137,14 +170,15 @@ void BurstAnalyzer::finish(const std::string& ended_by, Micros end_us) {
   close_run();
   burst_start_ts_.reset();
   // A run is a cutoff when it is long enough to be heard as one; it was jitter when any of its
-  // packets turned up late, loss when none did.
+  // packets turned up late, bandwidth when none did but the delay had been climbing before it,
+  // loss otherwise.
   for (const auto& r : runs_) {
     const double ms = r.samples / kSamplesPerMs;
     if (ms < cutoff_ms_) continue;
     const bool any_late = std::any_of(r.sequences.begin(), r.sequences.end(), [&](std::int64_t s) {
       return std::find(late_.begin(), late_.end(), static_cast<std::uint16_t>(s)) != late_.end();
     });
-    current_->cutoffs.push_back({current_->index, r.at_us, ms, any_late ? "late_packets" : "loss"});
+    current_->cutoffs.push_back({current_->index, r.at_us, ms, loss_cause(r, any_late)});
   }
   std::sort(current_->cutoffs.begin(), current_->cutoffs.end(),
             [](const Cutoff& a, const Cutoff& b) { return a.at_us < b.at_us; });

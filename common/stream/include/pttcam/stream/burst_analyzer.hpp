@@ -29,9 +29,10 @@ struct Cutoff {
   std::uint64_t burst = 0;
   Micros at_us = 0;        // play time where the gap starts (heard from then on)
   double duration_ms = 0;  // how much of the talk was not heard as sent (0: unknown, see cause)
-  // loss (packets never came), late_packets (they came after their time: jitter), head_clipped,
-  // tail_clipped (the end never came), or what ended the burst: session_cap, keepalive_timeout,
-  // power_cycle, session_end
+  // loss (packets never came), bandwidth (they never came or came late, and before that the
+  // packets' delay had been climbing: a queue filled up on a link slower than the stream),
+  // late_packets (they came after their time: jitter), head_clipped, tail_clipped (the end never came), or what
+  // ended the burst: session_cap, keepalive_timeout, power_cycle, session_end
   std::string cause;
 };
 
@@ -78,7 +79,12 @@ class BurstAnalyzer {
     Micros at_us = 0;
     int samples = 0;
     std::vector<std::int64_t> sequences;
+    Micros queue_growth_us = 0;  // how much the delay had climbed in the second before the run
   };
+  // How much the packets' one-way delay (arrival - RTP timestamp) rose over the last second of
+  // played frames (median of the newest quarter minus median of the oldest).
+  Micros queue_growth_us() const;
+  const char* loss_cause(const Run& r, bool any_late) const;
   struct Suspended {
     BurstSummary summary;
     Run tail;  // the concealment that ran until the timeout
@@ -98,6 +104,11 @@ class BurstAnalyzer {
   std::optional<std::uint32_t> burst_start_ts_;  // of the burst playing now
   std::optional<Suspended> suspended_;           // timed out, may resume
   std::vector<std::uint16_t> late_;
+  struct Delay {
+    Micros play_us;
+    Micros delay_us;
+  };
+  std::vector<Delay> delays_;  // normal frames of the burst in the last kQueueWindowUs
   std::vector<BurstSummary> done_;
   std::size_t reported_ = 0;
   std::uint64_t next_index_ = 1;
