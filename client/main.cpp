@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pttcam/cli/parse.hpp"
+#include "pttcam/events/resource_usage.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -126,7 +127,8 @@ int run(int argc, char** argv) {
   }
   io.run();
 
-  const auto summary = client.summary();
+  auto summary = client.summary();
+  events::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
   print_summary(summary);
   if (!summary_path.empty()) std::ofstream(summary_path) << summary.dump(2) << '\n';
   // A refused microphone is an error the user must fix: make scripts notice it.
