@@ -59,6 +59,8 @@ int run(int argc, char** argv) {
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
   app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end");
   app.add_flag("--toggle", toggle, "A key press starts talking, the next stops");
+  app.add_flag("--cold-mic", config.cold_mic,
+               "Open the microphone at each key-down and close it at key-up (talk-start pays for the open)");
   app.add_flag("--list-devices", list, "List audio devices and exit");
   app.add_option("--frame-ms", opus.frame_ms, "Opus frame size: 2.5, 5, 10, 20, 40 or 60")->capture_default_str();
   app.add_option("--bitrate", opus.bitrate, "Opus bitrate in bit/s")->capture_default_str();

@@ -128,10 +128,13 @@ PaStreamParameters mono_params(int device, bool input) {
 }
 }  // namespace
 
-DeviceCapture::DeviceCapture(const std::string& selector) {
-  const int device = find_device(selector, Direction::input);
-  name_ = device_name(device);
-  const PaStreamParameters params = mono_params(device, true);
+DeviceCapture::DeviceCapture(const std::string& selector) : device_(find_device(selector, Direction::input)) {
+  name_ = device_name(device_);
+  open();
+}
+
+void DeviceCapture::open() {
+  const PaStreamParameters params = mono_params(device_, true);
   PaStream* raw = nullptr;
   const PaError err = quietly([&] {
     return Pa_OpenStream(&raw, &params, nullptr, kSampleRate, paFramesPerBufferUnspecified, paNoFlag,
@@ -154,9 +157,16 @@ int DeviceCapture::callback(const void* in, void*, unsigned long frames, const P
   return paContinue;
 }
 
-void DeviceCapture::start() { check(Pa_StartStream(stream_.get()), "cannot start capture on " + name_); }
+void DeviceCapture::start() {
+  if (!stream_) open();
+  check(Pa_StartStream(stream_.get()), "cannot start capture on " + name_);
+}
 void DeviceCapture::stop() noexcept {
   if (stream_ && Pa_IsStreamActive(stream_.get()) == 1) Pa_StopStream(stream_.get());
+}
+void DeviceCapture::release() noexcept {
+  stop();
+  stream_.reset();
 }
 std::string DeviceCapture::describe() const { return "device:" + name_; }
 double DeviceCapture::input_latency() const noexcept { return latency_; }

@@ -52,8 +52,9 @@ class DeviceCapture final : public Capture {
  public:
   explicit DeviceCapture(const std::string& selector);  // opens the stream; throws
   ~DeviceCapture() override { stop(); }
-  void start() override;
+  void start() override;  // opens the stream again after release(); throws
   void stop() noexcept override;
+  void release() noexcept override;  // closes the stream (on JACK its ports go away)
   std::string describe() const override;
   double input_latency() const noexcept override;
 
@@ -61,7 +62,9 @@ class DeviceCapture final : public Capture {
   static int callback(const void* in, void* out, unsigned long frames,
                       const PaStreamCallbackTimeInfo* time, PaStreamCallbackFlags flags,
                       void* self) noexcept;
+  void open();
   PortAudioLibrary library_;
+  int device_ = -1;
   std::string name_;
   double latency_ = 0;
   PaStreamPtr stream_;  // after everything the callback touches (the ring lives in the base)
