@@ -83,6 +83,21 @@ int process(jack_nframes_t n, void* arg) noexcept {  // RT-safe: wait-free, no a
   return 0;
 }
 
+// The latency the server declares for its first physical port of one kind: capture (a system
+// capture port, microphone to port) or playback (port to loudspeaker), in samples; 0 if none.
+// Programs report latency at the sound card, which these include and a recording of their ports
+// does not.
+std::uint32_t physical_latency(jack_client_t* c, bool capture) {
+  const char** ports = jack_get_ports(c, nullptr, JACK_DEFAULT_AUDIO_TYPE,
+                                      JackPortIsPhysical | (capture ? JackPortIsOutput : JackPortIsInput));
+  if (!ports) return 0;
+  jack_latency_range_t range{};
+  if (jack_port_t* port = jack_port_by_name(c, ports[0]))
+    jack_port_get_latency_range(port, capture ? JackCaptureLatency : JackPlaybackLatency, &range);
+  jack_free(ports);
+  return range.max;
+}
+
 // Waits up to `timeout` for a port matching `pattern` with `flags`, returns its full name.
 std::string wait_for_port(jack_client_t* c, const std::string& pattern, unsigned long flags,
                           std::chrono::milliseconds timeout) {
@@ -189,7 +204,9 @@ int run(int argc, char** argv) {
                                                {"recorded_samples", e.recorded.load()},
                                                {"samples_per_second", rate},
                                                {"reconnects", reconnects},
-                                               {"xruns", e.xruns.load()}}
+                                               {"xruns", e.xruns.load()},
+                                               {"system_capture_latency_samples", physical_latency(client.get(), true)},
+                                               {"system_playback_latency_samples", physical_latency(client.get(), false)}}
                                     .dump()
                              << '\n';
   std::printf("pttcam-jack-io: played %zu, recorded %zu samples\n", std::min(e.play_pos, e.play.size()),

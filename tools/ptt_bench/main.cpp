@@ -212,12 +212,20 @@ int analyze(const AnalyzeArgs& args) {
     out["presses"] = presses;
   }
   if (camera.contains("mouth_to_ear_ms")) {
+    // The programs report latency at the sound card: capture time minus the device's input
+    // latency, play time plus its output latency. The recording taps the programs' JACK ports, which
+    // skips the system ports' declared latencies (dummy driver: 128 samples capture, 256 playback),
+    // so those are added to the port-to-port truth before comparing.
+    const double capture_ms = info.value("system_capture_latency_samples", 0) * 1000.0 / kRate;
+    const double playback_ms = info.value("system_playback_latency_samples", 0) * 1000.0 / kRate;
+    out["device_latency_ms"] = {{"capture", capture_ms}, {"playback", playback_ms}};
     out["self_reported"] = {{"mouth_to_ear_p50_ms", camera["mouth_to_ear_ms"]["p50"]},
                             {"mouth_to_ear_p99_ms", camera["mouth_to_ear_ms"]["p99"]},
                             {"talk_start_ms", own_talk_start}};
     out["difference_ms"] = {
-        {"mouth_to_ear_p50", camera["mouth_to_ear_ms"]["p50"].get<double>() - pct(m2e, 50)},
-        {"talk_start_p50", own_talk_start.empty() ? 0.0 : pct(own_talk_start, 50) - pct(talk_start, 50)}};
+        {"mouth_to_ear_p50", camera["mouth_to_ear_ms"]["p50"].get<double>() - (pct(m2e, 50) + capture_ms + playback_ms)},
+        {"talk_start_p50",
+         own_talk_start.empty() ? 0.0 : pct(own_talk_start, 50) - (pct(talk_start, 50) + playback_ms)}};
     out["concealed_pct"] = camera["concealed_pct"];
     out["frames_fec"] = camera["frames_fec"];
     out["cutoffs"] = camera["cutoff_count"];
