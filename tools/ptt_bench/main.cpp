@@ -40,6 +40,8 @@ constexpr double kRate = 48000.0;
 constexpr double kMarkerSpacingS = 0.6;
 constexpr double kMaxDelayS = 0.45;
 constexpr double kMinCorrelation = 0.7;
+constexpr long kPieceSamples = 12000;  // SNR: 250 ms pieces, each aligned on its own
+constexpr double kPieceSlackS = 0.07;  // within 70 ms of its stretch's delay
 
 Json read_json(const std::string& path) {
   std::ifstream in(path);
@@ -70,8 +72,10 @@ struct Window {
 
 // SNR of what was played against what went in, over the given stretches of the stimulus: each
 // stretch is found in the recording by cross-correlation (0 to kMaxDelayS late; the delay changes
-// from burst to burst), and the aligned stretches are compared as one signal, so one least-squares
-// gain covers the whole chain. Concealed and lost audio counts as error.
+// from burst to burst), then each 250 ms piece of it again within kPieceSlackS of that (a jitter
+// buffer may grow inside a burst, a JACK xrun shifts the rest), and the aligned pieces are compared
+// as one signal, so one least-squares gain covers the whole chain. Concealed and lost audio counts
+// as error.
 double played_snr_db(std::span<const float> stimulus, std::span<const float> recording,
                      const std::vector<std::pair<long, long>>& stretches) {
   std::vector<float> ref, got;
@@ -81,11 +85,16 @@ double played_snr_db(std::span<const float> stimulus, std::span<const float> rec
     if (from < 0 || end - from < 4800 || from >= static_cast<long>(recording.size())) continue;
     const auto piece = stimulus.subspan(static_cast<std::size_t>(from), static_cast<std::size_t>(end - from));
     const auto search = recording.subspan(static_cast<std::size_t>(from));
-    const auto a = dsp::align(piece, search, 0, max_lag);
-    for (long i = 0; i < end - from; ++i) {
-      const long at = a.lag + i;
-      ref.push_back(piece[static_cast<std::size_t>(i)]);
-      got.push_back(at < static_cast<long>(search.size()) ? search[static_cast<std::size_t>(at)] : 0.0f);
+    const long coarse = dsp::align(piece, search, 0, max_lag).lag;
+    const long slack = static_cast<long>(kPieceSlackS * kRate);
+    for (long p = 0; p < end - from; p += kPieceSamples) {
+      const auto part = piece.subspan(static_cast<std::size_t>(p), static_cast<std::size_t>(std::min(kPieceSamples, end - from - p)));
+      const long lag = dsp::align(part, search, p + coarse - slack, p + coarse + slack).lag;
+      for (std::size_t i = 0; i < part.size(); ++i) {
+        const long at = lag + static_cast<long>(i);
+        ref.push_back(part[i]);
+        got.push_back(at >= 0 && at < static_cast<long>(search.size()) ? search[static_cast<std::size_t>(at)] : 0.0f);
+      }
     }
   }
   return ref.empty() ? 0.0 : dsp::snr_db(ref, got);

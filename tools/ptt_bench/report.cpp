@@ -235,6 +235,9 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
         "\"tuned\" is the lowest rtpjitterbuffer latency of the ladder that lost no more markers than pttcam. "
         "A cold-mic cell uses the warm cell's reference (the reference has no microphone to open).\n"
      << "\n### Talk-start (pttcam only: the reference has no talk key, talk-start is n/a for it)\n\n" << talk.str()
+     << "\nThe camera reports latency at the sound card; the recording taps its JACK port. Its own figures are "
+        "compared with the truth plus the system ports' declared latency (capture + playback for mouth-to-ear, "
+        "playback for talk-start; dummy driver: 2.7 + 5.3 ms); the tables above are port to port.\n"
      << "\n### Loss and quality\n\n" << quality.str()
      << "\nMarkers: found (correlation >= 0.7 at the right place) / expected (pttcam: only those spoken while the key "
         "was down; the reference: all). SNR: the played audio against the stimulus, aligned by cross-correlation "
