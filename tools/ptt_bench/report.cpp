@@ -160,7 +160,7 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
   talk << "| cell | mic | talk-start p50 / p99 (truth) | unmeasured presses | camera's own talk-start p50 (diff) | "
           "camera's own mouth-to-ear p50 (diff) |\n|---|---|---|---|---|---|\n";
   quality << "| cell | markers pttcam / default / tuned | concealed (pttcam) | FEC frames | cutoffs | "
-             "SNR pttcam / default / tuned | JACK xruns pttcam / default / tuned |\n|---|---|---|---|---|---|---|\n";
+             "SNR pttcam / default / tuned | skipped JACK cycles pttcam / default / tuned |\n|---|---|---|---|---|---|---|\n";
   res << "| cell | client CPU per talk second | camera CPU per talk second | client / camera peak RSS | "
          "GStreamer sender CPU | receiver CPU default / tuned | sender / receiver peak RSS |\n|---|---|---|---|---|---|---|\n";
   Json out_cells = Json::array();
@@ -240,10 +240,9 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
         "playback for talk-start; dummy driver: 2.7 + 5.3 ms); the tables above are port to port.\n"
      << "\n### Loss and quality\n\n" << quality.str()
      << "\nMarkers: found (correlation >= 0.7 at the right place) / expected (pttcam: only those spoken while the key "
-        "was down; the reference: all). SNR: the played audio against the stimulus, aligned by cross-correlation "
-        "(per press, or per 2 s for the reference), lost and concealed audio counting as noise. JACK xruns: cycles "
-        "the server reported missed during that run (any client); a run with xruns has glitches that are not the "
-        "receiver's.\n"
+        "was down; the reference: all). SNR: the played audio against the stimulus, each 250 ms aligned by "
+        "cross-correlation, lost and concealed audio counting as noise. Skipped JACK cycles: cycles the recording "
+        "client was not run for (an overloaded machine); such a run has holes that are not the receiver's.\n"
      << "\n### CPU (% of one core) and memory\n\n" << res.str()
      << "\npttcam: the whole run's CPU time (start-up and idle gaps included) per second of talk. GStreamer: CPU time "
         "per second of streaming (it streams all the time).\n";
