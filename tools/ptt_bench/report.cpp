@@ -164,7 +164,7 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
   res << "| cell | client CPU per talk second | camera CPU per talk second | client / camera peak RSS | "
          "GStreamer sender CPU | receiver CPU default / tuned | sender / receiver peak RSS |\n|---|---|---|---|---|---|---|\n";
   Json out_cells = Json::array();
-  bool first_cdf = true;
+  bool first_cell = true;
   for (auto cell : cells) {
     const Json& ours = cell["ours"];
     const Json variants = reference_of(cell);
@@ -214,10 +214,10 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
       write_cdf_plot(plots, cell, def, tuned);
       figures << "- [" << name << ": mouth-to-ear CDF](plots/" << name << "-cdf.svg)\n";
     }
-    if (first_cdf) {
+    if (first_cell) {
       write_timeline_plot(plots, cell);
       figures << "- [" << name << ": per-burst timeline](plots/" << name << "-timeline.svg)\n";
-      first_cdf = false;
+      first_cell = false;
     }
     cell["reference_default"] = def;
     cell["reference_tuned"] = tuned;
