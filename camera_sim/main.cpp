@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pttcam/cli/parse.hpp"
+#include "pttcam/events/resource_usage.hpp"
 
 #include <cstdio>
 #include <fstream>
@@ -157,7 +158,8 @@ int run(int argc, char** argv) {
   if (!port_file.empty()) net::write_port_file(port_file, local.port());
   io.run();
 
-  const auto summary = cam.summary();
+  auto summary = cam.summary();
+  events::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
   print_summary(summary);
   if (!summary_path.empty()) std::ofstream(summary_path) << summary.dump(2) << '\n';
   return 0;

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pttcam/cli/parse.hpp"
+#include "pttcam/events/resource_usage.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -58,6 +59,8 @@ int run(int argc, char** argv) {
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
   app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end");
   app.add_flag("--toggle", toggle, "A key press starts talking, the next stops");
+  app.add_flag("--cold-mic", config.cold_mic,
+               "Open the microphone at each key-down and close it at key-up (talk-start pays for the open)");
   app.add_flag("--list-devices", list, "List audio devices and exit");
   app.add_option("--frame-ms", opus.frame_ms, "Opus frame size: 2.5, 5, 10, 20, 40 or 60")->capture_default_str();
   app.add_option("--bitrate", opus.bitrate, "Opus bitrate in bit/s")->capture_default_str();
@@ -130,7 +133,8 @@ int run(int argc, char** argv) {
   }
   io.run();
 
-  const auto summary = client.summary();
+  auto summary = client.summary();
+  events::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
   print_summary(summary);
   if (!summary_path.empty()) std::ofstream(summary_path) << summary.dump(2) << '\n';
   // A refused microphone is an error the user must fix: make scripts notice it.

@@ -246,6 +246,10 @@ void Camera::sync_media() {
 
 nlohmann::json Camera::summary() const {
   auto s = receiver_->summary();
+  double talk_seconds = 0;  // talk audio played: each burst's first to last sample
+  for (const auto& b : s["per_burst"])
+    talk_seconds += static_cast<double>(b["last_play_end_us"].get<std::int64_t>() - b["first_play_us"].get<std::int64_t>()) / 1e6;
+  s["talk_seconds"] = talk_seconds;
   s["media_dropped"] = stats_.media_dropped;
   s["control_malformed"] = stats_.control_malformed.total();
   s["power_cycles"] = stats_.power_cycles;

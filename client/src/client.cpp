@@ -42,6 +42,7 @@ Client::Client(boost::asio::io_context& io, ClientConfig config)
       "camera_audio_");
   sender_ = std::make_unique<stream::AudioSender>(open_microphone(config_.input), config_.opus,
                                                   [this](std::span<const std::byte> d) { send(d); }, events_);
+  sender_->set_cold_microphone(config_.cold_mic);
 }
 
 Client::~Client() = default;
@@ -55,6 +56,7 @@ void Client::start() {
                                  {"speaker", receiver_->speaker().describe()},
                                  {"codec", codec::describe(config_.opus)},
                                  {"ssrc", sender_->ssrc()},
+                                 {"cold_mic", config_.cold_mic},
                                  {"session", !config_.no_session}});
   receive();
   if (!config_.no_session) apply(session_.start(events::monotonic_us()));

@@ -2,6 +2,8 @@
 // duplicates datagrams by a seeded model (impairment.hpp), so QA can reproduce bad networks
 // without root. Everything runs on one io_context thread: the receive loops decide each packet's
 // fate on arrival and a single timer, always armed for the earliest pending packet, sends it.
+// --copy-to sends every up packet the target gets, at the same moment, to more receivers as well,
+// so receivers tuned differently (ptt-bench's GStreamer ladder) see exactly the same link.
 #include <CLI/CLI.hpp>
 
 #include "pttcam/cli/parse.hpp"
@@ -60,10 +62,13 @@ struct DirectionStats {
 class Proxy {
  public:
   Proxy(boost::asio::io_context& io, const Udp::endpoint& listen, const Udp::endpoint& target,
-        impair::LinkSpec up, impair::LinkSpec down, std::uint64_t seed, const std::string& log_path)
+        std::vector<Udp::endpoint> copies, impair::LinkSpec up, impair::LinkSpec down, std::uint64_t seed,
+        const std::string& log_path)
       : io_(io),
         seed_(seed),
         target_(target),
+        copies_(std::move(copies)),
+        copy_socket_(io),
         listen_(io),
         timer_(io),
         up_(std::move(up), impair::direction_seed(seed, Direction::up)),
@@ -73,6 +78,8 @@ class Proxy {
     if (!ec) listen_.bind(listen, ec);
     if (!ec) listen_.non_blocking(true, ec);
     if (ec) throw std::runtime_error("cannot listen on " + net::to_string(listen) + ": " + ec.message());
+    if (!copies_.empty()) copy_socket_.open(target.protocol(), ec);
+    if (ec) throw std::runtime_error("cannot open a socket for --copy-to: " + ec.message());
     if (!log_path.empty()) {
       log_.open(log_path, std::ios::trunc);
       if (!log_) throw std::invalid_argument("cannot write --log file " + log_path);
@@ -235,9 +242,11 @@ class Proxy {
       const Pending p = std::move(pending_.back());
       pending_.pop_back();
       boost::system::error_code ec;
-      if (p.dir == Direction::up)
+      if (p.dir == Direction::up) {
         p.client->upstream.send(boost::asio::buffer(p.bytes), 0, ec);
-      else
+        boost::system::error_code copy_ec;  // a copy receiver not listening is not the link's fault
+        for (const auto& to : copies_) copy_socket_.send_to(boost::asio::buffer(p.bytes), to, 0, copy_ec);
+      } else
         listen_.send_to(boost::asio::buffer(p.bytes), p.client->peer, 0, ec);
       ++(ec ? stats(p.dir).send_errors : stats(p.dir).sent);
     }
@@ -263,6 +272,8 @@ class Proxy {
   boost::asio::io_context& io_;
   std::uint64_t seed_;
   Udp::endpoint target_;
+  std::vector<Udp::endpoint> copies_;
+  Udp::socket copy_socket_;  // unconnected: sends the copies
   Udp::socket listen_;
   boost::asio::steady_timer timer_;
   impair::Link up_;
@@ -313,6 +324,8 @@ int run(int argc, char** argv) {
   std::string seed_text = "1";
   app.add_option("--listen", listen, "Address clients send to, HOST:PORT (port 0 picks one)")->required();
   app.add_option("--to", to, "Target to forward to, HOST:PORT")->required();
+  std::vector<std::string> copy_to;
+  app.add_option("--copy-to", copy_to, "Also send every delivered up packet here, HOST:PORT (repeat for more)");
   app.add_option("--port-file", port_file, "Write the bound port here once listening");
   app.add_option("--seed", seed_text, "Seed of the impairment model (same seed, same fates)")->capture_default_str();
   app.add_option("--up", up_text, "Impairment of client -> target packets (docs/scenarios.md), e.g. loss=5,delay=40");
@@ -330,11 +343,17 @@ int run(int argc, char** argv) {
   if (target_ep.port() == 0) throw std::invalid_argument("--to needs a port from 1 to 65535");
   if (target_ep.address().is_unspecified())
     throw std::invalid_argument("--to needs a concrete address, not " + target_ep.address().to_string());
+  std::vector<Udp::endpoint> copies;
+  for (const auto& c : copy_to) {
+    copies.push_back(net::parse_endpoint(c));
+    if (copies.back().port() == 0 || copies.back().address().is_unspecified())
+      throw std::invalid_argument("--copy-to needs a concrete address and port, not " + c);
+  }
   const auto up = link_spec("--up", up_text);
   const auto down = link_spec("--down", down_text);
 
   boost::asio::io_context io;
-  Proxy proxy(io, listen_ep, target_ep, up, down, seed, log_path);
+  Proxy proxy(io, listen_ep, target_ep, std::move(copies), up, down, seed, log_path);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;

@@ -1,7 +1,10 @@
 // pttcam-bench: the measuring half of tools/ptt-bench.
 //   pttcam-bench stimulus --seconds S --out STIM.wav --markers MARKERS.json
-//   pttcam-bench analyze --markers MARKERS.json --recording REC.wav --jack-info INFO.json
-//                        --client-events CLIENT.jsonl --camera-summary CAMERA.json --out CELL.json
+//   pttcam-bench analyze --markers MARKERS.json --stimulus STIM.wav --recording REC.wav --jack-info INFO.json
+//                        [--client-events CLIENT.jsonl --camera-summary CAMERA.json] --out CELL.json
+//   pttcam-bench report --dir OUT [--matrix NAME]
+// Without --client-events the stream is taken as continuous (the GStreamer reference: no talk key),
+// every marker is expected and there is no talk-start.
 // The stimulus is a quiet noise bed with a marker (a 120 ms chirp) every 600 ms. pttcam-jack-io plays it into
 // ptt-client's capture port and records camera-sim's playback port, both from the same JACK cycle,
 // so a marker found N samples later in the recording than in the stimulus took N samples from mouth
@@ -20,8 +23,11 @@
 #include <nlohmann/json.hpp>
 
 #include "pttcam/audio/sndfile.hpp"
+#include "pttcam/dsp/align.hpp"
+#include "pttcam/dsp/levels.hpp"
 #include "pttcam/dsp/markers.hpp"
 #include "pttcam/stream/burst_analyzer.hpp"
+#include "report.hpp"
 
 namespace {
 
@@ -34,6 +40,8 @@ constexpr double kRate = 48000.0;
 constexpr double kMarkerSpacingS = 0.6;
 constexpr double kMaxDelayS = 0.45;
 constexpr double kMinCorrelation = 0.7;
+constexpr long kPieceSamples = 12000;  // SNR: 250 ms pieces, each aligned on its own
+constexpr double kPieceSlackS = 0.07;  // within 70 ms of its stretch's delay
 
 Json read_json(const std::string& path) {
   std::ifstream in(path);
@@ -62,31 +70,82 @@ struct Window {
   long up = 0;
 };
 
-int analyze(const std::string& markers_path, const std::string& recording_path, const std::string& info_path,
-            const std::string& client_events, const std::string& camera_summary, const std::string& out_path) {
-  const Json m = read_json(markers_path);
+// SNR of what was played against what went in, over the given stretches of the stimulus: each
+// stretch is found in the recording by cross-correlation (0 to kMaxDelayS late; the delay changes
+// from burst to burst), then each 250 ms piece of it again within kPieceSlackS of that (a jitter
+// buffer may grow inside a burst, a JACK xrun shifts the rest), and the aligned pieces are compared
+// as one signal, so one least-squares gain covers the whole chain. Concealed and lost audio counts
+// as error.
+double played_snr_db(std::span<const float> stimulus, std::span<const float> recording,
+                     const std::vector<std::pair<long, long>>& stretches) {
+  std::vector<float> ref, got;
+  const long max_lag = static_cast<long>(kMaxDelayS * kRate);
+  for (const auto& [from, to] : stretches) {
+    const long end = std::min<long>(to, static_cast<long>(stimulus.size()));
+    if (from < 0 || end - from < 4800 || from >= static_cast<long>(recording.size())) continue;
+    const auto piece = stimulus.subspan(static_cast<std::size_t>(from), static_cast<std::size_t>(end - from));
+    const auto search = recording.subspan(static_cast<std::size_t>(from));
+    const long coarse = dsp::align(piece, search, 0, max_lag).lag;
+    const long slack = static_cast<long>(kPieceSlackS * kRate);
+    for (long p = 0; p < end - from; p += kPieceSamples) {
+      const auto part = piece.subspan(static_cast<std::size_t>(p), static_cast<std::size_t>(std::min(kPieceSamples, end - from - p)));
+      const long lag = dsp::align(part, search, p + coarse - slack, p + coarse + slack).lag;
+      for (std::size_t i = 0; i < part.size(); ++i) {
+        const long at = lag + static_cast<long>(i);
+        ref.push_back(part[i]);
+        got.push_back(at >= 0 && at < static_cast<long>(search.size()) ? search[static_cast<std::size_t>(at)] : 0.0f);
+      }
+    }
+  }
+  return ref.empty() ? 0.0 : dsp::snr_db(ref, got);
+}
+
+struct AnalyzeArgs {
+  std::string markers, stimulus, recording, info, client_events, camera_summary, out;
+};
+
+int analyze(const AnalyzeArgs& args) {
+  const Json m = read_json(args.markers);
   const auto marker_at = m["marker_at"].get<std::vector<long>>();
   const auto marker = m["marker"].get<std::vector<float>>();
-  const auto recording = audio::read_mono_48k(recording_path);
-  const Json info = read_json(info_path);
+  const auto recording = audio::read_mono_48k(args.recording);
+  const auto stimulus_samples = audio::read_mono_48k(args.stimulus);
+  const Json info = read_json(args.info);
   const auto t0_us = info["record_t0_us"].get<std::int64_t>();
   // The dummy driver's own rate against the monotonic clock (pttcam-jack-io measures it).
   const double jack_rate = info.value("samples_per_second", kRate);
-  const Json camera = read_json(camera_summary);
+  const bool continuous = args.client_events.empty();
+  const Json camera = args.camera_summary.empty() ? Json::object() : read_json(args.camera_summary);
   const auto to_sample = [&](std::int64_t t_us) { return static_cast<long>(std::lround((t_us - t0_us) * jack_rate / 1e6)); };
 
+  // Push-to-talk: the presses on the recording's timeline. Continuous: one window over everything
+  // that can still be heard before the recording ends.
   std::vector<Window> windows;
-  for (const auto& e : read_lines(client_events)) {
-    if (e["event"] == "key_down") windows.push_back({to_sample(e["t_us"].get<std::int64_t>()), 0});
-    if (e["event"] == "key_up" && !windows.empty()) windows.back().up = to_sample(e["t_us"].get<std::int64_t>());
+  if (continuous) {
+    windows.push_back({-960, static_cast<long>(recording.size()) - static_cast<long>(kMaxDelayS * kRate) + 960});
+  } else {
+    for (const auto& e : read_lines(args.client_events)) {
+      if (e["event"] == "key_down") windows.push_back({to_sample(e["t_us"].get<std::int64_t>()), 0});
+      if (e["event"] == "key_up" && !windows.empty()) windows.back().up = to_sample(e["t_us"].get<std::int64_t>());
+    }
+    if (windows.empty()) throw std::runtime_error("no key presses in " + args.client_events);
   }
-  if (windows.empty()) throw std::runtime_error("no key presses in " + client_events);
 
-  // Markers that were at the microphone while the key was down (with a frame of margin).
+  // Markers that were at the microphone while the key was down (with a frame of margin). Markers
+  // played while the key was up are not expected at the speaker and not counted either way.
   std::vector<long> expected;
   for (const long at : marker_at)
     for (const auto& w : windows)
       if (at >= w.down + 960 && at + static_cast<long>(marker.size()) <= w.up - 960) expected.push_back(at);
+  // SNR over the same stretches: inside each press (continuous: 2 s pieces, the reference's delay
+  // may drift), a frame of margin at both ends.
+  std::vector<std::pair<long, long>> stretches;
+  for (const auto& w : windows) {
+    const long step = continuous ? 96000 : w.up - w.down;
+    for (long from = std::max(0L, w.down + 960); from + 4800 < w.up - 960; from += step)
+      stretches.emplace_back(from, std::min(from + step, w.up - 960));
+  }
+  const double snr = played_snr_db(stimulus_samples, recording, stretches);
   const auto found =
       dsp::find_markers(recording, marker, expected, 0, 0, static_cast<long>(kMaxDelayS * kRate), kMinCorrelation);
   std::vector<double> m2e;
@@ -107,7 +166,7 @@ int analyze(const std::string& markers_path, const std::string& recording_path, 
   constexpr long kQuiet = 48;
   std::size_t unmeasured = 0;
   constexpr float kSound = 1e-4f;
-  for (const auto& w : windows) {
+  for (const auto& w : continuous ? std::vector<Window>{} : windows) {
     long quiet = 0;
     const long end = std::min<long>(w.up, static_cast<long>(recording.size()));
     const std::size_t before = talk_start.size();
@@ -124,32 +183,67 @@ int analyze(const std::string& markers_path, const std::string& recording_path, 
     if (talk_start.size() == before) ++unmeasured;
   }
   std::vector<double> own_talk_start;
-  for (const auto& b : camera["per_burst"])
-    if (b["talk_start_ms"].is_number()) own_talk_start.push_back(b["talk_start_ms"].get<double>());
+  if (camera.contains("per_burst"))
+    for (const auto& b : camera["per_burst"])
+      if (b["talk_start_ms"].is_number()) own_talk_start.push_back(b["talk_start_ms"].get<double>());
 
   const auto pct = [](const std::vector<double>& v, double p) { return stream::percentile(v, p); };
-  Json out{{"markers_expected", expected.size()},
+  Json out{{"mode", "jack"},
+           {"continuous", continuous},
+           {"snr_db", snr},
+           {"markers_expected", expected.size()},
            {"markers_found", m2e.size()},
            {"markers_missed", missed},
            {"mouth_to_ear_ms", {{"p50", pct(m2e, 50)}, {"p95", pct(m2e, 95)}, {"p99", pct(m2e, 99)}}},
-           {"talk_start_ms", {{"p50", pct(talk_start, 50)}, {"p99", pct(talk_start, 99)}, {"each", talk_start}}},
-           {"talk_start_unmeasured", unmeasured},
-           {"self_reported",
-            {{"mouth_to_ear_p50_ms", camera["mouth_to_ear_ms"]["p50"]},
-             {"mouth_to_ear_p99_ms", camera["mouth_to_ear_ms"]["p99"]},
-             {"talk_start_ms", own_talk_start}}},
-           {"difference_ms",
-            {{"mouth_to_ear_p50", camera["mouth_to_ear_ms"]["p50"].get<double>() - pct(m2e, 50)},
-             {"talk_start_p50", own_talk_start.empty() ? 0.0 : pct(own_talk_start, 50) - pct(talk_start, 50)}}},
-           {"concealed_pct", camera["concealed_pct"]},
-           {"frames_fec", camera["frames_fec"]},
-           {"cutoffs", camera["cutoff_count"]},
            {"mouth_to_ear_each_ms", m2e}};
-  std::ofstream(out_path) << out.dump(2) << '\n';
-  std::printf("ground truth: mouth-to-ear p50 %.1f ms p99 %.1f ms (%zu/%zu markers), talk-start p50 %.1f ms; "
-              "self-reported: mouth-to-ear p50 %.1f ms, talk-start p50 %.1f ms\n",
-              pct(m2e, 50), pct(m2e, 99), m2e.size(), expected.size(), pct(talk_start, 50),
-              camera["mouth_to_ear_ms"]["p50"].get<double>(), own_talk_start.empty() ? 0.0 : pct(own_talk_start, 50));
+  if (continuous) {
+    std::printf("ground truth: mouth-to-ear p50 %.1f ms p99 %.1f ms (%zu/%zu markers), SNR %.1f dB (continuous)\n",
+                pct(m2e, 50), pct(m2e, 99), m2e.size(), expected.size(), snr);
+  } else {
+    out["talk_start_ms"] = {{"p50", pct(talk_start, 50)}, {"p99", pct(talk_start, 99)}, {"each", talk_start}};
+    out["talk_start_unmeasured"] = unmeasured;
+    // Per press on the recording's timeline, for the per-burst timeline plot: key-down, first
+    // sample played (talk-start, when seen), key-up, last sample played before the next press.
+    Json presses = Json::array();
+    for (std::size_t k = 0; k < windows.size(); ++k) {
+      const auto& w = windows[k];
+      const long limit = std::min<long>(k + 1 < windows.size() ? windows[k + 1].down : static_cast<long>(recording.size()),
+                                        static_cast<long>(recording.size()));
+      long first = -1, last = -1;
+      for (long i = std::max(0L, w.down); i < limit; ++i)
+        if (std::abs(recording[static_cast<std::size_t>(i)]) > kSound) {
+          if (first < 0) first = i;
+          last = i;
+        }
+      const auto ms = [](long s) { return s < 0 ? Json(nullptr) : Json(s * 1000.0 / kRate); };
+      presses.push_back({{"down_ms", ms(w.down)}, {"up_ms", ms(w.up)}, {"first_sound_ms", ms(first)}, {"last_sound_ms", ms(last)}});
+    }
+    out["presses"] = presses;
+  }
+  if (camera.contains("mouth_to_ear_ms")) {
+    // The programs report latency at the sound card: capture time minus the device's input
+    // latency, play time plus its output latency. The recording taps the programs' JACK ports, which
+    // skips the system ports' declared latencies (dummy driver: 128 samples capture, 256 playback),
+    // so those are added to the port-to-port truth before comparing.
+    const double capture_ms = info.value("system_capture_latency_samples", 0) * 1000.0 / kRate;
+    const double playback_ms = info.value("system_playback_latency_samples", 0) * 1000.0 / kRate;
+    out["device_latency_ms"] = {{"capture", capture_ms}, {"playback", playback_ms}};
+    out["self_reported"] = {{"mouth_to_ear_p50_ms", camera["mouth_to_ear_ms"]["p50"]},
+                            {"mouth_to_ear_p99_ms", camera["mouth_to_ear_ms"]["p99"]},
+                            {"talk_start_ms", own_talk_start}};
+    out["difference_ms"] = {
+        {"mouth_to_ear_p50", camera["mouth_to_ear_ms"]["p50"].get<double>() - (pct(m2e, 50) + capture_ms + playback_ms)},
+        {"talk_start_p50",
+         own_talk_start.empty() ? 0.0 : pct(own_talk_start, 50) - (pct(talk_start, 50) + playback_ms)}};
+    out["concealed_pct"] = camera["concealed_pct"];
+    out["frames_fec"] = camera["frames_fec"];
+    out["cutoffs"] = camera["cutoff_count"];
+    std::printf("ground truth: mouth-to-ear p50 %.1f ms p99 %.1f ms (%zu/%zu markers), talk-start p50 %.1f ms, "
+                "SNR %.1f dB; self-reported: mouth-to-ear p50 %.1f ms, talk-start p50 %.1f ms\n",
+                pct(m2e, 50), pct(m2e, 99), m2e.size(), expected.size(), pct(talk_start, 50), snr,
+                camera["mouth_to_ear_ms"]["p50"].get<double>(), own_talk_start.empty() ? 0.0 : pct(own_talk_start, 50));
+  }
+  std::ofstream(args.out) << out.dump(2) << '\n';
   return 0;
 }
 
@@ -163,16 +257,25 @@ int run(int argc, char** argv) {
   stim->add_option("--out", wav)->required();
   stim->add_option("--markers", markers)->required();
   auto* an = app.add_subcommand("analyze", "Measure a recording against the stimulus");
-  std::string recording, info, events, summary, out;
-  an->add_option("--markers", markers)->required();
-  an->add_option("--recording", recording)->required();
-  an->add_option("--jack-info", info)->required();
-  an->add_option("--client-events", events)->required();
-  an->add_option("--camera-summary", summary)->required();
-  an->add_option("--out", out)->required();
+  AnalyzeArgs a;
+  an->add_option("--markers", a.markers)->required();
+  an->add_option("--stimulus", a.stimulus, "The stimulus WAV (for SNR)")->required();
+  an->add_option("--recording", a.recording)->required();
+  an->add_option("--jack-info", a.info)->required();
+  an->add_option("--client-events", a.client_events, "Key presses; without it the stream is continuous");
+  an->add_option("--camera-summary", a.camera_summary, "The camera's own figures, to compare");
+  an->add_option("--out", a.out)->required();
+  auto* rep = app.add_subcommand("report", "Write results.json, results.md and the plot scripts of a run");
+  std::string dir, matrix = "quick";
+  rep->add_option("--dir", dir, "The run's --out directory")->required();
+  rep->add_option("--matrix", matrix);
   if (const auto code = cli::parse(app, argc, argv, "pttcam-bench")) return *code;
   if (*stim) return stimulus(seconds, wav, markers);
-  return analyze(markers, recording, info, events, summary, out);
+  if (*rep) {
+    bench::write_report(dir, matrix);
+    return 0;
+  }
+  return analyze(a);
 }
 
 }  // namespace

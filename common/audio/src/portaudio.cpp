@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -40,6 +42,13 @@ std::string lower(std::string s) {
 
 void check(PaError err, const std::string& what) {
   if (err != paNoError) throw std::runtime_error(what + ": " + Pa_GetErrorText(err));
+}
+
+// The steady clock (CLOCK_MONOTONIC on Linux, the clock of pttcam's event logs) in microseconds;
+// a vDSO read, no syscall: RT-safe.
+std::int64_t steady_us() noexcept {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string device_name(int index) {
@@ -128,10 +137,13 @@ PaStreamParameters mono_params(int device, bool input) {
 }
 }  // namespace
 
-DeviceCapture::DeviceCapture(const std::string& selector) {
-  const int device = find_device(selector, Direction::input);
-  name_ = device_name(device);
-  const PaStreamParameters params = mono_params(device, true);
+DeviceCapture::DeviceCapture(const std::string& selector) : device_(find_device(selector, Direction::input)) {
+  name_ = device_name(device_);
+  open();
+}
+
+void DeviceCapture::open() {
+  const PaStreamParameters params = mono_params(device_, true);
   PaStream* raw = nullptr;
   const PaError err = quietly([&] {
     return Pa_OpenStream(&raw, &params, nullptr, kSampleRate, paFramesPerBufferUnspecified, paNoFlag,
@@ -154,9 +166,16 @@ int DeviceCapture::callback(const void* in, void*, unsigned long frames, const P
   return paContinue;
 }
 
-void DeviceCapture::start() { check(Pa_StartStream(stream_.get()), "cannot start capture on " + name_); }
+void DeviceCapture::start() {
+  if (!stream_) open();
+  check(Pa_StartStream(stream_.get()), "cannot start capture on " + name_);
+}
 void DeviceCapture::stop() noexcept {
   if (stream_ && Pa_IsStreamActive(stream_.get()) == 1) Pa_StopStream(stream_.get());
+}
+void DeviceCapture::release() noexcept {
+  stop();
+  stream_.reset();
 }
 std::string DeviceCapture::describe() const { return "device:" + name_; }
 double DeviceCapture::input_latency() const noexcept { return latency_; }
@@ -176,10 +195,13 @@ DevicePlayback::DevicePlayback(const std::string& selector) {
   latency_ = Pa_GetStreamInfo(raw)->outputLatency;
 }
 
-int DevicePlayback::callback(const void*, void* out, unsigned long frames, const PaStreamCallbackTimeInfo*,
+int DevicePlayback::callback(const void*, void* out, unsigned long frames, const PaStreamCallbackTimeInfo* time,
                              PaStreamCallbackFlags flags, void* self) noexcept {
   // RT-safe: wait-free, no alloc
   auto* me = static_cast<DevicePlayback*>(self);
+  me->callback_us_.store(steady_us(), std::memory_order_relaxed);
+  if (time && time->outputBufferDacTime > 0)
+    me->dac_delay_us_.store(std::llround((time->outputBufferDacTime - time->currentTime) * 1e6), std::memory_order_relaxed);
   if (flags & (paOutputUnderflow | paOutputOverflow))
     me->counters_.device_flags.fetch_add(1, std::memory_order_relaxed);
   me->period_.store(frames, std::memory_order_relaxed);
@@ -192,7 +214,17 @@ void DevicePlayback::stop() noexcept {
   if (stream_ && Pa_IsStreamActive(stream_.get()) == 1) Pa_StopStream(stream_.get());
 }
 std::string DevicePlayback::describe() const { return "device:" + name_; }
-double DevicePlayback::output_latency() const noexcept { return latency_; }
+// The next callback takes the ring's first sample and hands it to the device, which plays it
+// dac_delay later: measured from the latest callback rather than taken from the stream's nominal
+// latency, so where the io thread happens to run within a device period no longer counts.
+double DevicePlayback::output_latency() const noexcept {
+  const std::int64_t last = callback_us_.load(std::memory_order_relaxed);
+  if (last == 0) return latency_;
+  const std::int64_t period_us =
+      static_cast<std::int64_t>(period_.load(std::memory_order_relaxed)) * 1'000'000 / kSampleRate;
+  const std::int64_t until_next = std::max<std::int64_t>(0, last + period_us - steady_us());
+  return static_cast<double>(until_next + dac_delay_us_.load(std::memory_order_relaxed)) / 1e6;
+}
 std::size_t DevicePlayback::period_samples() const noexcept { return period_.load(std::memory_order_relaxed); }
 
 }  // namespace pttcam::audio

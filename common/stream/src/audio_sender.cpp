@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <random>
+#include <stdexcept>
 
 #include "pttcam/rtp/sequence.hpp"
 
@@ -38,7 +39,12 @@ AudioSender::~AudioSender() {
 }
 
 void AudioSender::start() {
-  if (capture_) capture_->start();
+  if (capture_ && cold_) {
+    capture_->release();  // opened at construction to check it exists; reopened at each press
+  } else if (capture_) {
+    capture_->start();
+    mic_open_ = true;
+  }
   start_us_ = events::monotonic_us();
 }
 
@@ -46,6 +52,7 @@ void AudioSender::stop() {
   set_talking(false);
   send_end_repeats(std::numeric_limits<std::int64_t>::max());  // now, while the socket is open
   if (capture_) capture_->stop();
+  mic_open_ = false;
 }
 
 void AudioSender::send_end_repeats(std::int64_t now_us) {
@@ -77,6 +84,7 @@ void AudioSender::set_talking(bool on) {
   if (!capture_ || on == framer_.talking()) return;
   const std::int64_t now = events::monotonic_us();
   if (on) {
+    if (cold_ && !open_cold_microphone()) return;
     // Whatever the ring holds was captured before the key went down: it is never sent.
     stats_.samples_discarded_idle += capture_->discard();
     key_down_us_ = now;
@@ -87,6 +95,11 @@ void AudioSender::set_talking(bool on) {
     pump();  // everything captured up to the release belongs to the burst
     framer_.key_up([this](std::span<const float> pcm, const ptt::FrameFlags& f) { send_frame(pcm, f); });
     stats_.talk_seconds += static_cast<double>(now - key_down_us_) / 1e6;
+    if (cold_) {
+      capture_->release();
+      mic_open_ = false;
+      events_.write("mic_close", {});
+    }
   }
 }
 
@@ -126,6 +139,22 @@ std::span<const std::byte> AudioSender::payload_for(std::span<const std::byte> o
   if (size == 0) return opus;  // cannot happen for an Opus packet; plain Opus is still playable
   header_.payload_type = rtp::kRedPayloadType;
   return {red_buf_.data(), size};
+}
+
+bool AudioSender::open_cold_microphone() {
+  // The key-down time stays the press (taken by the caller before this): the open is part of
+  // the talk-start latency, which is the point of a cold microphone.
+  const std::int64_t before = events::monotonic_us();
+  try {
+    capture_->start();
+  } catch (const std::exception& e) {
+    ++stats_.mic_open_failures;
+    events_.write("mic_open_failed", {{"message", e.what()}});
+    return false;
+  }
+  mic_open_ = true;
+  events_.write("mic_open", {{"open_ms", static_cast<double>(events::monotonic_us() - before) / 1000.0}});
+  return true;
 }
 
 void AudioSender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& f) {
@@ -190,7 +219,9 @@ nlohmann::json AudioSender::summary() const {
                    {"encode_errors", stats_.encode_errors},
                    {"redundant_copies", stats_.redundant_copies},
                    {"end_repeats", stats_.end_repeats},
-                   {"samples_discarded_idle", stats_.samples_discarded_idle}};
+                   {"samples_discarded_idle", stats_.samples_discarded_idle},
+                   {"cold_microphone", cold_},
+                   {"mic_open_failures", stats_.mic_open_failures}};
   if (capture_) {
     s["capture_overrun_samples"] = capture_->counters().overrun_samples.load();
     s["capture_device_xruns"] = capture_->counters().device_flags.load();

@@ -30,6 +30,7 @@ struct ClientConfig {
   bool renew = false;
   double keepalive_timeout_s = 3;
   bool no_session = false;  // plain RTP, no control protocol (standard RTP receivers)
+  bool cold_mic = false;    // open the microphone at key-down, close it at key-up
   std::filesystem::path events_path;
 };
 

@@ -31,6 +31,9 @@ class Capture {
 
   virtual void start() = 0;  // may throw: "cannot open ..." with the fix
   virtual void stop() noexcept = 0;
+  // Stops and gives the device back to the system (a sound card's stream is closed); the next
+  // start() opens it again. Endpoints without a device to give back just stop.
+  virtual void release() noexcept { stop(); }
   virtual std::string describe() const = 0;
   // Seconds between a sample reaching the device and it being readable here.
   virtual double input_latency() const noexcept { return 0.0; }

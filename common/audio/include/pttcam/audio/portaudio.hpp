@@ -52,8 +52,9 @@ class DeviceCapture final : public Capture {
  public:
   explicit DeviceCapture(const std::string& selector);  // opens the stream; throws
   ~DeviceCapture() override { stop(); }
-  void start() override;
+  void start() override;  // opens the stream again after release(); throws
   void stop() noexcept override;
+  void release() noexcept override;  // closes the stream (on JACK its ports go away)
   std::string describe() const override;
   double input_latency() const noexcept override;
 
@@ -61,7 +62,9 @@ class DeviceCapture final : public Capture {
   static int callback(const void* in, void* out, unsigned long frames,
                       const PaStreamCallbackTimeInfo* time, PaStreamCallbackFlags flags,
                       void* self) noexcept;
+  void open();
   PortAudioLibrary library_;
+  int device_ = -1;
   std::string name_;
   double latency_ = 0;
   PaStreamPtr stream_;  // after everything the callback touches (the ring lives in the base)
@@ -83,8 +86,12 @@ class DevicePlayback final : public Playback {
                       void* self) noexcept;
   PortAudioLibrary library_;
   std::string name_;
-  double latency_ = 0;
+  double latency_ = 0;  // PortAudio's outputLatency: used until the first callback
   std::atomic<std::size_t> period_{256};
+  // Published by the callback, read by output_latency() on the io thread: when the latest callback
+  // ran (steady clock, us) and how long after it that callback's first sample is heard.
+  std::atomic<std::int64_t> callback_us_{0};
+  std::atomic<std::int64_t> dac_delay_us_{0};
   PaStreamPtr stream_;
 };
 

@@ -28,6 +28,7 @@ struct SenderStats {
   std::uint64_t redundant_copies = 0;  // earlier frames carried again (RFC 2198)
   std::uint64_t end_repeats = 0;       // burst end packets sent again
   std::uint64_t samples_discarded_idle = 0;  // captured while not talking: never encoded
+  std::uint64_t mic_open_failures = 0;        // cold microphone: key presses whose open failed
   double talk_seconds = 0;
 };
 
@@ -40,7 +41,14 @@ class AudioSender {
               events::EventLog& events);
   ~AudioSender();
 
-  void start();  // starts the microphone
+  // Cold microphone (before start()): the device is opened at key-down and closed at key-up, as
+  // phones that only hold the microphone while talking do, so the press pays for the open.
+  void set_cold_microphone(bool cold) noexcept { cold_ = cold; }
+  bool cold_microphone() const noexcept { return cold_; }
+  // Whether the microphone is running now (always after start() unless cold).
+  bool microphone_open() const noexcept { return mic_open_; }
+
+  void start();  // starts the microphone (cold: only notes the time)
   void stop();   // ends a burst in progress and stops the microphone
   bool has_microphone() const noexcept { return capture_ != nullptr; }
   // Key edges. Going up flushes everything captured until now as the burst's last frame.
@@ -84,6 +92,7 @@ class AudioSender {
   int end_repeats_left_ = 0;
   std::int64_t next_end_repeat_us_ = 0;
   void send_end_repeats(std::int64_t now_us);
+  bool open_cold_microphone();  // false (counted, logged) if the device would not open
 
   codec::Encoder encoder_;
   ptt::BurstFramer framer_;
@@ -101,6 +110,8 @@ class AudioSender {
   std::uint32_t burst_start_ts_ = 0;
   std::int64_t lookahead_us_ = 0;
   std::uint64_t burst_frames_ = 0;
+  bool cold_ = false;
+  bool mic_open_ = false;
   SenderStats stats_;
   std::unique_ptr<audio::Capture> capture_;  // last: its device thread stops first
 };
