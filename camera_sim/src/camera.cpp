@@ -8,7 +8,8 @@ namespace pttcam::camera {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto kTick = 1ms;
+constexpr auto kTick = 1ms;       // while audio flows (see Client::schedule_tick)
+constexpr auto kIdleTick = 10ms;  // nothing to capture or play: session timers only
 constexpr std::int64_t kSessionTickUs = 5'000;  // the cap cuts talk within 5 ms of the limit
 constexpr std::uint64_t kMaxDropsLogged = 1000;  // a flood must not fill the disk
 constexpr std::uint8_t kVideoPayloadType = 96;
@@ -157,6 +158,7 @@ void Camera::on_datagram(std::size_t size) {
   const std::string peer = net::to_string(from_);
   if (config_.no_session) {
     receiver_->on_datagram(datagram, peer);
+    wake();
     return;
   }
   const std::int64_t now = events::monotonic_us();
@@ -185,14 +187,17 @@ void Camera::on_datagram(std::size_t size) {
     return;
   }
   receiver_->on_datagram(datagram, peer);
+  wake();
 }
 
 void Camera::schedule_tick() {
   if (!running_) return;
-  timer_.expires_at(timer_.expiry() + kTick);
+  const bool active = mic_->active() || receiver_->busy();
+  idle_wait_ = !active;
+  timer_.expires_at(timer_.expiry() + (active ? kTick : kIdleTick));
   if (timer_.expiry() < std::chrono::steady_clock::now() - 50ms) timer_.expires_after(0ms);
   timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || !running_) return;
+    if (!running_ || (ec && ec != boost::asio::error::operation_aborted)) return;  // aborted: wake()
     const std::int64_t now = events::monotonic_us();
     if (next_reboot_ < config_.reboot_at_s.size() && now >= start_us_ + us(config_.reboot_at_s[next_reboot_])) {
       ++next_reboot_;
@@ -206,6 +211,12 @@ void Camera::schedule_tick() {
     receiver_->pump();
     schedule_tick();
   });
+}
+
+void Camera::wake() {
+  if (!idle_wait_ || !running_) return;
+  idle_wait_ = false;
+  timer_.expires_after(0ms);  // the idle wait ends at once (aborted) and the tick runs
 }
 
 void Camera::apply(session::Output out) {
@@ -241,7 +252,10 @@ void Camera::sync_media() {
     peer_ = peer;
     peer_endpoint_ = peer ? std::optional(net::parse_endpoint(*peer)) : std::nullopt;
   }
-  if (stream_mic && !mic_->talking()) mic_->set_talking(true);
+  if (stream_mic && !mic_->talking()) {
+    mic_->set_talking(true);
+    wake();
+  }
 }
 
 nlohmann::json Camera::summary() const {

@@ -9,7 +9,8 @@ using State = session::ClientSession::State;
 using Talk = session::ClientSession::Talk;
 
 using namespace std::chrono_literals;
-constexpr auto kTick = 1ms;                      // mic and speaker pumps
+constexpr auto kTick = 1ms;                      // mic and speaker pumps while audio flows
+constexpr auto kIdleTick = 10ms;                 // nothing to capture or play: session timers only
 constexpr std::int64_t kSessionTickUs = 10'000;  // session timers need no finer grain
 constexpr std::uint8_t kVideoPayloadType = 96;
 
@@ -105,17 +106,23 @@ void Client::on_datagram(std::size_t size) {
   // The camera's microphone plays only during a live view (or always with --no-session).
   if (config_.no_session || session_.state() == State::live) {
     receiver_->on_datagram(datagram, net::to_string(from_));
+    wake();
   } else {
     ++stats_.media_outside_session;
   }
 }
 
+// Every millisecond while audio flows (talking, or the camera's audio playing or waiting to);
+// every 10 ms otherwise, which the session timers need and a waking up a thousand times a second
+// would not (1.5 % of a core on a small VM). A packet or a key press wakes the tick at once.
 void Client::schedule_tick() {
   if (!running_) return;
-  timer_.expires_at(timer_.expiry() + kTick);
+  const bool active = sender_->active() || receiver_->busy();
+  idle_wait_ = !active;
+  timer_.expires_at(timer_.expiry() + (active ? kTick : kIdleTick));
   if (timer_.expiry() < std::chrono::steady_clock::now() - 50ms) timer_.expires_after(0ms);  // woke late
   timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || !running_) return;
+    if (!running_ || (ec && ec != boost::asio::error::operation_aborted)) return;  // aborted: wake()
     sender_->pump();
     receiver_->pump();
     const std::int64_t now = events::monotonic_us();
@@ -127,9 +134,16 @@ void Client::schedule_tick() {
   });
 }
 
+void Client::wake() {
+  if (!idle_wait_ || !running_) return;
+  idle_wait_ = false;
+  timer_.expires_after(0ms);  // the idle wait ends at once (aborted) and the tick runs
+}
+
 void Client::set_talking(bool on) {
   if (!running_ || on == key_held_) return;
   key_held_ = on;
+  wake();
   const std::int64_t now = events::monotonic_us();
   if (on) {
     events_.write("key_down", {});

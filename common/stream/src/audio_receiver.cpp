@@ -216,12 +216,20 @@ void AudioReceiver::insert_copies(const rtp::RedPayload& red, const rtp::RtpPack
 
 // Keeps about two device periods queued: enough that the device never runs dry between pumps,
 // little enough that the queue adds only a few milliseconds to the latency.
+// While nothing plays, nothing is queued: the device plays silence on its own (not counted as an
+// underrun), and a burst that becomes due is put behind the same ~2 periods of silence a busy
+// queue would have, so its timing does not depend on what came before.
 void AudioReceiver::pump() {
-  const std::size_t low_water = 2 * speaker_->period_samples() + kTickSamples;
-  while (speaker_->queued() < low_water) {
-    if (pcm_pos_ == pcm_len_) next_frame();
+  while (speaker_->queued() < low_water()) {
+    if (pcm_pos_ == pcm_len_ && !next_frame()) return;
     write_pcm();
   }
+}
+
+std::size_t AudioReceiver::low_water() const noexcept { return 2 * speaker_->period_samples() + kTickSamples; }
+
+bool AudioReceiver::busy() const noexcept {
+  return in_burst_ || playout_.in_burst() || playout_.waiting() || pcm_pos_ < pcm_len_ || !speaker_->idle();
 }
 
 void AudioReceiver::write_pcm() {
@@ -260,7 +268,7 @@ void AudioReceiver::drop_waiting() noexcept {
   if (!playout_.in_burst()) playout_.flush();
 }
 
-void AudioReceiver::next_frame() {
+bool AudioReceiver::next_frame() {
   const std::int64_t now = events::monotonic_us();
   const int period = static_cast<int>(speaker_->period_samples());
   playout::PlayoutFrame frame;
@@ -288,7 +296,15 @@ void AudioReceiver::next_frame() {
   if (frame.kind == playout::FrameKind::silence && !frame.burst_end) {
     analyzer_.on_idle(now);
     report_finished_bursts();
-    return;
+    pcm_pos_ = pcm_len_ = 0;  // nothing to play: what is queued plays out, then the device's silence
+    speaker_->set_idle(true);
+    return false;
+  }
+  if (speaker_->idle()) {
+    static constexpr std::array<float, 256> kZeros{};
+    while (speaker_->queued() < low_water())
+      speaker_->write(std::span<const float>(kZeros.data(), std::min(kZeros.size(), low_water() - speaker_->queued())));
+    speaker_->set_idle(false);
   }
   // When this frame's first sample will be heard: after what is queued, plus the device's latency.
   const Micros play_us = now + static_cast<Micros>(speaker_->queued()) * 1'000'000 / audio::kSampleRate +
@@ -322,6 +338,7 @@ void AudioReceiver::next_frame() {
     events_.write(event("burst_play_end"), fields);
   }
   report_finished_bursts();
+  return true;
 }
 
 nlohmann::json AudioReceiver::summary() const {

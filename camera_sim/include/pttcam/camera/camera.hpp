@@ -67,6 +67,8 @@ class Camera {
   void receive();
   void on_datagram(std::size_t size);
   void schedule_tick();
+  void wake();  // ends an idle tick wait: audio started to flow
+  bool idle_wait_ = false;
   void apply(session::Output out);
   void sync_media();
   void schedule_video();

@@ -71,6 +71,8 @@ class Client {
   void receive();
   void on_datagram(std::size_t size);
   void schedule_tick();
+  void wake();  // ends an idle tick wait: audio started to flow
+  bool idle_wait_ = false;
   void apply(session::Output out);
   void notice_for(const session::LogEvent& e);
   void send(std::span<const std::byte> datagram);

@@ -78,6 +78,10 @@ class Playback {
   std::size_t queued() const noexcept { return ring_.size(); }
   std::size_t space() const noexcept { return ring_.capacity() - ring_.size(); }
   const EndpointCounters& counters() const noexcept { return counters_; }
+  // Nothing to play for now: the device plays silence where the ring runs dry, and that is not
+  // an underrun. Lets an idle receiver skip feeding silence (and waking up) every period.
+  void set_idle(bool idle) noexcept { idle_.store(idle, std::memory_order_relaxed); }
+  bool idle() const noexcept { return idle_.load(std::memory_order_relaxed); }
 
  protected:
   // Device side: fills the whole buffer, silence where the ring ran dry. RT-safe.
@@ -86,11 +90,13 @@ class Playback {
     for (std::size_t i = got; i < n; ++i) out[i] = 0.0f;
     counters_.callbacks.fetch_add(1, std::memory_order_relaxed);
     counters_.samples.fetch_add(n, std::memory_order_relaxed);
-    if (got < n) counters_.underrun_samples.fetch_add(n - got, std::memory_order_relaxed);
+    if (got < n && !idle_.load(std::memory_order_relaxed))
+      counters_.underrun_samples.fetch_add(n - got, std::memory_order_relaxed);
   }
 
   SpscRing<float> ring_;
   EndpointCounters counters_;
+  std::atomic<bool> idle_{false};
 };
 
 }  // namespace pttcam::audio

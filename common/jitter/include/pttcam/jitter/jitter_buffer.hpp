@@ -72,12 +72,13 @@ class JitterBuffer {
   void flush() noexcept;
 
   bool in_burst() const noexcept { return decision_.in_burst(); }
+  bool waiting() const noexcept { return !store_.empty(); }  // packets stored, not played yet
   // The delay the next burst gets: the estimator's, plus a frame of FEC headroom while frames
   // go missing (more than kFecHeadroomLossRate of them, and the stream carries FEC or RFC 2198
   // copies), two with copies two frames back and more than kDeepHeadroomLossRate missing.
   Micros target_delay_us() const noexcept;
   static constexpr double kFecHeadroomLossRate = 0.005;
-  static constexpr double kDeepHeadroomLossRate = 0.03;
+  static constexpr double kDeepHeadroomLossRate = 0.10;
   static constexpr Micros kMaxStretchUs = 60'000;
   // About one second of memory (50 frames of 20 ms) for how often frames go missing.
   static constexpr double kLossAlpha = 1.0 / 50;

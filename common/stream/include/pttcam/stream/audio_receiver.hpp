@@ -64,6 +64,8 @@ class AudioReceiver {
   void on_datagram(std::span<const std::byte> datagram, const std::string& from);
   // Keeps the speaker fed: call every millisecond and after each datagram.
   void pump();
+  // Something is playing, waiting to play or still queued at the speaker: keep pumping often.
+  bool busy() const noexcept;
   // A gated receiver (the camera's speaker) starts a burst only with a permit: the talk floor was
   // granted. Packets that arrive before the grant wait; one permit lets one burst start, however
   // soon its key was released. Ungated (the default), every burst plays.
@@ -92,7 +94,8 @@ class AudioReceiver {
   void report_finished_bursts();
   void count_for_loss(std::uint32_t ssrc, std::uint16_t sequence);
   PacketInfo* info_for(std::int64_t sequence);
-  void next_frame();
+  bool next_frame();  // false: nothing to play now (idle)
+  std::size_t low_water() const noexcept;
   void write_pcm();
   std::string event(const char* name) const { return prefix_ + name; }
 
