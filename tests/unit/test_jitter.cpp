@@ -225,14 +225,16 @@ TEST_CASE("DelayEstimator") {
   const DelayEstimator::Config dflt{};  // 0 .. 500 ms, 0.5 %, initial 20 ms
   const DelayEstimator::Config min15{15'000, 500'000, 0.005, 20'000};
   const DelayEstimator::Config loose{0, 500'000, 0.1, 20'000};
-  const DelayEstimator::Config strict{0, 500'000, 0.0, 20'000};  // k = 0: the largest
+  const DelayEstimator::Config strict{0, 500'000, 0.0, 20'000};  // k = 1: the second largest
   const Row rows[] = {
       {"nothing seen: the initial delay", dflt, {}, 20'000},
       {"under 1 s of media: at least the initial delay", dflt, {{0, 49}}, 20'000},
-      {"under 1 s of media, higher delays already count", dflt, {{0, 10}, {33'000, 1}}, 33'000},
+      {"under 1 s of media, higher delays already count", dflt, {{0, 10}, {33'000, 2}}, 33'000},
+      {"under 1 s of media, one lone spike does not", dflt, {{0, 10}, {33'000, 1}}, 20'000},
       {"1 s of zero delay: the minimum", dflt, {{0, 50}}, 0},
       {"1 s of zero delay with a minimum", min15, {{0, 50}}, 15'000},
-      {"n < 199: k = 0, the largest", dflt, {{0, 60}, {30'000, 1}, {0, 10}}, 30'000},
+      {"n < 199: k = 1, the second largest", dflt, {{0, 60}, {30'000, 1}, {20'000, 1}, {0, 10}}, 20'000},
+      {"n < 199: one lone spike never sets the target", dflt, {{0, 60}, {30'000, 1}, {0, 10}}, 0},
       {"n = 400 (8 s): k = 1, the second largest", dflt, {{50'000, 1}, {30'000, 1}, {0, 398}}, 30'000},
       {"n = 400 with one peak: the peak is allowed late", dflt, {{50'000, 1}, {0, 399}}, 0},
       {"late_target 0.1, n = 99: k = 9, the tenth largest",
@@ -240,20 +242,20 @@ TEST_CASE("DelayEstimator") {
        {{0, 89}, {1'000, 1}, {2'000, 1}, {3'000, 1}, {4'000, 1}, {5'000, 1}, {6'000, 1}, {7'000, 1}, {8'000, 1},
         {9'000, 1}, {10'000, 1}},
        1'000},
-      {"clamped to the maximum", {0, 80'000, 0.005, 20'000}, {{0, 60}, {900'000, 1}}, 80'000},
+      {"clamped to the maximum", {0, 80'000, 0.005, 20'000}, {{0, 60}, {900'000, 2}}, 80'000},
       {"negative relative delays count as zero", dflt, {{-40'000, 60}}, 0},
       {"the window is 8 s of media: one more frame pushes the first peak out; one peak is allowed late",
        dflt, {{50'000, 1}, {30'000, 1}, {0, 399}}, 0},
-      {"... which is 200 frames of 40 ms", dflt, {{50'000, 1, 1920}, {0, 199, 1920}}, 50'000},
-      {"... and 200 frames of 40 ms later, gone", dflt, {{50'000, 1, 1920}, {0, 200, 1920}}, 0},
-      {"... but never over kCapacity entries (2.5 ms frames)", strict, {{50'000, 1, 120}, {0, 1023, 120}}, 50'000},
-      {"... kCapacity reached, the oldest goes", strict, {{50'000, 1, 120}, {0, 1024, 120}}, 0},
+      {"... which is 200 frames of 40 ms", dflt, {{50'000, 2, 1920}, {0, 198, 1920}}, 50'000},
+      {"... and 200 frames of 40 ms later, gone", dflt, {{50'000, 2, 1920}, {0, 200, 1920}}, 0},
+      {"... but never over kCapacity entries (2.5 ms frames)", strict, {{50'000, 2, 120}, {0, 1022, 120}}, 50'000},
+      {"... kCapacity reached, the oldest goes", strict, {{50'000, 2, 120}, {0, 1023, 120}}, 0},
       {"min above max: max is raised to min", {30'000, 10'000, 0.005, 0}, {{0, 60}}, 30'000},
       {"late_target above 0.5 is 0.5 (n = 60: k = 29)",
        {0, 500'000, 7.0, 0},
        {{0, 10}, {1'000, 21}, {2'000, 29}},
        1'000},
-      {"late_target NaN is 0", {0, 500'000, std::nan(""), 0}, {{1'000, 300}, {2'000, 1}}, 2'000},
+      {"late_target NaN is 0", {0, 500'000, std::nan(""), 0}, {{1'000, 300}, {2'000, 2}}, 2'000},
   };
   for (const auto& row : rows) {
     const std::string name = row.name;
@@ -925,14 +927,14 @@ TEST_CASE("JitterBuffer") {
       return jb.insert(packet_of(p, keep.back()), t);
     };
     CHECK(jb.target_delay_us() == 30'000);
-    // Burst 1: 60 packets on time but number 30, which is 12 ms late.
+    // Burst 1: 60 packets on time but numbers 30 and 40, which are 12 ms late.
     Micros now = 0;
     for (int i = 0; i < 60; ++i)
-      put(static_cast<std::uint16_t>(i), i == 0, i == 59, i * kPeriod + (i == 30 ? 12'000 : 0));
+      put(static_cast<std::uint16_t>(i), i == 0, i == 59, i * kPeriod + (i == 30 || i == 40 ? 12'000 : 0));
     CHECK(jb.next(29'999, kSilence).kind == FrameKind::silence);  // 30 ms: the initial delay
     for (now = 30'000; !jb.next(now, kSilence).burst_end; now += kPeriod) CHECK(jb.current_delay_us() == 30'000);
     CHECK(jb.counters().late == 0);
-    CHECK(jb.target_delay_us() == 12'000);  // past warm-up: the largest relative delay
+    CHECK(jb.target_delay_us() == 12'000);  // past warm-up: the second largest relative delay
     // Burst 2 starts 12 ms after its first packet; a later peak changes the target, not this burst.
     const Micros t2 = 5'000'000;
     CHECK(put(60, true, false, t2) == InsertResult::accepted);
@@ -948,7 +950,7 @@ TEST_CASE("JitterBuffer") {
     CHECK(jb.next(t2 + 72'000, kSilence).kind == FrameKind::concealed);
     CHECK(jb.current_delay_us() == 32'000);
     CHECK(put(63, false, true, t2 + 3 * kPeriod + 25'000) == InsertResult::accepted);
-    CHECK(jb.target_delay_us() == 25'000);  // the late packet taught the estimator
+    CHECK(jb.target_delay_us() == 12'000);  // one late packet alone does not move the estimator
     const auto f63 = jb.next(t2 + 92'000, kSilence);
     CHECK(f63.kind == FrameKind::normal);
     CHECK(f63.sequence == 63);
@@ -995,12 +997,12 @@ TEST_CASE("JitterBuffer") {
     CHECK(jb.counters().bursts_unterminated == 1);
     CHECK(jb.target_delay_us() == 0);
     CHECK(put(mid(59), 59 * kPeriod + 150'000) == InsertResult::late);
-    CHECK(jb.target_delay_us() == 150'000);  // not a new burst's first packet
+    CHECK(jb.target_delay_us() == 0);  // one late packet alone does not set the target (its 150 ms: below)
     // The next burst, its marker packet (61) lost and its timestamps not counting the pause: its
     // first packet arrives while idle, so it starts a new clock instead of looking 1 s late.
     CHECK(put(mid(62), 2'200'000) == InsertResult::accepted);
     CHECK(put(mid(63), 2'200'000 + kPeriod + 3'000) == InsertResult::accepted);
-    CHECK(jb.target_delay_us() == 150'000);
+    CHECK(jb.target_delay_us() == 3'000);  // the second largest; "1 s late" would have made it 150 ms
     // RFC 3550: |D| = 150 ms for (58, 59); 62 pairs with nothing (new burst); |D| = 3 ms for (62, 63).
     const double after_59 = 150'000 / 16.0;
     CHECK(jb.counters().interarrival_jitter_us == doctest::Approx(after_59 + (3'000 - after_59) / 16.0));
@@ -1016,8 +1018,8 @@ TEST_CASE("JitterBuffer") {
       keep.push_back(payload_of(p));
       jb.insert(packet_of(p, keep.back()), 1'000'000 + i * kPeriod + (i == 40 ? 7'000 : 0));
     }
-    CHECK(jb.target_delay_us() == 7'000);
-    // Two pairs (39, 40) and (40, 41) each have |D| = 7 ms.
+    CHECK(jb.target_delay_us() == 0);  // one late packet alone does not set the target
+    // Two pairs (39, 40) and (40, 41) each have |D| = 7 ms: measured across both wraps.
     const double after_40 = 7'000 / 16.0;
     CHECK(jb.counters().interarrival_jitter_us ==
           doctest::Approx((after_40 + (7'000 - after_40) / 16.0) * std::pow(15.0 / 16.0, 18)).epsilon(1e-9));

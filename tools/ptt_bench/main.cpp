@@ -108,9 +108,20 @@ int analyze(const AnalyzeArgs& args) {
   const Json m = read_json(args.markers);
   const auto marker_at = m["marker_at"].get<std::vector<long>>();
   const auto marker = m["marker"].get<std::vector<float>>();
-  const auto recording = audio::read_mono_48k(args.recording);
+  auto recording = audio::read_mono_48k(args.recording);
   const auto stimulus_samples = audio::read_mono_48k(args.stimulus);
   const Json info = read_json(args.info);
+  // jack: stimulus and recording start on the same JACK cycle. wav: the client's WAV microphone
+  // and the camera's WAV speaker start with their processes, recording_offset_us apart on the
+  // monotonic clock: the recording is shifted onto the stimulus's timeline.
+  const std::string mode = info.value("mode", std::string("jack"));
+  if (const auto offset_us = info.value("recording_offset_us", std::int64_t{0}); offset_us != 0) {
+    const auto shift = static_cast<long>(std::lround(static_cast<double>(offset_us) * kRate / 1e6));
+    if (shift > 0)
+      recording.insert(recording.begin(), static_cast<std::size_t>(shift), 0.0f);
+    else
+      recording.erase(recording.begin(), recording.begin() + std::min<long>(-shift, static_cast<long>(recording.size())));
+  }
   const auto t0_us = info["record_t0_us"].get<std::int64_t>();
   // The dummy driver's own rate against the monotonic clock (pttcam-jack-io measures it).
   const double jack_rate = info.value("samples_per_second", kRate);
@@ -188,7 +199,7 @@ int analyze(const AnalyzeArgs& args) {
       if (b["talk_start_ms"].is_number()) own_talk_start.push_back(b["talk_start_ms"].get<double>());
 
   const auto pct = [](const std::vector<double>& v, double p) { return stream::percentile(v, p); };
-  Json out{{"mode", "jack"},
+  Json out{{"mode", mode},
            {"continuous", continuous},
            {"snr_db", snr},
            {"markers_expected", expected.size()},

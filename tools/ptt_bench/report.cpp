@@ -143,6 +143,7 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
   for (std::string name; std::getline(list, name);)
     if (!name.empty()) cells.push_back(read_json(dir / "cells" / name / "cell.json"));
   const Json idle = fs::exists(dir / "idle" / "idle.json") ? read_json(dir / "idle" / "idle.json") : Json(nullptr);
+  const std::string mode = cells.empty() ? std::string("jack") : cells.front().value("mode", std::string("jack"));
   const fs::path plots = dir / "plots";
   fs::create_directories(plots);
 
@@ -226,10 +227,14 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
     out_cells.push_back(cell);
   }
 
-  std::ofstream(dir / "results.json") << Json{{"matrix", matrix}, {"mode", "jack"}, {"idle", idle}, {"cells", out_cells}}.dump(2)
+  std::ofstream(dir / "results.json") << Json{{"matrix", matrix}, {"mode", mode}, {"idle", idle}, {"cells", out_cells}}.dump(2)
                                       << '\n';
   std::ofstream md(dir / "results.md");
-  md << "Every figure: mode `jack` (ground truth on the private JACK server's clock, markers found in the recordings).\n\n"
+  md << (mode == "wav" ? "Every figure: mode `wav` (no JACK: the client's WAV microphone played the stimulus and the camera's "
+                         "WAV speaker recorded, aligned on the monotonic clock by the two programs' start times; device "
+                         "buffers are emulated, and the reference, which needs JACK, did not run).\n\n"
+                       : "Every figure: mode `jack` (ground truth on the private JACK server's clock, markers found in the "
+                         "recordings).\n\n")
      << "### Mouth-to-ear latency\n\n" << lat.str()
      << "\nThe reference (GStreamer: opusenc, rtpopuspay, rtpjitterbuffer, opusdec with FEC and PLC) streams continuously; "
         "\"tuned\" is the lowest rtpjitterbuffer latency of the ladder that lost no more markers than pttcam. "

@@ -28,7 +28,10 @@ void DelayEstimator::evict_oldest() noexcept {
 Micros DelayEstimator::quantile() noexcept {
   const auto n = static_cast<std::int64_t>(size_);
   const auto allowed = static_cast<std::int64_t>(std::floor(config_.late_target * static_cast<double>(n + 1))) - 1;
-  const std::int64_t k = std::clamp<std::int64_t>(allowed, 0, n - 1);
+  // At least one packet may stand above the target: a single stall (a scheduling hiccup, one
+  // delayed packet) is what stretching inside a burst is for, and must not set the delay of the
+  // next 8 s of talk. Two such packets do.
+  const std::int64_t k = std::clamp<std::int64_t>(std::max<std::int64_t>(allowed, 1), 0, n - 1);
   for (std::size_t i = 0; i < size_; ++i) scratch_[i] = delay_us_[(head_ + i) % kCapacity];
   const auto end = scratch_.begin() + n;
   const auto nth = scratch_.begin() + (n - 1 - k);  // ascending order: k values above it

@@ -18,12 +18,13 @@ namespace pttcam::jitter {
 // 20 ms, against 0 late and 37-40 ms this way.) The target is an upper quantile:
 //
 //   target = the (k+1)-th largest delay of the last kWindowSamples of media, where
-//   k = floor(late_target * (n + 1)) - 1 (at least 0) for n packets in the window.
+//   k = floor(late_target * (n + 1)) - 1 (at least 1, so one lone spike never sets it) for n
+//   packets in the window.
 //
 // For delays drawn from one distribution, a new packet exceeds the (k+1)-th largest of n earlier
 // ones with probability (k+1)/(n+1), so this k is the largest that keeps the expected late rate
 // at or under late_target (k = floor(late_target * n) would give up to ~1/n more).
-// Growth is fast: k+1 packets above the old target raise it (k is 0 or 1 for 20 ms frames).
+// Growth is fast: k+1 packets above the old target raise it (k is 1 for 20 ms frames).
 // Shrinking is slow on purpose: a peak stays in the window for kWindowSamples of media, so
 // periodic spikes (Wi-Fi scans, cross traffic) do not catch every burst with a short delay.
 // The window counts media, not wall time: silence between talk bursts forgets nothing.
