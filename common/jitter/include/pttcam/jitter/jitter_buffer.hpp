@@ -78,7 +78,7 @@ class JitterBuffer {
   // copies), two with copies two frames back and more than kDeepHeadroomLossRate missing.
   Micros target_delay_us() const noexcept;
   static constexpr double kFecHeadroomLossRate = 0.005;
-  static constexpr double kDeepHeadroomLossRate = 0.10;
+  static constexpr double kDeepHeadroomLossRate = 0.03;
   static constexpr Micros kMaxStretchUs = 60'000;
   // About one second of memory (50 frames of 20 ms) for how often frames go missing.
   static constexpr double kLossAlpha = 1.0 / 50;
