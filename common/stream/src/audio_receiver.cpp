@@ -65,6 +65,14 @@ void AudioReceiver::count_for_loss(std::uint32_t ssrc, std::uint16_t sequence) {
   ++counters_.rtp_received;
 }
 
+// What the timeline needs of a packet (or of a copy standing in for one) once its frame plays.
+PacketInfo& AudioReceiver::remember(const playout::IncomingPacket& in, std::optional<std::uint32_t> burst_start_ts,
+                                    Micros arrival_us) {
+  PacketInfo& info = infos_[in.sequence & 0xff];
+  info = PacketInfo{in.sequence, in.timestamp, burst_start_ts, {}, {}, in.capture_us, arrival_us};
+  return info;
+}
+
 PacketInfo* AudioReceiver::info_for(std::int64_t sequence) {
   PacketInfo& info = infos_[static_cast<std::size_t>(sequence) & 0xff];
   return (info.sequence & 0xffff) == (sequence & 0xffff) ? &info : nullptr;
@@ -150,8 +158,7 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
     if (playout_.insert_redundant(in, now) == playout::InsertResult::accepted) {
       ++counters_.end_repeats_used;
       count_for_loss(p.header.ssrc, p.header.sequence);
-      infos_[p.header.sequence & 0xff] =
-          PacketInfo{p.header.sequence, p.header.timestamp, p.extras.burst_start_ts, {}, {}, in.capture_us, now};
+      remember(in, p.extras.burst_start_ts, now);
       if (red) insert_copies(*red, p, in, now);
     }
     pump();
@@ -162,8 +169,7 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
   const auto result = playout_.insert(in, now);
   switch (result) {
     case playout::InsertResult::accepted: {
-      PacketInfo& info = infos_[p.header.sequence & 0xff];
-      info = PacketInfo{p.header.sequence, p.header.timestamp, p.extras.burst_start_ts, {}, {}, in.capture_us, now};
+      PacketInfo& info = remember(in, p.extras.burst_start_ts, now);
       if (p.extras.key_down_us) info.key_down_us = static_cast<Micros>(*p.extras.key_down_us);
       if (p.extras.key_up_us) info.key_up_us = static_cast<Micros>(*p.extras.key_up_us);
       if (p.header.marker)
@@ -210,7 +216,7 @@ void AudioReceiver::insert_copies(const rtp::RedPayload& red, const rtp::RtpPack
     if (primary.capture_us) copy.capture_us = *primary.capture_us - static_cast<Micros>(offset) * 1'000'000 / audio::kSampleRate;
     copy.payload = block.data;
     if (playout_.insert_redundant(copy, now) == playout::InsertResult::accepted)
-      infos_[copy.sequence & 0xff] = PacketInfo{copy.sequence, copy.timestamp, p.extras.burst_start_ts, {}, {}, copy.capture_us, now};
+      remember(copy, p.extras.burst_start_ts, now);
   }
 }
 

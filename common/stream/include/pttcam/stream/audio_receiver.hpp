@@ -94,6 +94,7 @@ class AudioReceiver {
   void report_finished_bursts();
   void count_for_loss(std::uint32_t ssrc, std::uint16_t sequence);
   PacketInfo* info_for(std::int64_t sequence);
+  PacketInfo& remember(const playout::IncomingPacket& in, std::optional<std::uint32_t> burst_start_ts, Micros arrival_us);
   bool next_frame();  // false: nothing to play now (idle)
   std::size_t low_water() const noexcept;
   void write_pcm();
