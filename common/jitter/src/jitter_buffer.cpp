@@ -90,9 +90,8 @@ InsertResult JitterBuffer::insert_redundant(const IncomingPacket& copy, Micros a
   // On the timeline it is as late as the packet that carried it, plus how much older it is.
   const Micros above_floor =
       stretch_enabled_ ? above_floor_us_ + rtp_to_us(static_cast<std::uint32_t>(last_timestamp_ - copy.timestamp)) : 0;
-  auto result = store_.insert(seq, copy, arrival_us, above_floor, true);
-  if (result == PacketStore::Result::full || result == PacketStore::Result::too_old) return InsertResult::duplicate;
-  if (result != PacketStore::Result::stored) return InsertResult::duplicate;
+  // A copy never pushes waiting packets out (full, too_old): it is simply not needed then.
+  if (store_.insert(seq, copy, arrival_us, above_floor, true) != PacketStore::Result::stored) return InsertResult::duplicate;
   ++counters_.redundant_stored;
   decision_.on_stored(*store_.find(seq), target_delay_us());
   return InsertResult::accepted;
