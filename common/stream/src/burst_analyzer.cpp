@@ -9,9 +9,9 @@ namespace {
 constexpr double kSamplesPerMs = 48.0;
 // How long a burst cut by a timeout may still resume as the same burst (an outage ending).
 constexpr Micros kResumeWindowUs = 10'000'000;
-// A delay that climbed this much in the second before packets went missing (or came late) means
-// a queue was filling: the link is slower than the stream (a bandwidth cap). Jitter alone moves
-// single packets; a queue moves every packet after it.
+// Packets that went missing (or came late) while the delay stood this much above the burst's
+// lowest mean a queue had filled: the link is slower than the stream (a bandwidth cap). Jitter
+// alone moves single packets; a queue moves every packet after it, and keeps them up.
 constexpr Micros kQueueWindowUs = 1'000'000;
 constexpr Micros kQueueGrowthUs = 40'000;
 
@@ -43,6 +43,7 @@ void BurstAnalyzer::on_frame(const playout::PlayoutFrame& frame, const PacketInf
     run_.reset();
     late_.clear();
     delays_.clear();
+    lowest_delay_us_.reset();
     burst_start_ts_ = packet ? packet->burst_start_ts : std::nullopt;
     if (packet && packet->key_down_us) current_->talk_start_ms = static_cast<double>(play_us - *packet->key_down_us) / 1000.0;
     // The head is missing when the first packet played is not the burst's first one.
@@ -64,7 +65,9 @@ void BurstAnalyzer::on_frame(const playout::PlayoutFrame& frame, const PacketInf
       if (packet && burst_start_ts_) {
         // Timestamps relative to the burst's first, so a wrap does not matter.
         const auto ticks = static_cast<std::uint32_t>(packet->timestamp - *burst_start_ts_);
-        delays_.push_back({play_us, packet->arrival_us - static_cast<Micros>(ticks) * 1000 / 48});
+        const Micros delay = packet->arrival_us - static_cast<Micros>(ticks) * 1000 / 48;
+        delays_.push_back({play_us, delay});
+        lowest_delay_us_ = std::min(lowest_delay_us_.value_or(delay), delay);
         while (!delays_.empty() && play_us - delays_.front().play_us > kQueueWindowUs) delays_.erase(delays_.begin());
       }
       break;
@@ -104,19 +107,17 @@ void BurstAnalyzer::on_late(std::uint16_t sequence) {
   if (current_ || suspended_) late_.push_back(sequence);
 }
 
-// The median delay of the newest quarter of the window minus that of the oldest quarter: a trend
-// that random jitter, which moves packets both ways, leaves near zero.
+// The median delay of the newest quarter of the last second's frames minus the lowest delay of
+// the burst so far: how far a queue has pushed the packets up. Random jitter moves packets both
+// ways and leaves that median near the bottom; a filling or full queue keeps it up.
 Micros BurstAnalyzer::queue_growth_us() const {
   const std::size_t n = delays_.size();
-  if (n < 8) return 0;
-  const std::size_t q = n / 4;
-  const auto median = [&](std::size_t from) {
-    std::vector<Micros> v;
-    for (std::size_t i = from; i < from + q; ++i) v.push_back(delays_[i].delay_us);
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(q / 2), v.end());
-    return v[q / 2];
-  };
-  return median(n - q) - median(0);
+  if (n < 4 || !lowest_delay_us_) return 0;  // a queue that fills at a burst's start counts too
+  const std::size_t q = std::max<std::size_t>(n / 4, 1);
+  std::vector<Micros> v;
+  for (std::size_t i = n - q; i < n; ++i) v.push_back(delays_[i].delay_us);
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(q / 2), v.end());
+  return v[q / 2] - *lowest_delay_us_;
 }
 
 // A queue that filled explains both missing and late packets; else late means jitter.

@@ -79,10 +79,10 @@ class BurstAnalyzer {
     Micros at_us = 0;
     int samples = 0;
     std::vector<std::int64_t> sequences;
-    Micros queue_growth_us = 0;  // how much the delay had climbed in the second before the run
+    Micros queue_growth_us = 0;  // how far a queue had pushed the delay up before the run
   };
-  // How much the packets' one-way delay (arrival - RTP timestamp) rose over the last second of
-  // played frames (median of the newest quarter minus median of the oldest).
+  // How far the packets' one-way delay (arrival - RTP timestamp) stands above the burst's lowest:
+  // the median of the newest quarter of the last second of played frames, minus that lowest.
   Micros queue_growth_us() const;
   const char* loss_cause(const Run& r, bool any_late) const;
   struct Suspended {
@@ -109,6 +109,7 @@ class BurstAnalyzer {
     Micros delay_us;
   };
   std::vector<Delay> delays_;  // normal frames of the burst in the last kQueueWindowUs
+  std::optional<Micros> lowest_delay_us_;  // of the burst so far
   std::vector<BurstSummary> done_;
   std::size_t reported_ = 0;
   std::uint64_t next_index_ = 1;
