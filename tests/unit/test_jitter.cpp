@@ -76,6 +76,12 @@ struct Rng {
   bool chance(double p) { return static_cast<double>(next() >> 11) * 0x1.0p-53 < p; }
 };
 
+// One packet into the jitter buffer (which copies its bytes).
+InsertResult feed(JitterBuffer& jb, const Pkt& p, Micros arrival) {
+  const auto bytes = payload_of(p);
+  return jb.insert(packet_of(p, bytes), arrival);
+}
+
 }  // namespace
 
 // =============================================================================================
@@ -885,11 +891,8 @@ TEST_CASE("JitterBuffer") {
   SUBCASE("a full store: the newest kSlots numbers win") {
     JitterBuffer jb(fixed({40'000, 4800}));
     const auto slots = static_cast<int>(JitterBuffer::kSlots);
-    std::vector<std::vector<std::byte>> keep;
     const auto put = [&](int i, Micros t) {
-      const Pkt p{static_cast<std::uint16_t>(0xFFC0 + i), i == 0};  // crosses 0xFFFF -> 0
-      keep.push_back(payload_of(p));
-      return jb.insert(packet_of(p, keep.back()), t);
+      return feed(jb, Pkt{static_cast<std::uint16_t>(0xFFC0 + i), i == 0}, t);  // crosses 0xFFFF -> 0
     };
     for (int i = 0; i < slots; ++i) CHECK(put(i, 1'000) == InsertResult::accepted);
     CHECK(jb.counters().overflow == 0);
@@ -920,12 +923,7 @@ TEST_CASE("JitterBuffer") {
     JitterBuffer::Config c;
     c.initial_delay_us = 30'000;
     JitterBuffer jb(c);
-    std::vector<std::vector<std::byte>> keep;
-    const auto put = [&](std::uint16_t seq, bool marker, bool end, Micros t) {
-      const Pkt p{seq, marker, end};
-      keep.push_back(payload_of(p));
-      return jb.insert(packet_of(p, keep.back()), t);
-    };
+    const auto put = [&](std::uint16_t seq, bool marker, bool end, Micros t) { return feed(jb, Pkt{seq, marker, end}, t); };
     CHECK(jb.target_delay_us() == 30'000);
     // Burst 1: 60 packets on time but numbers 30 and 40, which are 12 ms late.
     Micros now = 0;
@@ -963,12 +961,7 @@ TEST_CASE("JitterBuffer") {
     JitterBuffer::Config c;
     c.min_delay_us = c.max_delay_us = c.initial_delay_us = 12'000;
     JitterBuffer jb(c);
-    std::vector<std::vector<std::byte>> keep;
-    const auto put = [&](std::uint16_t seq, bool marker, bool end, Micros t) {
-      const Pkt p{seq, marker, end};
-      keep.push_back(payload_of(p));
-      return jb.insert(packet_of(p, keep.back()), t);
-    };
+    const auto put = [&](std::uint16_t seq, bool marker, bool end, Micros t) { return feed(jb, Pkt{seq, marker, end}, t); };
     CHECK(put(0, true, false, 0) == InsertResult::accepted);
     CHECK(jb.next(12'000, kSilence).sequence == 0);
     CHECK(jb.next(32'000, kSilence).kind == FrameKind::concealed);  // 1 is not there yet
@@ -979,11 +972,7 @@ TEST_CASE("JitterBuffer") {
 
   SUBCASE("a late packet arriving while idle is measured on its own burst's clock") {
     JitterBuffer jb(JitterBuffer::Config{});
-    std::vector<std::vector<std::byte>> keep;
-    const auto put = [&](const Pkt& p, Micros t) {
-      keep.push_back(payload_of(p));
-      return jb.insert(packet_of(p, keep.back()), t);
-    };
+    const auto put = [&](const Pkt& p, Micros t) { return feed(jb, p, t); };
     Micros now = 0;
     const auto pull_until = [&](Micros t) {  // the speaker, as the simulation below drives it
       while (now <= t) now += Micros{jb.next(now, 240).samples} * 1'000'000 / 48'000;
@@ -1011,12 +1000,10 @@ TEST_CASE("JitterBuffer") {
   SUBCASE("relative delays and the RFC 3550 jitter cross both wraps") {
     JitterBuffer::Config c;
     JitterBuffer jb(c);
-    std::vector<std::vector<std::byte>> keep;
     for (int i = 0; i < 60; ++i) {
       Pkt p{static_cast<std::uint16_t>(0xFFE0 + i), i == 0};
       p.ts = 0xFFFF'FFFFu - 20 * kFrame + static_cast<std::uint32_t>(i * kFrame);  // wraps at i = 21, seq at 32
-      keep.push_back(payload_of(p));
-      jb.insert(packet_of(p, keep.back()), 1'000'000 + i * kPeriod + (i == 40 ? 7'000 : 0));
+      feed(jb, p, 1'000'000 + i * kPeriod + (i == 40 ? 7'000 : 0));
     }
     CHECK(jb.target_delay_us() == 0);  // one late packet alone does not set the target
     // Two pairs (39, 40) and (40, 41) each have |D| = 7 ms: measured across both wraps.
@@ -1159,8 +1146,7 @@ SimResult simulate(JitterBuffer& jb, int bursts, int per_burst, const std::funct
   std::size_t k = 0;
   for (Micros now = 0; k < sent.size() || jb.in_burst();) {
     if (k < sent.size() && sent[k].arrival <= now) {
-      const auto bytes = payload_of(sent[k].pkt);
-      jb.insert(packet_of(sent[k].pkt, bytes), sent[k].arrival);
+      feed(jb, sent[k].pkt, sent[k].arrival);
       probe(static_cast<int>(++k), jb);
       continue;
     }
@@ -1291,10 +1277,7 @@ TEST_CASE("JitterBuffer: RFC 2198 copies stand in for lost packets") {
   c.min_delay_us = 10'000;
   c.initial_delay_us = 10'000;
   JitterBuffer jb(c);
-  const auto insert = [&](const Pkt& p, Micros arrival) {
-    const auto bytes = payload_of(p);
-    return jb.insert(packet_of(p, bytes), arrival);
-  };
+  const auto insert = [&](const Pkt& p, Micros arrival) { return feed(jb, p, arrival); };
   // A copy travels in a later packet: same frame (number, timestamp, marker), its own bytes.
   const auto copy_of = [&](Pkt p, Micros arrival) {
     p.size = 9;  // tells the copy's bytes from the packet's own
