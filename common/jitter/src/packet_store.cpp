@@ -52,20 +52,23 @@ const StoredPacket* PacketStore::find(std::int64_t seq) const noexcept {
   return slot.used && slot.packet.seq == seq ? &slot.packet : nullptr;
 }
 
-const StoredPacket* PacketStore::oldest() const noexcept {
+// The waiting packet that comes first in `before`'s order, if any (a scan of the slots).
+template <class Before>
+const StoredPacket* PacketStore::first_by(Before before) const noexcept {
   const StoredPacket* best = nullptr;
   if (count_ == 0) return best;
   for (const auto& slot : slots_)
-    if (slot.used && (!best || slot.packet.seq < best->seq)) best = &slot.packet;
+    if (slot.used && (!best || before(slot.packet, *best))) best = &slot.packet;
   return best;
 }
 
+const StoredPacket* PacketStore::oldest() const noexcept {
+  return first_by([](const StoredPacket& a, const StoredPacket& b) { return a.seq < b.seq; });
+}
+
 std::optional<std::int64_t> PacketStore::newest() const noexcept {
-  std::optional<std::int64_t> best;
-  if (count_ == 0) return best;
-  for (const auto& slot : slots_)
-    if (slot.used && (!best || slot.packet.seq > *best)) best = slot.packet.seq;
-  return best;
+  const StoredPacket* p = first_by([](const StoredPacket& a, const StoredPacket& b) { return a.seq > b.seq; });
+  return p ? std::optional<std::int64_t>(p->seq) : std::nullopt;
 }
 
 bool PacketStore::has_after(std::int64_t seq) const noexcept {
@@ -74,11 +77,7 @@ bool PacketStore::has_after(std::int64_t seq) const noexcept {
 }
 
 const StoredPacket* PacketStore::earliest() const noexcept {
-  const StoredPacket* best = nullptr;
-  if (count_ == 0) return best;
-  for (const auto& slot : slots_)
-    if (slot.used && (!best || slot.packet.arrival_us < best->arrival_us)) best = &slot.packet;
-  return best;
+  return first_by([](const StoredPacket& a, const StoredPacket& b) { return a.arrival_us < b.arrival_us; });
 }
 
 void PacketStore::erase(std::int64_t seq) noexcept {

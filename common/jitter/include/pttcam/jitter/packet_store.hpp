@@ -80,6 +80,8 @@ class PacketStore {
     return static_cast<std::size_t>(static_cast<std::uint64_t>(seq) & (kSlots - 1));
   }
   std::size_t drop_through(std::int64_t seq) noexcept;
+  template <class Before>
+  const StoredPacket* first_by(Before before) const noexcept;
 
   std::array<Slot, kSlots> slots_{};
   std::size_t count_ = 0;
