@@ -36,6 +36,7 @@ int run(int argc, char** argv) {
   std::string camera;
   std::string input = "default";
   std::string script;
+  std::string keys = "terminal";
   std::string events_path;
   std::string summary_path;
   bool toggle = false;
@@ -58,6 +59,11 @@ int run(int argc, char** argv) {
   app.add_flag("--no-session", config.no_session,
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
   app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end");
+  app.add_option("--keys", keys,
+                 "Where the talk key comes from: terminal (hold SPACE) | stdin (lines 'down' / 'up' on a pipe, "
+                 "end of input quits; for programs that press the key)")
+      ->check(CLI::IsMember({"terminal", "stdin"}))
+      ->capture_default_str();
   app.add_flag("--toggle", toggle, "A key press starts talking, the next stops");
   app.add_flag("--cold-mic", config.cold_mic,
                "Open the microphone at each key-down and close it at key-up (talk-start pays for the open)");
@@ -82,6 +88,8 @@ int run(int argc, char** argv) {
   }
   if (camera.empty()) throw std::invalid_argument("--camera HOST:PORT is required");
   if (!script.empty() && toggle) throw std::invalid_argument("--talk-script and --toggle cannot be combined");
+  if (keys == "stdin" && (!script.empty() || toggle))
+    throw std::invalid_argument("--keys stdin cannot be combined with --talk-script or --toggle");
   config.camera = net::parse_endpoint(camera);
   config.input = audio::parse_capture_spec(input);
   config.speaker = audio::parse_playback_spec(speaker);
@@ -96,9 +104,11 @@ int run(int argc, char** argv) {
   client::Client client(io, config);
   std::optional<client::ScriptedKey> scripted;
   std::optional<client::TerminalKey> terminal;
+  std::optional<client::StdinKey> piped;
   const auto finish = [&] {
     client.stop();
     if (terminal) terminal->stop();
+    if (piped) piped->stop();
     io.stop();
   };
   boost::asio::steady_timer linger(io);
@@ -116,17 +126,20 @@ int run(int argc, char** argv) {
     std::printf("ptt-client: %s\n", line.c_str());
     std::fflush(stdout);
   };
-  if (!windows.empty()) {
-    // Let the last frame's packet leave before exiting.
-    // After the last release, linger a moment before ending the live view: on a jittery link the
-    // SESSION_END would otherwise overtake the burst's last packets and the camera would drop them.
-    scripted.emplace(io, client, windows, [&] {
-      linger.expires_after(std::chrono::milliseconds(300));
-      linger.async_wait([&](const boost::system::error_code& ec) {
-        if (!ec) finish();
-      });
+  // After the last release, linger a moment before ending the live view: on a jittery link the
+  // SESSION_END would otherwise overtake the burst's last packets and the camera would drop them.
+  const auto linger_then_finish = [&] {
+    linger.expires_after(std::chrono::milliseconds(300));
+    linger.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) finish();
     });
+  };
+  if (!windows.empty()) {
+    scripted.emplace(io, client, windows, linger_then_finish);
     scripted->start();
+  } else if (keys == "stdin") {
+    piped.emplace(io, client, linger_then_finish);
+    piped->start();
   } else {
     terminal.emplace(io, client, toggle, finish);
     terminal->start();
@@ -135,6 +148,7 @@ int run(int argc, char** argv) {
 
   auto summary = client.summary();
   events::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
+  if (piped) summary["key_commands"] = {{"accepted", piped->reader().accepted()}, {"rejected", piped->reader().rejected()}};
   print_summary(summary);
   if (!summary_path.empty()) std::ofstream(summary_path) << summary.dump(2) << '\n';
   // A refused microphone is an error the user must fix: make scripts notice it.

@@ -1,9 +1,11 @@
 #include "pttcam/client/key_source.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <stdexcept>
+#include <string>
 
 namespace pttcam::client {
 
@@ -29,6 +31,51 @@ void ScriptedKey::step(std::size_t index, bool press) {
     client_.set_talking(press);
     step(press ? index : index + 1, !press);
   });
+}
+
+StdinKey::StdinKey(boost::asio::io_context& io, Client& client, std::function<void()> done)
+    : client_(client), done_(std::move(done)), in_(io) {}
+
+StdinKey::~StdinKey() { stop(); }
+
+void StdinKey::start() {
+  struct stat st {};
+  if (fstat(STDIN_FILENO, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+    throw std::runtime_error("--keys stdin: standard input must be a pipe or FIFO (lines 'down' and 'up')");
+  in_.assign(dup(STDIN_FILENO));
+  read();
+}
+
+void StdinKey::stop() {
+  boost::system::error_code ec;
+  if (in_.is_open()) in_.close(ec);
+}
+
+void StdinKey::read() {
+  in_.async_read_some(boost::asio::buffer(buf_), [this](const boost::system::error_code& ec, std::size_t n) {
+    if (ec == boost::asio::error::operation_aborted) return;
+    if (ec) {  // end of input (the writer closed the pipe) or a read error: the same for the key
+      apply(reader_.finish());
+      stop();
+      done_();
+      return;
+    }
+    apply(reader_.feed(std::string_view(buf_.data(), n)));
+    read();
+  });
+}
+
+void StdinKey::apply(const KeyCommandReader::Result& r) {
+  for (const KeyCommand c : r.commands) client_.set_talking(c == KeyCommand::down);
+  constexpr std::uint64_t kReported = 5;
+  const std::uint64_t before = reader_.rejected() - r.rejected.size();
+  for (std::size_t k = 0; k < r.rejected.size() && before + k < kReported; ++k) {
+    std::string shown = r.rejected[k];
+    for (char& c : shown)
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    std::fprintf(stderr, "ptt-client: --keys stdin: ignored line '%s' (expected 'down' or 'up')%s\n", shown.c_str(),
+                 before + k + 1 == kReported ? "; further ones are only counted" : "");
+  }
 }
 
 TerminalKey::TerminalKey(boost::asio::io_context& io, Client& client, bool toggle, std::function<void()> quit)

@@ -1,5 +1,6 @@
 #pragma once
-// Who holds the talk key: a script (QA, tests, demo) or a person at a terminal.
+// Who holds the talk key: a script (QA, tests, demo), another program through a pipe (the
+// latency benchmark) or a person at a terminal.
 #include <functional>
 #include <memory>
 #include <vector>
@@ -7,6 +8,7 @@
 #include <termios.h>
 
 #include "pttcam/client/client.hpp"
+#include "pttcam/client/key_commands.hpp"
 #include "pttcam/client/key_decoder.hpp"
 #include "pttcam/ptt/talk_script.hpp"
 
@@ -26,6 +28,27 @@ class ScriptedKey {
   std::function<void()> done_;
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point origin_;
+};
+
+// Presses and releases the key as lines "down" / "up" arrive on standard input, which must be a
+// pipe or FIFO (KeyCommandReader); the end of the input calls `done`. A line that is neither is
+// counted and reported on stderr (the first few), and changes nothing. Runs on the io thread.
+class StdinKey {
+ public:
+  StdinKey(boost::asio::io_context& io, Client& client, std::function<void()> done);
+  ~StdinKey();
+  void start();  // throws if standard input is not a pipe
+  void stop();
+  const KeyCommandReader& reader() const noexcept { return reader_; }
+
+ private:
+  void read();
+  void apply(const KeyCommandReader::Result& r);
+  Client& client_;
+  std::function<void()> done_;
+  boost::asio::posix::stream_descriptor in_;
+  KeyCommandReader reader_;
+  std::array<char, 256> buf_{};
 };
 
 // Hold SPACE to talk (or press to toggle with `toggle`), q to quit. Uses the kitty keyboard
