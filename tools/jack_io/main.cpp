@@ -6,16 +6,33 @@
 // position in the list, all from the same first cycle. A port that goes away and comes back (a
 // program that closes its capture stream between key presses, ptt-client --cold-mic) is connected
 // again within about a millisecond of its return; the samples in between go nowhere.
+//
+// --key-script START+DURATION,... --keys-to PATH: pttcam-jack-io also holds the talk key, so a
+// press happens at a known sample of the recording. PATH is a FIFO (or pipe) whose other end is
+// `ptt-client --keys stdin`; it is opened before the ports are waited for (the client is started
+// with the FIFO as its standard input, and its shell's open blocks until this one). A thread of its
+// own (not the JACK process thread, which must not make system calls) sleeps until the audio clock
+// (the samples the process thread has started, plus the time into the current cycle, at most a
+// period) reaches each press and release (START and START+DURATION seconds of 48000 samples from
+// the first sample played and recorded), writes "down\n" or "up\n", and reads the clock again:
+// that sample is where the key went down, on the recording's own timeline. --info lists each write (target, reached, late by) and the
+// wake-up jitter; pttcam-bench analyze takes talk-start and the expected markers from them. After
+// the last release the FIFO is closed (the client then quits) and the run goes on to --seconds.
 #include <CLI/CLI.hpp>
 
 #include "pttcam/cli/parse.hpp"
+#include <fcntl.h>
 #include <jack/jack.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <thread>
@@ -25,6 +42,7 @@
 
 #include "pttcam/audio/sndfile.hpp"
 #include "pttcam/events/event_log.hpp"
+#include "pttcam/ptt/talk_script.hpp"
 
 namespace {
 
@@ -45,6 +63,12 @@ struct Engine {
   std::atomic<std::size_t> recorded{0};    // samples recorded on every input port
   std::atomic<bool> started{false};
   std::int64_t first_cycle_us = 0;  // CLOCK_MONOTONIC when the first cycle ran
+  jack_nframes_t first_frame = 0;   // the server's frame time of sample 0 (read after `started`)
+  jack_nframes_t period = 128;      // samples a cycle (set before activation)
+  // The audio clock for the key thread, in one word so it never reads half of an update: the
+  // samples before the cycle in progress (high 32 bits: 24 h at 48 kHz) and the CLOCK_MONOTONIC
+  // microseconds from the first cycle to its start (low 32 bits: 71 min; --seconds is at most 1 h).
+  std::atomic<std::uint64_t> cycle_clock{0};
   // The latest cycle: its monotonic time and how many samples came before it. Written by the
   // process thread, read once after deactivation (which joins it).
   std::int64_t last_cycle_us = 0;
@@ -64,9 +88,12 @@ int process(jack_nframes_t n, void* arg) noexcept {  // RT-safe: wait-free, no a
   auto* e = static_cast<Engine*>(arg);
   if (!e->started.load(std::memory_order_relaxed)) {
     e->first_cycle_us = events::monotonic_us();  // vDSO clock read: no syscall
+    e->first_frame = jack_last_frame_time(e->client);
     e->started.store(true, std::memory_order_release);
   }
   e->last_cycle_us = events::monotonic_us();
+  e->cycle_clock.store((e->cycled << 32) | static_cast<std::uint32_t>(e->last_cycle_us - e->first_cycle_us),
+                       std::memory_order_release);
   e->last_cycle_samples = e->cycled;
   const jack_nframes_t frame_time = jack_last_frame_time(e->client);  // shared memory read
   if (e->cycled > 0 && n > 0 && frame_time - e->last_frame_time > n)
@@ -121,6 +148,73 @@ std::string wait_for_port(jack_client_t* c, const std::string& pattern, unsigned
   throw std::runtime_error("no JACK port matches '" + pattern + "' (is the program running on this JACK server?)");
 }
 
+struct FdCloser {
+  void operator()(int* fd) const noexcept {
+    if (*fd >= 0) close(*fd);
+    delete fd;
+  }
+};
+using Fd = std::unique_ptr<int, FdCloser>;
+
+// Opens the FIFO the key commands go to; its reader (the client's standard input) may not have
+// opened it yet: retried until `timeout`. Non-blocking, so a client that stopped reading cannot
+// stall the key thread (a write that would block counts as failed).
+Fd open_key_pipe(const std::string& path, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const int fd = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) return Fd(new int(fd));
+    if (errno != ENXIO || std::chrono::steady_clock::now() > deadline || g_stop)
+      throw std::runtime_error("cannot open --keys-to " + path + ": " +
+                               (errno == ENXIO ? std::string("nobody reads it") : std::strerror(errno)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+struct KeyWrite {
+  bool down = false;
+  std::int64_t target = 0;        // sample the script asked for
+  std::int64_t reached = -1;      // the audio clock right after the write (cycles, see below)
+  std::int64_t frame_time = -1;   // jack_frame_time() - first frame then (the server's estimate)
+  std::int64_t t_us = 0;          // CLOCK_MONOTONIC of the write
+  bool written = false;
+};
+
+// The key thread: for each press and release, sleeps until the audio clock reaches it, writes the
+// command and notes where it landed. The audio clock is the process thread's: the samples before
+// the cycle in progress plus the time since that cycle started, at most one period (a late cycle
+// holds the clock, as it holds the audio). jack_frame_time() is not it: it extrapolates from the
+// last cycle by the wall clock, and with the dummy driver on a busy machine it was seen 28 ms ahead
+// of the cycles actually processed (it is recorded next to it, as frame_time). Sleeps shorten near
+// the target; how late the wake-up was is what --info reports as late_samples.
+void press_keys(Engine& e, int fd, std::vector<KeyWrite>& keys, const std::atomic<bool>& done) {
+  const auto stopped = [&] { return g_stop.load() || done.load(); };
+  while (!e.started.load(std::memory_order_acquire)) {
+    if (stopped()) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  const auto clock = [&] {
+    const std::uint64_t c = e.cycle_clock.load(std::memory_order_acquire);
+    const auto since_us = events::monotonic_us() - e.first_cycle_us - static_cast<std::int64_t>(c & 0xffffffffu);
+    const std::int64_t into = std::clamp<std::int64_t>(since_us * 48000 / 1'000'000, 0, e.period);
+    return static_cast<std::int64_t>(c >> 32) + into;
+  };
+  for (auto& k : keys) {
+    for (std::int64_t now = clock(); now < k.target && !stopped(); now = clock()) {
+      const std::int64_t us = (k.target - now) * 1'000'000 / 48000;
+      std::this_thread::sleep_for(std::chrono::microseconds(std::clamp<std::int64_t>(us - 300, 50, 2000)));
+    }
+    if (stopped()) return;
+    const char* line = k.down ? "down\n" : "up\n";
+    const auto len = static_cast<ssize_t>(std::strlen(line));
+    k.written = write(fd, line, static_cast<std::size_t>(len)) == len;
+    k.reached = clock();
+    k.t_us = events::monotonic_us();
+    k.frame_time = static_cast<std::int32_t>(jack_frame_time(e.client) - e.first_frame);
+    if (!k.written) std::fprintf(stderr, "pttcam-jack-io: --keys-to: write failed: %s\n", std::strerror(errno));
+  }
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"pttcam-jack-io: play a WAV into a JACK port and record another, on one clock"};
   std::string play_path, info_path, ready_path;
@@ -135,10 +229,20 @@ int run(int argc, char** argv) {
   app.add_option("--wait-ports", wait_ports, "How long to wait for the ports to appear (s)")->capture_default_str();
   app.add_option("--info", info_path, "Write {play_t0_us, record_t0_us} (CLOCK_MONOTONIC) here");
   app.add_option("--ready-file", ready_path, "Create this file once connected");
+  std::string key_script, keys_to;
+  app.add_option("--key-script", key_script,
+                 "Press the talk key START+DURATION,... (seconds from the first sample), via --keys-to");
+  app.add_option("--keys-to", keys_to, "FIFO to write 'down' / 'up' lines to (ptt-client --keys stdin reads it)");
   if (const auto code = cli::parse(app, argc, argv, "pttcam-jack-io")) return *code;
   if (play_path.empty() != to.empty()) throw std::invalid_argument("--play and --to go together");
   if (record_paths.size() != from.size()) throw std::invalid_argument("give one --record for each --from");
   if (to.size() > kMaxPorts || from.size() > kMaxPorts) throw std::invalid_argument("at most 16 --to and 16 --from");
+  if (key_script.empty() != keys_to.empty()) throw std::invalid_argument("--key-script and --keys-to go together");
+  std::vector<KeyWrite> keys;
+  for (const auto& w : key_script.empty() ? std::vector<ptt::TalkWindow>{} : ptt::parse_talk_script(key_script)) {
+    keys.push_back({true, std::llround(w.start * 48000)});
+    keys.push_back({false, std::llround(w.end() * 48000)});
+  }
 
   Engine e;
   if (!play_path.empty()) e.play = audio::read_mono_48k(play_path);
@@ -149,6 +253,9 @@ int run(int argc, char** argv) {
   if (!client) throw std::runtime_error("cannot connect to a JACK server (is jackd running? JACK_DEFAULT_SERVER?)");
   if (jack_get_sample_rate(client.get()) != 48000) throw std::runtime_error("the JACK server must run at 48000 Hz");
   e.client = client.get();
+  const auto wait = std::chrono::milliseconds(static_cast<long>(wait_ports * 1000));
+  // Before waiting for ports: the client opens its ports only after its shell has opened the FIFO.
+  Fd key_pipe = keys_to.empty() ? Fd(new int(-1)) : open_key_pipe(keys_to, wait);
   // Ports "out", "out_1", ... and "in", "in_1", ...: one of each keeps the names it always had.
   const auto register_port = [&](const std::string& prefix, std::size_t k, unsigned long flags) {
     const std::string name = k == 0 ? prefix : prefix + "_" + std::to_string(k);
@@ -159,10 +266,10 @@ int run(int argc, char** argv) {
   for (std::size_t k = 0; k < to.size(); ++k) e.outs.push_back(register_port("out", k, JackPortIsOutput));
   for (std::size_t k = 0; k < from.size(); ++k) e.ins.push_back(register_port("in", k, JackPortIsInput));
   // Find every port before activating, so the first processed cycle is the first sample everywhere.
-  const auto wait = std::chrono::milliseconds(static_cast<long>(wait_ports * 1000));
   std::vector<std::string> targets, sources;
   for (const auto& pattern : to) targets.push_back(wait_for_port(client.get(), pattern, JackPortIsInput, wait));
   for (const auto& pattern : from) sources.push_back(wait_for_port(client.get(), pattern, JackPortIsOutput, wait));
+  e.period = jack_get_buffer_size(client.get());
   jack_set_process_callback(client.get(), process, &e);
   if (jack_activate(client.get()) != 0) throw std::runtime_error("cannot activate the JACK client");
   // A port played into may already have gone again (a cold microphone closes at once): the loop
@@ -175,6 +282,13 @@ int run(int argc, char** argv) {
       throw std::runtime_error("cannot connect to " + sources[k]);
   if (!ready_path.empty()) std::ofstream(ready_path) << "ready\n";
 
+  std::thread key_thread;
+  std::atomic<bool> keys_done{false};
+  if (!keys.empty())
+    key_thread = std::thread([&] {
+      press_keys(e, *key_pipe, keys, keys_done);
+      key_pipe.reset();  // end of input: the client quits
+    });
   const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(seconds * 1000));
   std::uint64_t reconnects = 0;
   while (!g_stop && std::chrono::steady_clock::now() < end &&
@@ -188,6 +302,10 @@ int run(int argc, char** argv) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  if (key_thread.joinable()) {
+    keys_done = true;  // presses past the end of the run are not made (keys_not_written)
+    key_thread.join();
+  }
   jack_deactivate(client.get());
 
   // Sample 0 on both ports passed through the graph in the first cycle, whose wall time (the
@@ -199,17 +317,33 @@ int run(int argc, char** argv) {
   const double rate = span_s > 0.5 ? static_cast<double>(e.last_cycle_samples) / span_s : 48000.0;
   for (std::size_t k = 0; k < record_paths.size(); ++k)
     audio::write_wav(record_paths[k], std::span<const float>(e.record[k].data(), e.recorded.load()));
-  if (!info_path.empty())
-    std::ofstream(info_path) << nlohmann::json{{"play_t0_us", e.first_cycle_us},
-                                               {"record_t0_us", e.first_cycle_us},
-                                               {"recorded_samples", e.recorded.load()},
-                                               {"samples_per_second", rate},
-                                               {"reconnects", reconnects},
-                                               {"xruns", e.skipped_cycles},
-                                               {"system_capture_latency_samples", physical_latency(client.get(), true)},
-                                               {"system_playback_latency_samples", physical_latency(client.get(), false)}}
-                                    .dump()
-                             << '\n';
+  nlohmann::json key_info = nlohmann::json::array();
+  std::int64_t late_max = 0;
+  double late_sum = 0;
+  std::size_t written = 0;
+  for (const auto& k : keys) {
+    if (!k.written) continue;
+    ++written;
+    late_max = std::max(late_max, k.reached - k.target);
+    late_sum += static_cast<double>(k.reached - k.target);
+    key_info.push_back({{"key", k.down ? "down" : "up"}, {"target_sample", k.target}, {"sample", k.reached},
+                        {"late_samples", k.reached - k.target}, {"frame_time_sample", k.frame_time},
+                        {"t_us", k.t_us}});
+  }
+  nlohmann::json info{{"play_t0_us", e.first_cycle_us},
+                      {"record_t0_us", e.first_cycle_us},
+                      {"recorded_samples", e.recorded.load()},
+                      {"samples_per_second", rate},
+                      {"reconnects", reconnects},
+                      {"xruns", e.skipped_cycles},
+                      {"system_capture_latency_samples", physical_latency(client.get(), true)},
+                      {"system_playback_latency_samples", physical_latency(client.get(), false)}};
+  if (!keys.empty()) {
+    info["keys"] = key_info;
+    info["keys_not_written"] = keys.size() - written;
+    info["key_late_samples"] = {{"max", late_max}, {"mean", written ? late_sum / static_cast<double>(written) : 0.0}};
+  }
+  if (!info_path.empty()) std::ofstream(info_path) << info.dump() << '\n';
   std::printf("pttcam-jack-io: played %zu, recorded %zu samples\n", std::min(e.play_pos, e.play.size()),
               e.recorded.load());
   return 0;
@@ -220,6 +354,7 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   std::signal(SIGTERM, [](int) { g_stop = true; });
   std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGPIPE, SIG_IGN);  // a client gone from --keys-to: the write fails and says so
   try {
     return run(argc, argv);
   } catch (const std::exception& ex) {
