@@ -1,7 +1,8 @@
 // pttcam-bench: the measuring half of tools/ptt-bench.
 //   pttcam-bench stimulus --seconds S --out STIM.wav --markers MARKERS.json
 //   pttcam-bench analyze --markers MARKERS.json --stimulus STIM.wav --recording REC.wav --jack-info INFO.json
-//                        [--client-events CLIENT.jsonl --camera-summary CAMERA.json] --out CELL.json
+//                        [--client-events CLIENT.jsonl --camera-summary CAMERA.json
+//                         --camera-packets CAMERA.csv] --out CELL.json
 //   pttcam-bench report --dir OUT [--matrix NAME]
 // Without --client-events the stream is taken as continuous (the GStreamer reference: no talk key),
 // every marker is expected and there is no talk-start.
@@ -9,6 +10,13 @@
 // ptt-client's capture port and records camera-sim's playback port, both from the same JACK cycle,
 // so a marker found N samples later in the recording than in the stimulus took N samples from mouth
 // to ear: ground truth on one audio clock, compared here with what the programs report themselves.
+// Key presses: when INFO.json has "keys" (pttcam-jack-io --key-script pressed the key through
+// ptt-client --keys stdin), each press is the JACK sample jack-io reached when it wrote "down":
+// talk-start is on the JACK clock alone (talk_start_source "jack_key_frames"). Otherwise the
+// client's key_down events are placed on the recording through jack-io's first cycle and measured
+// rate on the monotonic clock (talk_start_source "client_events_monotonic"; WAV mode: its start).
+// Per press, the result lists the truth next to the camera's own figures for the burst it played
+// ("presses"), and per marker its press and latency ("markers"), so a disagreement can be traced.
 #include <CLI/CLI.hpp>
 
 #include "pttcam/cli/parse.hpp"
@@ -17,6 +25,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,7 +111,7 @@ double played_snr_db(std::span<const float> stimulus, std::span<const float> rec
 }
 
 struct AnalyzeArgs {
-  std::string markers, stimulus, recording, info, client_events, camera_summary, out;
+  std::string markers, stimulus, recording, info, client_events, camera_summary, camera_packets, out;
 };
 
 int analyze(const AnalyzeArgs& args) {
@@ -132,15 +142,44 @@ int analyze(const AnalyzeArgs& args) {
   // Push-to-talk: the presses on the recording's timeline. Continuous: one window over everything
   // that can still be heard before the recording ends.
   std::vector<Window> windows;
+  std::vector<Json> client_log;
+  if (!continuous) client_log = read_lines(args.client_events);
+  std::vector<long> client_down;  // the client's own key_down events, placed by the monotonic clock
+  std::vector<Json> first_packets;  // the client's burst_first_packet events, in order
+  for (const auto& e : client_log) {
+    if (e["event"] == "key_down") client_down.push_back(to_sample(e["t_us"].get<std::int64_t>()));
+    if (e["event"] == "burst_first_packet") first_packets.push_back(e);
+  }
+  std::string talk_start_source;
+  std::vector<long> key_late;  // per press: how late jack-io's wake-up for the press was, samples
   if (continuous) {
     windows.push_back({-960, static_cast<long>(recording.size()) - static_cast<long>(kMaxDelayS * kRate) + 960});
+  } else if (info.contains("keys")) {
+    talk_start_source = "jack_key_frames";
+    for (const auto& k : info["keys"]) {
+      if (k["key"] == "down") {
+        windows.push_back({k["sample"].get<long>(), 0});
+        key_late.push_back(k["late_samples"].get<long>());
+      }
+      if (k["key"] == "up" && !windows.empty()) windows.back().up = k["sample"].get<long>();
+    }
+    if (windows.empty()) throw std::runtime_error("no key presses in " + args.info);
+    if (windows.back().up == 0) windows.back().up = static_cast<long>(recording.size());
   } else {
-    for (const auto& e : read_lines(args.client_events)) {
+    talk_start_source = mode == "wav" ? "client_events_wav_start" : "client_events_monotonic";
+    for (const auto& e : client_log) {
       if (e["event"] == "key_down") windows.push_back({to_sample(e["t_us"].get<std::int64_t>()), 0});
       if (e["event"] == "key_up" && !windows.empty()) windows.back().up = to_sample(e["t_us"].get<std::int64_t>());
     }
     if (windows.empty()) throw std::runtime_error("no key presses in " + args.client_events);
   }
+  // The press a stimulus position falls in (from its key-down to the next one), -1 before the first.
+  const auto press_of = [&](long at) {
+    long k = -1;
+    for (std::size_t i = 0; i < windows.size(); ++i)
+      if (at >= windows[i].down) k = static_cast<long>(i);
+    return k;
+  };
 
   // Markers that were at the microphone while the key was down (with a frame of margin). Markers
   // played while the key was up are not expected at the speaker and not counted either way.
@@ -161,12 +200,23 @@ int analyze(const AnalyzeArgs& args) {
       dsp::find_markers(recording, marker, expected, 0, 0, static_cast<long>(kMaxDelayS * kRate), kMinCorrelation);
   std::vector<double> m2e;
   long missed = 0;
+  Json marker_list = Json::array();
+  std::vector<std::vector<double>> m2e_by_press(windows.size());
+  std::vector<std::size_t> expected_by_press(windows.size());
   for (const auto& f : found) {
+    const long press = continuous ? -1 : press_of(f.expected_at);
+    Json entry{{"at_ms", f.expected_at * 1000.0 / kRate}, {"press", press + 1}, {"correlation", f.correlation}};
+    if (press >= 0) ++expected_by_press[static_cast<std::size_t>(press)];
     if (f.found_at < 0) {
       ++missed;
-      continue;
+      entry["mouth_to_ear_ms"] = nullptr;
+    } else {
+      const double ms = (f.found_at - f.expected_at) * 1000.0 / kRate;
+      m2e.push_back(ms);
+      entry["mouth_to_ear_ms"] = ms;
+      if (press >= 0) m2e_by_press[static_cast<std::size_t>(press)].push_back(ms);
     }
-    m2e.push_back((f.found_at - f.expected_at) * 1000.0 / kRate);
+    marker_list.push_back(entry);
   }
   // Talk-start: key-down to the first sample the speaker played for this press: the first sound
   // after at least 1 ms of digital silence (the speaker plays exact zeros between bursts; the
@@ -174,29 +224,49 @@ int analyze(const AnalyzeArgs& args) {
   // first keeps the tail of the previous burst, still playing at the press, from counting; a press
   // whose start cannot be seen before its release is left out (counted in talk_start_unmeasured).
   std::vector<double> talk_start;
+  std::vector<std::optional<double>> talk_start_by_press;
   constexpr long kQuiet = 48;
   std::size_t unmeasured = 0;
   constexpr float kSound = 1e-4f;
   for (const auto& w : continuous ? std::vector<Window>{} : windows) {
     long quiet = 0;
     const long end = std::min<long>(w.up, static_cast<long>(recording.size()));
-    const std::size_t before = talk_start.size();
+    talk_start_by_press.emplace_back();
     for (long i = std::max(0L, w.down - kQuiet); i < end; ++i) {
       if (std::abs(recording[static_cast<std::size_t>(i)]) <= kSound) {
         ++quiet;
       } else if (quiet >= kQuiet && i >= w.down) {
-        talk_start.push_back((i - w.down) * 1000.0 / kRate);
+        talk_start_by_press.back() = (i - w.down) * 1000.0 / kRate;
+        talk_start.push_back(*talk_start_by_press.back());
         break;
       } else {
         quiet = 0;
       }
     }
-    if (talk_start.size() == before) ++unmeasured;
+    if (!talk_start_by_press.back()) ++unmeasured;
   }
   std::vector<double> own_talk_start;
   if (camera.contains("per_burst"))
     for (const auto& b : camera["per_burst"])
       if (b["talk_start_ms"].is_number()) own_talk_start.push_back(b["talk_start_ms"].get<double>());
+  // How the camera played each packet's frame (its --packets CSV): the first decision per sequence.
+  std::map<long, std::string> fate_of;
+  if (!args.camera_packets.empty()) {
+    std::ifstream csv(args.camera_packets);
+    if (!csv) throw std::runtime_error("cannot read " + args.camera_packets);
+    std::string line;
+    std::getline(csv, line);  // seq,rtp_ts,ssrc,arrival_us,fate,play_us
+    while (std::getline(csv, line)) {
+      std::vector<std::string> f;
+      for (std::size_t at = 0;;) {
+        const auto comma = line.find(',', at);
+        f.push_back(line.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+        if (comma == std::string::npos) break;
+        at = comma + 1;
+      }
+      if (f.size() >= 5 && f[4] != "late" && f[4] != "duplicate" && !f[0].empty()) fate_of.emplace(std::stol(f[0]), f[4]);
+    }
+  }
 
   const auto pct = [](const std::vector<double>& v, double p) { return stream::percentile(v, p); };
   Json out{{"mode", mode},
@@ -206,53 +276,132 @@ int analyze(const AnalyzeArgs& args) {
            {"markers_found", m2e.size()},
            {"markers_missed", missed},
            {"mouth_to_ear_ms", {{"p50", pct(m2e, 50)}, {"p95", pct(m2e, 95)}, {"p99", pct(m2e, 99)}}},
-           {"mouth_to_ear_each_ms", m2e}};
+           {"mouth_to_ear_each_ms", m2e},
+           {"markers", marker_list}};
   if (continuous) {
     std::printf("ground truth: mouth-to-ear p50 %.1f ms p99 %.1f ms (%zu/%zu markers), SNR %.1f dB (continuous)\n",
                 pct(m2e, 50), pct(m2e, 99), m2e.size(), expected.size(), snr);
-  } else {
-    out["talk_start_ms"] = {{"p50", pct(talk_start, 50)}, {"p99", pct(talk_start, 99)}, {"each", talk_start}};
-    out["talk_start_unmeasured"] = unmeasured;
-    // Per press on the recording's timeline, for the per-burst timeline plot: key-down, first
-    // sample played (talk-start, when seen), key-up, last sample played before the next press.
-    Json presses = Json::array();
-    for (std::size_t k = 0; k < windows.size(); ++k) {
-      const auto& w = windows[k];
-      const long limit = std::min<long>(k + 1 < windows.size() ? windows[k + 1].down : static_cast<long>(recording.size()),
-                                        static_cast<long>(recording.size()));
-      long first = -1, last = -1;
-      for (long i = std::max(0L, w.down); i < limit; ++i)
-        if (std::abs(recording[static_cast<std::size_t>(i)]) > kSound) {
-          if (first < 0) first = i;
-          last = i;
-        }
-      const auto ms = [](long s) { return s < 0 ? Json(nullptr) : Json(s * 1000.0 / kRate); };
-      presses.push_back({{"down_ms", ms(w.down)}, {"up_ms", ms(w.up)}, {"first_sound_ms", ms(first)}, {"last_sound_ms", ms(last)}});
-    }
-    out["presses"] = presses;
+    std::ofstream(args.out) << out.dump(2) << '\n';
+    return 0;
   }
+  out["talk_start_ms"] = {{"p50", pct(talk_start, 50)}, {"p99", pct(talk_start, 99)}, {"each", talk_start}};
+  out["talk_start_unmeasured"] = unmeasured;
+  out["talk_start_source"] = talk_start_source;
+  if (info.contains("key_late_samples")) out["key_late_samples"] = info["key_late_samples"];
+  // The programs report latency at the sound card: capture time minus the device's input
+  // latency, play time plus its output latency. The recording taps the programs' JACK ports, which
+  // skips the system ports' declared latencies (dummy driver: 128 samples capture, 256 playback),
+  // so those are added to the port-to-port truth before comparing.
+  const double capture_ms = info.value("system_capture_latency_samples", 0) * 1000.0 / kRate;
+  const double playback_ms = info.value("system_playback_latency_samples", 0) * 1000.0 / kRate;
+  const long playback_samples = info.value("system_playback_latency_samples", 0L);
+  // 10 ms of slack: an event logged just after the key went down can land a little before it on
+  // the monotonic mapping; presses are hundreds of milliseconds apart.
+  const auto press_near = [&](long at) { return press_of(at + 480); };
+  // Per press on the recording's timeline: key-down, first sample played (talk-start, when
+  // seen), key-up, last sample played before the next press (the per-burst timeline plot), then the
+  // truth next to the camera's own figures for the burst it played for this press.
+  std::vector<Json> burst_of(windows.size());
+  std::vector<int> bursts_in(windows.size());
+  for (const auto& b : camera.value("per_burst", Json::array())) {
+    const long k = press_near(to_sample(b["first_play_us"].get<std::int64_t>()) - playback_samples);
+    if (k < 0) continue;
+    if (bursts_in[static_cast<std::size_t>(k)]++ == 0) burst_of[static_cast<std::size_t>(k)] = b;
+  }
+  std::vector<Json> first_packet_of(windows.size());
+  for (const auto& e : first_packets) {
+    const long k = press_near(to_sample(e["key_down_us"].get<std::int64_t>()));
+    if (k >= 0 && first_packet_of[static_cast<std::size_t>(k)].is_null()) first_packet_of[static_cast<std::size_t>(k)] = e;
+  }
+  const auto ms = [](long s) { return s < 0 ? Json(nullptr) : Json(s * 1000.0 / kRate); };
+  const auto opt = [](const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); };
+  Json presses = Json::array();
+  std::vector<double> talk_start_diffs, m2e_diffs;
+  for (std::size_t k = 0; k < windows.size(); ++k) {
+    const auto& w = windows[k];
+    const long next = k + 1 < windows.size() ? windows[k + 1].down : static_cast<long>(recording.size());
+    const long limit = std::min<long>(next, static_cast<long>(recording.size()));
+    long first = -1, last = -1;
+    for (long i = std::max(0L, w.down); i < limit; ++i)
+      if (std::abs(recording[static_cast<std::size_t>(i)]) > kSound) {
+        if (first < 0) first = i;
+        last = i;
+      }
+    Json p{{"press", k + 1},
+           {"down_ms", ms(w.down)},
+           {"up_ms", ms(w.up)},
+           {"first_sound_ms", ms(first)},
+           {"last_sound_ms", ms(last)},
+           {"talk_start_ms", opt(talk_start_by_press[k])},
+           {"markers_expected", expected_by_press[k]},
+           {"markers_found", m2e_by_press[k].size()},
+           {"mouth_to_ear_p50_ms", m2e_by_press[k].empty() ? Json(nullptr) : Json(pct(m2e_by_press[k], 50))}};
+    if (k < key_late.size()) p["key_late_samples"] = key_late[k];
+    // The client's own key_down (monotonic, mapped): with jack-io's keys, how long after the
+    // write the client took the press (pipe, wake-up) plus the mapping's error.
+    for (const long c : client_down)
+      if (c >= w.down - 480 && c < next) {
+        p["client_key_down_after_ms"] = (c - w.down) * 1000.0 / kRate;
+        break;
+      }
+    const Json& b = burst_of[k];
+    if (b.is_object()) {
+      Json cam{{"burst", b["burst"]},
+               {"bursts_this_press", bursts_in[k]},
+               {"talk_start_ms", b["talk_start_ms"]},
+               {"mouth_to_ear_p50_ms", b["mouth_to_ear_ms"]["p50"]},
+               {"frames_normal", b["frames_normal"]},
+               {"frames_fec", b["frames_fec"]},
+               {"frames_concealed", b["frames_concealed"]},
+               {"head_clipped_ms", b["head_clipped_ms"]},
+               {"first_play_ms", ms(to_sample(b["first_play_us"].get<std::int64_t>()) - playback_samples)}};
+      if (const Json& fp = first_packet_of[k]; fp.is_object()) {
+        cam["first_seq"] = fp["seq"];
+        if (const auto f = fate_of.find(fp["seq"].get<long>()); f != fate_of.end()) cam["first_frame"] = f->second;
+      }
+      Json diff = Json::object();
+      if (b["talk_start_ms"].is_number() && talk_start_by_press[k]) {
+        diff["talk_start"] = b["talk_start_ms"].get<double>() - (*talk_start_by_press[k] + playback_ms);
+        talk_start_diffs.push_back(diff["talk_start"].get<double>());
+      }
+      if (!m2e_by_press[k].empty() && b["frames_normal"].get<double>() > 0) {
+        diff["mouth_to_ear_p50"] = b["mouth_to_ear_ms"]["p50"].get<double>() - (pct(m2e_by_press[k], 50) + capture_ms + playback_ms);
+        m2e_diffs.push_back(diff["mouth_to_ear_p50"].get<double>());
+      }
+      if (first >= 0) diff["first_play"] = cam["first_play_ms"].get<double>() - first * 1000.0 / kRate;
+      p["camera"] = cam;
+      p["difference_ms"] = diff;
+    } else {
+      p["camera"] = nullptr;
+    }
+    presses.push_back(p);
+  }
+  out["presses"] = presses;
   if (camera.contains("mouth_to_ear_ms")) {
-    // The programs report latency at the sound card: capture time minus the device's input
-    // latency, play time plus its output latency. The recording taps the programs' JACK ports, which
-    // skips the system ports' declared latencies (dummy driver: 128 samples capture, 256 playback),
-    // so those are added to the port-to-port truth before comparing.
-    const double capture_ms = info.value("system_capture_latency_samples", 0) * 1000.0 / kRate;
-    const double playback_ms = info.value("system_playback_latency_samples", 0) * 1000.0 / kRate;
     out["device_latency_ms"] = {{"capture", capture_ms}, {"playback", playback_ms}};
     out["self_reported"] = {{"mouth_to_ear_p50_ms", camera["mouth_to_ear_ms"]["p50"]},
                             {"mouth_to_ear_p99_ms", camera["mouth_to_ear_ms"]["p99"]},
                             {"talk_start_ms", own_talk_start}};
+    // Talk-start is compared press by press, over the presses that have both figures: the camera
+    // has none for a burst whose first frame did not play from its own packet (lost, played from a
+    // redundant copy or FEC), and a p50 of its remaining bursts against the p50 of all presses
+    // compares different presses (see docs: the f10-loss5 case).
     out["difference_ms"] = {
         {"mouth_to_ear_p50", camera["mouth_to_ear_ms"]["p50"].get<double>() - (pct(m2e, 50) + capture_ms + playback_ms)},
-        {"talk_start_p50",
-         own_talk_start.empty() ? 0.0 : pct(own_talk_start, 50) - (pct(talk_start, 50) + playback_ms)}};
+        {"talk_start_p50", talk_start_diffs.empty() ? Json(nullptr) : Json(pct(talk_start_diffs, 50))},
+        {"talk_start_presses_compared", talk_start_diffs.size()},
+        {"talk_start_p50_unpaired",
+         own_talk_start.empty() ? Json(nullptr) : Json(pct(own_talk_start, 50) - (pct(talk_start, 50) + playback_ms))},
+        {"mouth_to_ear_p50_by_burst", m2e_diffs.empty() ? Json(nullptr) : Json(pct(m2e_diffs, 50))}};
     out["concealed_pct"] = camera["concealed_pct"];
     out["frames_fec"] = camera["frames_fec"];
     out["cutoffs"] = camera["cutoff_count"];
     std::printf("ground truth: mouth-to-ear p50 %.1f ms p99 %.1f ms (%zu/%zu markers), talk-start p50 %.1f ms, "
-                "SNR %.1f dB; self-reported: mouth-to-ear p50 %.1f ms, talk-start p50 %.1f ms\n",
+                "SNR %.1f dB; self-reported: mouth-to-ear p50 %.1f ms, talk-start p50 %.1f ms; "
+                "difference per press: talk-start p50 %+.1f ms (%zu presses)\n",
                 pct(m2e, 50), pct(m2e, 99), m2e.size(), expected.size(), pct(talk_start, 50), snr,
-                camera["mouth_to_ear_ms"]["p50"].get<double>(), own_talk_start.empty() ? 0.0 : pct(own_talk_start, 50));
+                camera["mouth_to_ear_ms"]["p50"].get<double>(), own_talk_start.empty() ? 0.0 : pct(own_talk_start, 50),
+                pct(talk_start_diffs, 50), talk_start_diffs.size());
   }
   std::ofstream(args.out) << out.dump(2) << '\n';
   return 0;
@@ -275,6 +424,7 @@ int run(int argc, char** argv) {
   an->add_option("--jack-info", a.info)->required();
   an->add_option("--client-events", a.client_events, "Key presses; without it the stream is continuous");
   an->add_option("--camera-summary", a.camera_summary, "The camera's own figures, to compare");
+  an->add_option("--camera-packets", a.camera_packets, "The camera's --packets CSV: how each burst's first frame played");
   an->add_option("--out", a.out)->required();
   auto* rep = app.add_subcommand("report", "Write results.json, results.md and the plot scripts of a run");
   std::string dir, matrix = "quick";

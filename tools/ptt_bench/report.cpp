@@ -158,8 +158,13 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
   std::ostringstream lat, talk, quality, res, figures;
   lat << "| cell | frames | link | mic | pttcam p50 / p95 / p99 | GStreamer default (200 ms) p50 / p95 / p99 | "
          "GStreamer tuned p50 / p95 / p99 | ours / default | ours / tuned |\n|---|---|---|---|---|---|---|---|---|\n";
-  talk << "| cell | mic | talk-start p50 / p99 (truth) | unmeasured presses | camera's own talk-start p50 (diff) | "
-          "camera's own mouth-to-ear p50 (diff) |\n|---|---|---|---|---|---|\n";
+  talk << "| cell | mic | key pressed by | talk-start p50 / p99 (truth) | unmeasured presses | "
+          "camera's own talk-start p50 | diff per press p50 (presses) | camera's own mouth-to-ear p50 (diff) |\n"
+          "|---|---|---|---|---|---|---|---|\n";
+  std::ostringstream per_burst;
+  per_burst << "| cell | press | key-down at | key wake-up late | client took it after | camera's first frame | "
+               "talk-start truth / own (diff) | mouth-to-ear p50 truth / own (diff) | markers | FEC / concealed frames |\n"
+               "|---|---|---|---|---|---|---|---|---|---|\n";
   quality << "| cell | markers pttcam / default / tuned | concealed (pttcam) | FEC frames | cutoffs | "
              "SNR pttcam / default / tuned | skipped JACK cycles pttcam / default / tuned |\n|---|---|---|---|---|---|---|\n";
   res << "| cell | client CPU per talk second | camera CPU per talk second | client / camera peak RSS | "
@@ -187,11 +192,31 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
     const auto own_ts = own.value("talk_start_ms", std::vector<double>{});
     std::vector<double> sorted = own_ts;
     std::sort(sorted.begin(), sorted.end());
-    talk << "| " << name << " | " << cell["mic"].get<std::string>() << " | " << num(get(ts, "p50")) << " / "
-         << num(get(ts, "p99")) << " ms | " << ours.value("talk_start_unmeasured", 0) << " | "
-         << (sorted.empty() ? "–" : num(sorted[sorted.size() / 2]) + " ms (" + num(get(ours["difference_ms"], "talk_start_p50")) + ")")
-         << " | " << num(get(own, "mouth_to_ear_p50_ms")) << " ms (" << num(get(ours["difference_ms"], "mouth_to_ear_p50"))
-         << ") |\n";
+    const auto& diff = ours.value("difference_ms", Json::object());
+    const std::string source = ours.value("talk_start_source", std::string());
+    talk << "| " << name << " | " << cell["mic"].get<std::string>() << " | "
+         << (source == "jack_key_frames" ? "jack-io (JACK frame)" : "client (monotonic)") << " | " << num(get(ts, "p50"))
+         << " / " << num(get(ts, "p99")) << " ms | " << ours.value("talk_start_unmeasured", 0) << " | "
+         << (sorted.empty() ? "–" : num(sorted[sorted.size() / 2]) + " ms") << " | "
+         << (diff.contains("talk_start_p50") && diff["talk_start_p50"].is_number()
+                 ? num(get(diff, "talk_start_p50")) + " ms (" + num(get(diff, "talk_start_presses_compared"), 0) + ")"
+                 : std::string("–"))
+         << " | " << num(get(own, "mouth_to_ear_p50_ms")) << " ms (" << num(get(diff, "mouth_to_ear_p50")) << ") |\n";
+    for (const auto& p : ours.value("presses", Json::array())) {
+      const auto ms = [](const Json& v, int d = 1) { return v.is_number() ? num(v.get<double>(), d) : std::string("–"); };
+      const Json cam = p.value("camera", Json());
+      const Json pd = p.value("difference_ms", Json::object());
+      const auto field = [](const Json& j, const char* k) { return j.is_object() && j.contains(k) ? j[k] : Json(); };
+      const auto signed_ms = [&](const Json& v) { return v.is_number() ? (v.get<double>() >= 0 ? "+" : "") + num(v.get<double>()) : std::string("–"); };
+      per_burst << "| " << name << " | " << p["press"] << " | " << ms(p["down_ms"]) << " ms | "
+                << (p.contains("key_late_samples") ? num(p["key_late_samples"].get<double>(), 0) + " samples" : "–") << " | "
+                << (p.contains("client_key_down_after_ms") && source == "jack_key_frames" ? ms(p["client_key_down_after_ms"], 2) + " ms" : "–")
+                << " | " << (field(cam, "first_frame").is_string() ? field(cam, "first_frame").get<std::string>() : "–") << " | "
+                << ms(p["talk_start_ms"]) << " / " << ms(field(cam, "talk_start_ms")) << " (" << signed_ms(field(pd, "talk_start"))
+                << ") | " << ms(p["mouth_to_ear_p50_ms"]) << " / " << ms(field(cam, "mouth_to_ear_p50_ms")) << " ("
+                << signed_ms(field(pd, "mouth_to_ear_p50")) << ") | " << p["markers_found"] << "/" << p["markers_expected"]
+                << " | " << ms(field(cam, "frames_fec"), 0) << " / " << ms(field(cam, "frames_concealed"), 0) << " |\n";
+    }
     const auto snr = [](const Json& r) { return r.is_object() ? num(get(r, "snr_db")) : std::string("–"); };
     const auto xruns = [](const Json& r) { return r.is_object() ? num(get(r, "jack_xruns"), 0) : std::string("–"); };
     quality << "| " << name << " | " << markers(ours) << " / " << markers(def) << " / " << markers(tuned) << " | "
@@ -242,7 +267,18 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
      << "\n### Talk-start (pttcam only: the reference has no talk key, talk-start is n/a for it)\n\n" << talk.str()
      << "\nThe camera reports latency at the sound card; the recording taps its JACK port. Its own figures are "
         "compared with the truth plus the system ports' declared latency (capture + playback for mouth-to-ear, "
-        "playback for talk-start; dummy driver: 2.7 + 5.3 ms); the tables above are port to port.\n"
+        "playback for talk-start; dummy driver: 2.7 + 5.3 ms); the tables above are port to port. "
+        "Key pressed by jack-io: pttcam-jack-io wrote the press to the client's standard input when the JACK frame "
+        "time reached it, so talk-start runs from a known JACK sample; by the client: its own key_down event, placed "
+        "on the recording through the monotonic clock. The camera's own talk-start is compared press by press over "
+        "the presses where both exist (the camera has none for a burst whose first frame did not play from its own "
+        "packet); the p50 column is over the presses it has.\n"
+     << "\n### Per burst: truth against the camera's own figures\n\n" << per_burst.str()
+     << "\nOne row per press. Key wake-up late: how many samples after its target jack-io's thread wrote the press; "
+        "client took it after: the client's key_down event (monotonic, mapped) after that sample. Camera's first frame: "
+        "how the camera played the burst's first packet (`played`: from its own packet; `red`: from an RFC 2198 copy in a later packet; "
+        "`fec`: rebuilt from the next packet; `lost`: concealed), from its packet log: the camera has its own talk-start only when it is `played`. "
+        "Own figures are at the sound card, truth port to port plus the system ports' latency in the difference.\n"
      << "\n### Loss and quality\n\n" << quality.str()
      << "\nMarkers: found (correlation >= 0.7 at the right place) / expected (pttcam: only those spoken while the key "
         "was down; the reference: all). SNR: the played audio against the stimulus, each 250 ms aligned by "
