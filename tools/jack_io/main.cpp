@@ -79,6 +79,14 @@ struct Engine {
   // rather than with an xrun callback: with one registered, jack_client_close was seen to hang.
   std::uint64_t skipped_cycles = 0;
   jack_nframes_t last_frame_time = 0;
+  // Per cycle, how far the sample count lags the monotonic clock at its start (µs: time since the
+  // first cycle minus samples before it at 48 kHz). The dummy driver paces itself with sleeps and,
+  // on a busy machine, pauses: samples stop counting while the monotonic clock goes on, so a
+  // latency counted in samples (the truth here) and one counted in microseconds (the programs'
+  // own figures) differ by the lag's growth in between. Sized before activation; the process
+  // thread fills it, it is read after deactivation.
+  std::vector<std::int32_t> lag_us;
+  std::size_t lag_cycles = 0;
   std::vector<jack_port_t*> outs;
   std::vector<jack_port_t*> ins;
   jack_client_t* client = nullptr;
@@ -91,7 +99,11 @@ int process(jack_nframes_t n, void* arg) noexcept {  // RT-safe: wait-free, no a
     e->first_frame = jack_last_frame_time(e->client);
     e->started.store(true, std::memory_order_release);
   }
-  e->last_cycle_us = events::monotonic_us();
+  const std::int64_t now_us = events::monotonic_us();
+  if (e->lag_cycles < e->lag_us.size())
+    e->lag_us[e->lag_cycles++] =
+        static_cast<std::int32_t>(now_us - e->first_cycle_us - static_cast<std::int64_t>(e->cycled * 1'000'000 / 48000));
+  e->last_cycle_us = now_us;
   e->cycle_clock.store((e->cycled << 32) | static_cast<std::uint32_t>(e->last_cycle_us - e->first_cycle_us),
                        std::memory_order_release);
   e->last_cycle_samples = e->cycled;
@@ -270,6 +282,7 @@ int run(int argc, char** argv) {
   for (const auto& pattern : to) targets.push_back(wait_for_port(client.get(), pattern, JackPortIsInput, wait));
   for (const auto& pattern : from) sources.push_back(wait_for_port(client.get(), pattern, JackPortIsOutput, wait));
   e.period = jack_get_buffer_size(client.get());
+  e.lag_us.assign(static_cast<std::size_t>(seconds * 48000 / e.period) + 64, 0);
   jack_set_process_callback(client.get(), process, &e);
   if (jack_activate(client.get()) != 0) throw std::runtime_error("cannot activate the JACK client");
   // A port played into may already have gone again (a cold microphone closes at once): the loop
@@ -338,6 +351,8 @@ int run(int argc, char** argv) {
                       {"xruns", e.skipped_cycles},
                       {"system_capture_latency_samples", physical_latency(client.get(), true)},
                       {"system_playback_latency_samples", physical_latency(client.get(), false)}};
+  info["cycle_samples"] = e.period;
+  info["clock_lag_us"] = std::vector<std::int32_t>(e.lag_us.begin(), e.lag_us.begin() + static_cast<std::ptrdiff_t>(e.lag_cycles));
   if (!keys.empty()) {
     info["keys"] = key_info;
     info["keys_not_written"] = keys.size() - written;

@@ -144,12 +144,16 @@ int analyze(const AnalyzeArgs& args) {
   std::vector<Window> windows;
   std::vector<Json> client_log;
   if (!continuous) client_log = read_lines(args.client_events);
-  std::vector<long> client_down;  // the client's own key_down events, placed by the monotonic clock
-  std::vector<Json> first_packets;  // the client's burst_first_packet events, in order
+  std::vector<std::int64_t> client_down_us;  // the client's own key_down events (monotonic)
+  std::vector<Json> first_packets;             // the client's burst_first_packet events, in order
   for (const auto& e : client_log) {
-    if (e["event"] == "key_down") client_down.push_back(to_sample(e["t_us"].get<std::int64_t>()));
+    if (e["event"] == "key_down") client_down_us.push_back(e["t_us"].get<std::int64_t>());
     if (e["event"] == "burst_first_packet") first_packets.push_back(e);
   }
+  // Each press on the monotonic clock too: the camera's and the client's events are matched to
+  // presses on that clock alone (placing them on the recording by the measured rate was seen 10 ms
+  // and more off when the dummy driver paused).
+  std::vector<std::int64_t> press_us;
   std::string talk_start_source;
   std::vector<long> key_late;  // per press: how late jack-io's wake-up for the press was, samples
   if (continuous) {
@@ -160,6 +164,7 @@ int analyze(const AnalyzeArgs& args) {
       if (k["key"] == "down") {
         windows.push_back({k["sample"].get<long>(), 0});
         key_late.push_back(k["late_samples"].get<long>());
+        press_us.push_back(k["t_us"].get<std::int64_t>());
       }
       if (k["key"] == "up" && !windows.empty()) windows.back().up = k["sample"].get<long>();
     }
@@ -168,7 +173,10 @@ int analyze(const AnalyzeArgs& args) {
   } else {
     talk_start_source = mode == "wav" ? "client_events_wav_start" : "client_events_monotonic";
     for (const auto& e : client_log) {
-      if (e["event"] == "key_down") windows.push_back({to_sample(e["t_us"].get<std::int64_t>()), 0});
+      if (e["event"] == "key_down") {
+        windows.push_back({to_sample(e["t_us"].get<std::int64_t>()), 0});
+        press_us.push_back(e["t_us"].get<std::int64_t>());
+      }
       if (e["event"] == "key_up" && !windows.empty()) windows.back().up = to_sample(e["t_us"].get<std::int64_t>());
     }
     if (windows.empty()) throw std::runtime_error("no key presses in " + args.client_events);
@@ -214,6 +222,16 @@ int analyze(const AnalyzeArgs& args) {
       const double ms = (f.found_at - f.expected_at) * 1000.0 / kRate;
       m2e.push_back(ms);
       entry["mouth_to_ear_ms"] = ms;
+      if (info.contains("clock_lag_us")) {
+        const auto& lags = info["clock_lag_us"];
+        const long cyc = info.value("cycle_samples", 128L);
+        const auto at = [&](long smp) {
+          return lags.empty() ? 0.0
+                              : lags[static_cast<std::size_t>(std::clamp<long>(smp / cyc, 0, static_cast<long>(lags.size()) - 1))]
+                                        .get<double>() / 1000.0;
+        };
+        entry["clock_pause_ms"] = at(f.found_at) - at(f.expected_at);
+      }
       if (press >= 0) m2e_by_press[static_cast<std::size_t>(press)].push_back(ms);
     }
     marker_list.push_back(entry);
@@ -294,24 +312,35 @@ int analyze(const AnalyzeArgs& args) {
   // so those are added to the port-to-port truth before comparing.
   const double capture_ms = info.value("system_capture_latency_samples", 0) * 1000.0 / kRate;
   const double playback_ms = info.value("system_playback_latency_samples", 0) * 1000.0 / kRate;
-  const long playback_samples = info.value("system_playback_latency_samples", 0L);
-  // 10 ms of slack: an event logged just after the key went down can land a little before it on
-  // the monotonic mapping; presses are hundreds of milliseconds apart.
-  const auto press_near = [&](long at) { return press_of(at + 480); };
-  // Per press on the recording's timeline: key-down, first sample played (talk-start, when
-  // seen), key-up, last sample played before the next press (the per-burst timeline plot), then the
-  // truth next to the camera's own figures for the burst it played for this press.
+  // The press a monotonic time falls in (from its key-down to the next one; 10 ms of slack before
+  // it: the client logs its burst's key_down_us around the write), -1 before the first.
+  const auto press_at_us = [&](std::int64_t t_us) {
+    long k = -1;
+    for (std::size_t i = 0; i < press_us.size(); ++i)
+      if (t_us >= press_us[i] - 10'000) k = static_cast<long>(i);
+    return k;
+  };
+  // How far the sample count fell behind the monotonic clock (jack-io's per-cycle record) between
+  // two samples, ms: a latency in microseconds is the one in samples plus this.
+  const auto lag = info.value("clock_lag_us", std::vector<std::int64_t>{});
+  const long cycle = info.value("cycle_samples", 128L);
+  const auto lag_ms = [&](long at) {
+    if (lag.empty()) return 0.0;
+    const auto i = std::clamp<long>(at / cycle, 0, static_cast<long>(lag.size()) - 1);
+    return static_cast<double>(lag[static_cast<std::size_t>(i)]) / 1000.0;
+  };
   std::vector<Json> burst_of(windows.size());
   std::vector<int> bursts_in(windows.size());
   for (const auto& b : camera.value("per_burst", Json::array())) {
-    const long k = press_near(to_sample(b["first_play_us"].get<std::int64_t>()) - playback_samples);
-    if (k < 0) continue;
+    const long k = press_at_us(b["first_play_us"].get<std::int64_t>());
+    if (k < 0 || k >= static_cast<long>(windows.size())) continue;
     if (bursts_in[static_cast<std::size_t>(k)]++ == 0) burst_of[static_cast<std::size_t>(k)] = b;
   }
   std::vector<Json> first_packet_of(windows.size());
   for (const auto& e : first_packets) {
-    const long k = press_near(to_sample(e["key_down_us"].get<std::int64_t>()));
-    if (k >= 0 && first_packet_of[static_cast<std::size_t>(k)].is_null()) first_packet_of[static_cast<std::size_t>(k)] = e;
+    const long k = press_at_us(e["key_down_us"].get<std::int64_t>());
+    if (k >= 0 && k < static_cast<long>(windows.size()) && first_packet_of[static_cast<std::size_t>(k)].is_null())
+      first_packet_of[static_cast<std::size_t>(k)] = e;
   }
   const auto ms = [](long s) { return s < 0 ? Json(nullptr) : Json(s * 1000.0 / kRate); };
   const auto opt = [](const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); };
@@ -337,13 +366,14 @@ int analyze(const AnalyzeArgs& args) {
            {"markers_found", m2e_by_press[k].size()},
            {"mouth_to_ear_p50_ms", m2e_by_press[k].empty() ? Json(nullptr) : Json(pct(m2e_by_press[k], 50))}};
     if (k < key_late.size()) p["key_late_samples"] = key_late[k];
-    // The client's own key_down (monotonic, mapped): with jack-io's keys, how long after the
-    // write the client took the press (pipe, wake-up) plus the mapping's error.
-    for (const long c : client_down)
-      if (c >= w.down - 480 && c < next) {
-        p["client_key_down_after_ms"] = (c - w.down) * 1000.0 / kRate;
-        break;
-      }
+    // With jack-io's keys: how long after the write the client logged the press (pipe, wake-up).
+    if (talk_start_source == "jack_key_frames")
+      for (const auto c : client_down_us)
+        if (press_at_us(c) == static_cast<long>(k)) {
+          p["client_key_down_after_ms"] = static_cast<double>(c - press_us[k]) / 1000.0;
+          break;
+        }
+    if (first >= 0 && talk_start_by_press[k]) p["clock_pause_in_talk_start_ms"] = lag_ms(first) - lag_ms(w.down);
     const Json& b = burst_of[k];
     if (b.is_object()) {
       Json cam{{"burst", b["burst"]},
@@ -353,8 +383,7 @@ int analyze(const AnalyzeArgs& args) {
                {"frames_normal", b["frames_normal"]},
                {"frames_fec", b["frames_fec"]},
                {"frames_concealed", b["frames_concealed"]},
-               {"head_clipped_ms", b["head_clipped_ms"]},
-               {"first_play_ms", ms(to_sample(b["first_play_us"].get<std::int64_t>()) - playback_samples)}};
+               {"head_clipped_ms", b["head_clipped_ms"]}};
       if (const Json& fp = first_packet_of[k]; fp.is_object()) {
         cam["first_seq"] = fp["seq"];
         if (const auto f = fate_of.find(fp["seq"].get<long>()); f != fate_of.end()) cam["first_frame"] = f->second;
@@ -363,12 +392,13 @@ int analyze(const AnalyzeArgs& args) {
       if (b["talk_start_ms"].is_number() && talk_start_by_press[k]) {
         diff["talk_start"] = b["talk_start_ms"].get<double>() - (*talk_start_by_press[k] + playback_ms);
         talk_start_diffs.push_back(diff["talk_start"].get<double>());
+        // The same less the time the sample clock stood still in between (the camera counts it).
+        diff["talk_start_less_clock_pause"] = diff["talk_start"].get<double>() - p["clock_pause_in_talk_start_ms"].get<double>();
       }
       if (!m2e_by_press[k].empty() && b["frames_normal"].get<double>() > 0) {
         diff["mouth_to_ear_p50"] = b["mouth_to_ear_ms"]["p50"].get<double>() - (pct(m2e_by_press[k], 50) + capture_ms + playback_ms);
         m2e_diffs.push_back(diff["mouth_to_ear_p50"].get<double>());
       }
-      if (first >= 0) diff["first_play"] = cam["first_play_ms"].get<double>() - first * 1000.0 / kRate;
       p["camera"] = cam;
       p["difference_ms"] = diff;
     } else {

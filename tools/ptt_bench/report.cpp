@@ -163,8 +163,8 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
           "|---|---|---|---|---|---|---|---|\n";
   std::ostringstream per_burst;
   per_burst << "| cell | press | key-down at | key wake-up late | client took it after | camera's first frame | "
-               "talk-start truth / own (diff) | mouth-to-ear p50 truth / own (diff) | markers | FEC / concealed frames |\n"
-               "|---|---|---|---|---|---|---|---|---|---|\n";
+               "talk-start truth / own (diff) | sample clock paused | mouth-to-ear p50 truth / own (diff) | markers | "
+               "FEC / concealed frames |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   quality << "| cell | markers pttcam / default / tuned | concealed (pttcam) | FEC frames | cutoffs | "
              "SNR pttcam / default / tuned | skipped JACK cycles pttcam / default / tuned |\n|---|---|---|---|---|---|---|\n";
   res << "| cell | client CPU per talk second | camera CPU per talk second | client / camera peak RSS | "
@@ -213,7 +213,8 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
                 << (p.contains("client_key_down_after_ms") && source == "jack_key_frames" ? ms(p["client_key_down_after_ms"], 2) + " ms" : "–")
                 << " | " << (field(cam, "first_frame").is_string() ? field(cam, "first_frame").get<std::string>() : "–") << " | "
                 << ms(p["talk_start_ms"]) << " / " << ms(field(cam, "talk_start_ms")) << " (" << signed_ms(field(pd, "talk_start"))
-                << ") | " << ms(p["mouth_to_ear_p50_ms"]) << " / " << ms(field(cam, "mouth_to_ear_p50_ms")) << " ("
+                << ") | " << (p.contains("clock_pause_in_talk_start_ms") ? ms(p["clock_pause_in_talk_start_ms"]) + " ms" : "–")
+                << " | " << ms(p["mouth_to_ear_p50_ms"]) << " / " << ms(field(cam, "mouth_to_ear_p50_ms")) << " ("
                 << signed_ms(field(pd, "mouth_to_ear_p50")) << ") | " << p["markers_found"] << "/" << p["markers_expected"]
                 << " | " << ms(field(cam, "frames_fec"), 0) << " / " << ms(field(cam, "frames_concealed"), 0) << " |\n";
     }
@@ -275,7 +276,10 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
         "packet); the p50 column is over the presses it has.\n"
      << "\n### Per burst: truth against the camera's own figures\n\n" << per_burst.str()
      << "\nOne row per press. Key wake-up late: how many samples after its target jack-io's thread wrote the press; "
-        "client took it after: the client's key_down event (monotonic, mapped) after that sample. Camera's first frame: "
+        "client took it after: the client's key_down event after jack-io's write (both on the monotonic clock). "
+        "Sample clock paused: how much the JACK dummy driver's sample count fell behind the monotonic clock between "
+        "key-down and the first sound (it paces itself with sleeps and pauses on a busy machine; the truth counts "
+        "samples, the camera microseconds, so its own talk-start reads that much more). Camera's first frame: "
         "how the camera played the burst's first packet (`played`: from its own packet; `red`: from an RFC 2198 copy in a later packet; "
         "`fec`: rebuilt from the next packet; `lost`: concealed), from its packet log: the camera has its own talk-start only when it is `played`. "
         "Own figures are at the sound card, truth port to port plus the system ports' latency in the difference.\n"
