@@ -67,7 +67,8 @@ std::string mib(double kb) { return num(kb / 1024.0) + " MiB"; }
 Json pick_tuned(const Json& variants, const Json& ours) {
   std::vector<Json> ladder;
   for (const auto& v : variants)
-    if (v["variant"] != "default") ladder.push_back(v);
+    if (v.value("kind", v["variant"] == "default" ? std::string("default") : std::string("ladder")) == "ladder")
+      ladder.push_back(v);
   std::sort(ladder.begin(), ladder.end(), [](const Json& a, const Json& b) {
     return a["jitterbuffer_latency_ms"].get<double>() < b["jitterbuffer_latency_ms"].get<double>();
   });
@@ -169,6 +170,10 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
              "SNR pttcam / default / tuned | skipped JACK cycles pttcam / default / tuned |\n|---|---|---|---|---|---|---|\n";
   res << "| cell | client CPU per talk second | camera CPU per talk second | client / camera peak RSS | "
          "GStreamer sender CPU | receiver CPU default / tuned | sender / receiver peak RSS |\n|---|---|---|---|---|---|---|\n";
+  std::ostringstream unlatched;
+  bool any_unlatched = false;
+  unlatched << "| cell | GStreamer tuned p50 | processing-deadline=0 p50 / p99 | markers | SNR | sync=false p50 / p99 | "
+               "markers | SNR | ours / processing-deadline=0 | ours / sync=false |\n|---|---|---|---|---|---|---|---|---|---|\n";
   Json out_cells = Json::array();
   bool first_cell = true;
   for (auto cell : cells) {
@@ -181,6 +186,28 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
       tuned = pick_tuned(variants, ours);
     }
     const std::string name = cell["name"];
+    Json nodeadline = nullptr, nosync = nullptr;
+    if (variants.is_array())
+      for (const auto& v : variants) {
+        if (v.value("kind", std::string()) == "nodeadline") nodeadline = v;
+        if (v.value("kind", std::string()) == "nosync") nosync = v;
+      }
+    if (cell["mic"] == "warm" && (nodeadline.is_object() || nosync.is_object())) {
+      any_unlatched = true;
+      const auto p50_p99 = [](const Json& r) {
+        return measured(r) ? num(get(r["mouth_to_ear_ms"], "p50")) + " / " + num(get(r["mouth_to_ear_ms"], "p99")) + " ms"
+                           : std::string("–");
+      };
+      const auto snr_of = [](const Json& r) { return r.is_object() ? num(get(r, "snr_db")) + " dB" : std::string("–"); };
+      const auto label = [](const Json& r) {
+        return r.is_object() ? " (" + num(r["jitterbuffer_latency_ms"].get<double>(), 0) + " ms)" : std::string();
+      };
+      unlatched << "| " << name << " | "
+                << (measured(tuned) ? num(get(tuned["mouth_to_ear_ms"], "p50")) + " ms" + label(tuned) : std::string("–"))
+                << " | " << p50_p99(nodeadline) << label(nodeadline) << " | " << markers(nodeadline) << " | "
+                << snr_of(nodeadline) << " | " << p50_p99(nosync) << label(nosync) << " | " << markers(nosync) << " | "
+                << snr_of(nosync) << " | " << ratio(ours, nodeadline) << " | " << ratio(ours, nosync) << " |\n";
+    }
     const std::string tuned_label =
         tuned.is_object() ? " (" + num(tuned["jitterbuffer_latency_ms"].get<double>(), 0) + " ms)" : "";
     lat << "| " << name << " | " << cell["frame_ms"] << " ms | " << cell["link"].get<std::string>() << " | "
@@ -265,6 +292,16 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
      << "\nThe reference (GStreamer: opusenc, rtpopuspay, rtpjitterbuffer, opusdec with FEC and PLC) streams continuously; "
         "\"tuned\" is the lowest rtpjitterbuffer latency of the ladder that lost no more markers than pttcam. "
         "A cold-mic cell uses the warm cell's reference (the reference has no microphone to open).\n"
+     << (any_unlatched
+             ? "\n### GStreamer without the receiver's declared latency\n\n" + unlatched.str() +
+                   "\nBeyond rtpjitterbuffer's latency, the reference receiver declares 120 ms for opusdec (the longest "
+                   "Opus packet) and 20 ms of the sink's processing deadline, and its sink plays that much later. "
+                   "processing-deadline=0 removes the sink's 20 ms, nothing else. sync=false removes all of it: the "
+                   "sink plays whatever arrives, with no playout clock: the jitter buffer still reorders and waits for "
+                   "lost packets, but nothing re-times the audio, so jitter reaches the speaker as gaps and a delay "
+                   "once taken is not given back (compare its p99 and SNR under jitter). Neither is a \"tuned\" "
+                   "candidate.\n"
+             : std::string())
      << "\n### Talk-start (pttcam only: the reference has no talk key, talk-start is n/a for it)\n\n" << talk.str()
      << "\nThe camera reports latency at the sound card; the recording taps its JACK port. Its own figures are "
         "compared with the truth plus the system ports' declared latency (capture + playback for mouth-to-ear, "
