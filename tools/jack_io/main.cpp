@@ -15,9 +15,11 @@
 // (the samples the process thread has started, plus the time into the current cycle, at most a
 // period) reaches each press and release (START and START+DURATION seconds of 48000 samples from
 // the first sample played and recorded), writes "down\n" or "up\n", and reads the clock again:
-// that sample is where the key went down, on the recording's own timeline. --info lists each write (target, reached, late by) and the
-// wake-up jitter; pttcam-bench analyze takes talk-start and the expected markers from them. After
-// the last release the FIFO is closed (the client then quits) and the run goes on to --seconds.
+// that sample is where the key went down, on the recording's own timeline. --info lists each
+// write (target, reached, late by) and the wake-up jitter; pttcam-bench analyze takes talk-start
+// and the expected markers from them. After the last release the FIFO is closed (the client then
+// quits) and the run goes on to --seconds. --info also has, per cycle, how far the sample count
+// lagged the monotonic clock (clock_lag_us), to tell a paused dummy driver from a slow program.
 #include <CLI/CLI.hpp>
 
 #include "pttcam/cli/parse.hpp"
