@@ -9,9 +9,6 @@
 namespace pttcam::stream {
 namespace {
 
-// Samples the io thread may wake late after a device period (next_due_us()) before the
-// speaker's queue runs lower than planned: 1 ms.
-constexpr std::size_t kTickSamples = audio::kSampleRate / 1000;
 // Packets held without a start time yet: how often to look at them.
 constexpr std::int64_t kWaitingRecheckUs = 2'000;
 
@@ -236,7 +233,10 @@ void AudioReceiver::pump() {
   }
 }
 
-std::size_t AudioReceiver::low_water() const noexcept { return 2 * speaker_->period_samples() + kTickSamples; }
+// Two periods: the io thread tops the queue up just after the period that took it below that
+// (next_due_us()), and if it wakes more than a period late the device still has a whole period
+// queued. (1 ms more while the io thread polled every millisecond.)
+std::size_t AudioReceiver::low_water() const noexcept { return 2 * speaker_->period_samples(); }
 
 std::int64_t AudioReceiver::next_due_us(std::int64_t now_us) const noexcept {
   if (!busy()) return kNever;
