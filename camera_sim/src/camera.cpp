@@ -8,9 +8,9 @@ namespace pttcam::camera {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto kTick = 1ms;       // while audio flows (see Client::schedule_tick)
-constexpr auto kIdleTick = 10ms;  // nothing to capture or play: session timers only
+constexpr std::int64_t kMaxSleepUs = 100'000;  // a microphone's ring (341 ms) never fills
 constexpr std::int64_t kSessionTickUs = 5'000;  // the cap cuts talk within 5 ms of the limit
+constexpr std::int64_t kIdleSessionTickUs = 10'000;
 constexpr std::uint64_t kMaxDropsLogged = 1000;  // a flood must not fill the disk
 constexpr std::uint8_t kVideoPayloadType = 96;
 constexpr std::size_t kVideoPacketBytes = 1200;
@@ -92,7 +92,6 @@ void Camera::start() {
                                  {"playout_delay_ms", config_.receiver.fixed_delay_ms ? nlohmann::json(*config_.receiver.fixed_delay_ms) : nlohmann::json("adaptive")},
                                  {"session", !config_.no_session}});
   receive();
-  timer_.expires_after(0ms);
   schedule_tick();
   if (config_.video_kbps > 0) {
     video_header_.payload_type = kVideoPayloadType;
@@ -190,33 +189,41 @@ void Camera::on_datagram(std::size_t size) {
   wake();
 }
 
+// Sleeps until something has work, as the client does (Client::schedule_tick).
 void Camera::schedule_tick() {
   if (!running_) return;
-  const bool active = mic_->active() || receiver_->busy();
-  idle_wait_ = !active;
-  timer_.expires_at(timer_.expiry() + (active ? kTick : kIdleTick));
-  if (timer_.expiry() < std::chrono::steady_clock::now() - 50ms) timer_.expires_after(0ms);
+  const std::int64_t now = events::monotonic_us();
+  std::int64_t due = std::min({mic_->next_due_us(now), receiver_->next_due_us(now), now + kMaxSleepUs});
+  if (!config_.no_session) due = std::min(due, next_session_tick_);
+  if (next_reboot_ < config_.reboot_at_s.size()) due = std::min(due, start_us_ + us(config_.reboot_at_s[next_reboot_]));
+  due_us_ = std::max(due, now);
+  timer_.expires_after(std::chrono::microseconds(due_us_ - now));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!running_ || (ec && ec != boost::asio::error::operation_aborted)) return;  // aborted: wake()
-    const std::int64_t now = events::monotonic_us();
-    if (next_reboot_ < config_.reboot_at_s.size() && now >= start_us_ + us(config_.reboot_at_s[next_reboot_])) {
-      ++next_reboot_;
-      power_cycle();
-    }
-    if (!config_.no_session && now >= next_session_tick_) {
-      next_session_tick_ = now + kSessionTickUs;
-      apply(session_.on_tick(now));
-    }
-    mic_->pump();
-    receiver_->pump();
-    schedule_tick();
+    run_tick(events::monotonic_us());
   });
 }
 
+void Camera::run_tick(std::int64_t now) {
+  if (next_reboot_ < config_.reboot_at_s.size() && now >= start_us_ + us(config_.reboot_at_s[next_reboot_])) {
+    ++next_reboot_;
+    power_cycle();
+  }
+  if (!config_.no_session && now >= next_session_tick_) {
+    // Every 5 ms while a session is open (the cap cuts talk within 5 ms of the limit), every
+    // 10 ms otherwise.
+    next_session_tick_ = now + (session_.session_open() ? kSessionTickUs : kIdleSessionTickUs);
+    apply(session_.on_tick(now));
+  }
+  mic_->pump();
+  receiver_->pump();
+  schedule_tick();
+}
+
 void Camera::wake() {
-  if (!idle_wait_ || !running_) return;
-  idle_wait_ = false;
-  timer_.expires_after(0ms);  // the idle wait ends at once (aborted) and the tick runs
+  if (!running_ || due_us_ <= events::monotonic_us()) return;
+  due_us_ = 0;
+  timer_.expires_after(0ms);  // the wait ends at once (aborted) and the tick runs
 }
 
 void Camera::apply(session::Output out) {

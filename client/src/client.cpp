@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "pttcam/stream/due.hpp"
+
 namespace pttcam::client {
 namespace {
 
@@ -9,9 +11,9 @@ using State = session::ClientSession::State;
 using Talk = session::ClientSession::Talk;
 
 using namespace std::chrono_literals;
-constexpr auto kTick = 1ms;                      // mic and speaker pumps while audio flows
-constexpr auto kIdleTick = 10ms;                 // nothing to capture or play: session timers only
-constexpr std::int64_t kSessionTickUs = 10'000;  // session timers need no finer grain
+// The longest the io thread sleeps with nothing due: a warm microphone's ring (341 ms) is emptied
+// well before it fills.
+constexpr std::int64_t kMaxSleepUs = 100'000;
 constexpr std::uint8_t kVideoPayloadType = 96;
 
 session::ClientSessionConfig session_config(const ClientConfig& c) {
@@ -61,7 +63,6 @@ void Client::start() {
                                  {"session", !config_.no_session}});
   receive();
   if (!config_.no_session) apply(session_.start(events::monotonic_us()));
-  timer_.expires_after(0ms);
   schedule_tick();
 }
 
@@ -112,32 +113,31 @@ void Client::on_datagram(std::size_t size) {
   }
 }
 
-// Every millisecond while audio flows (talking, or the camera's audio playing or waiting to);
-// every 10 ms otherwise, which the session timers need and a waking up a thousand times a second
-// would not (1.5 % of a core on a small VM). A packet or a key press wakes the tick at once.
+// The io thread sleeps until the earliest moment something has work: a frame's last capture
+// period while talking, the speaker's queue running low or a burst due while the camera's audio
+// plays, a session timer. Polling every millisecond instead cost 1.5 % of a core on a small VM.
+// A packet or a key press wakes it at once (wake()).
 void Client::schedule_tick() {
   if (!running_) return;
-  const bool active = sender_->active() || receiver_->busy();
-  idle_wait_ = !active;
-  timer_.expires_at(timer_.expiry() + (active ? kTick : kIdleTick));
-  if (timer_.expiry() < std::chrono::steady_clock::now() - 50ms) timer_.expires_after(0ms);  // woke late
+  const std::int64_t now = events::monotonic_us();
+  std::int64_t due = std::min({sender_->next_due_us(now), receiver_->next_due_us(now), now + kMaxSleepUs});
+  if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(stream::kNever));
+  due_us_ = std::max(due, now);
+  timer_.expires_after(std::chrono::microseconds(due_us_ - now));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!running_ || (ec && ec != boost::asio::error::operation_aborted)) return;  // aborted: wake()
     sender_->pump();
     receiver_->pump();
-    const std::int64_t now = events::monotonic_us();
-    if (!config_.no_session && now >= next_session_tick_) {
-      next_session_tick_ = now + kSessionTickUs;
-      apply(session_.on_tick(now));
-    }
+    if (!config_.no_session) apply(session_.on_tick(events::monotonic_us()));
     schedule_tick();
   });
 }
 
+// Something happened that may have work sooner than the wait in progress: look again now.
 void Client::wake() {
-  if (!idle_wait_ || !running_) return;
-  idle_wait_ = false;
-  timer_.expires_after(0ms);  // the idle wait ends at once (aborted) and the tick runs
+  if (!running_ || due_us_ <= events::monotonic_us()) return;
+  due_us_ = 0;
+  timer_.expires_after(0ms);  // the wait ends at once (aborted) and the tick runs
 }
 
 void Client::set_talking(bool on) {

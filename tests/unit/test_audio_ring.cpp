@@ -257,3 +257,19 @@ TEST_CASE("Capture and Playback counters") {
     CHECK(playback.counters().callbacks.load() == 3);
   }
 }
+
+TEST_CASE("PeriodClock predicts the device's next periods from its latest one") {
+  pttcam::audio::PeriodClock clock;
+  CHECK(clock.after_us(1) == 0);  // the device has not run: no prediction
+  clock.on_period(128);
+  const std::int64_t last = clock.last_us();
+  CHECK(last > 0);
+  CHECK(clock.samples() == 128);
+  // 128 samples at 48 kHz = 2666 us a period; a partial period still takes a whole one.
+  CHECK(clock.after_us(1) == last + 2666);
+  CHECK(clock.after_us(128) == last + 2666);
+  CHECK(clock.after_us(129) == last + 5333);
+  CHECK(clock.after_us(480) == last + 10666);  // a 10 ms frame: the 4th period completes it
+  clock.on_period(256);
+  CHECK(clock.after_us(1) == clock.last_us() + 5333);
+}

@@ -643,6 +643,37 @@ TEST_CASE("ClientSession") {
     CHECK(count_sent(rig.run_until(3 * kSec), control::MessageType::live_view_start) == 0);
   }
 
+  SUBCASE("next_timer_us: on_tick has nothing to do before it, and does it at it") {
+    // The client's io thread sleeps until next_timer_us() instead of ticking every 10 ms.
+    const auto nothing_before_then_something = [](ClientRig& rig, const char* what) {
+      CAPTURE(what);
+      const auto at = rig.client.next_timer_us();
+      REQUIRE(at.has_value());
+      REQUIRE(*at > rig.now);
+      const auto state = rig.client.state();
+      const Output early = rig.client.on_tick(*at - 1);
+      CHECK(early.send.empty());
+      CHECK(early.events.empty());
+      rig.now = *at;
+      const Output due = rig.client.on_tick(*at);
+      CHECK((!due.send.empty() || rig.client.state() != state));
+      return due;
+    };
+    ClientRig rig(client_config(true));
+    CHECK_FALSE(rig.client.next_timer_us().has_value());  // idle: nothing until start()
+    rig.client.start(0);
+    CHECK(body_of<control::LiveViewStart>(nothing_before_then_something(rig, "start retry")) != nullptr);
+    rig.receive(accept_body(), 7);
+    CHECK(body_of<control::Keepalive>(nothing_before_then_something(rig, "keepalive")) != nullptr);
+    rig.client.key_down(rig.now);
+    CHECK(body_of<control::TalkRequest>(nothing_before_then_something(rig, "talk request retry")) != nullptr);
+    rig.client.key_up(rig.now);
+    while (rig.client.state() == State::live) nothing_before_then_something(rig, "keepalive or camera silent");
+    CHECK(rig.client.counters().keepalive_timeouts == 1);
+    // Ended with renew on: the next timer is the renewal.
+    CHECK(body_of<control::LiveViewStart>(nothing_before_then_something(rig, "renew")) != nullptr);
+  }
+
   SUBCASE("REJECT while starting: ended with the reason") {
     for (const auto reason :
          {RejectReason::busy, RejectReason::unknown_camera, RejectReason::unsupported_version, RejectReason::booting}) {

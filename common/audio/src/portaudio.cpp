@@ -44,13 +44,6 @@ void check(PaError err, const std::string& what) {
   if (err != paNoError) throw std::runtime_error(what + ": " + Pa_GetErrorText(err));
 }
 
-// The steady clock (CLOCK_MONOTONIC on Linux, the clock of pttcam's event logs) in microseconds;
-// a vDSO read, no syscall: RT-safe.
-std::int64_t steady_us() noexcept {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string device_name(int index) {
   const PaDeviceInfo* info = Pa_GetDeviceInfo(index);
   return info ? std::string(info->name) + " [" + Pa_GetHostApiInfo(info->hostApi)->name + "]" : "?";
@@ -199,12 +192,10 @@ int DevicePlayback::callback(const void*, void* out, unsigned long frames, const
                              PaStreamCallbackFlags flags, void* self) noexcept {
   // RT-safe: wait-free, no alloc
   auto* me = static_cast<DevicePlayback*>(self);
-  me->callback_us_.store(steady_us(), std::memory_order_relaxed);
   if (time && time->outputBufferDacTime > 0)
     me->dac_delay_us_.store(std::llround((time->outputBufferDacTime - time->currentTime) * 1e6), std::memory_order_relaxed);
   if (flags & (paOutputUnderflow | paOutputOverflow))
     me->counters_.device_flags.fetch_add(1, std::memory_order_relaxed);
-  me->period_.store(frames, std::memory_order_relaxed);
   me->on_output(static_cast<float*>(out), frames);
   return paContinue;
 }
@@ -218,13 +209,16 @@ std::string DevicePlayback::describe() const { return "device:" + name_; }
 // dac_delay later: measured from the latest callback rather than taken from the stream's nominal
 // latency, so where the io thread happens to run within a device period no longer counts.
 double DevicePlayback::output_latency() const noexcept {
-  const std::int64_t last = callback_us_.load(std::memory_order_relaxed);
-  if (last == 0) return latency_;
-  const std::int64_t period_us =
-      static_cast<std::int64_t>(period_.load(std::memory_order_relaxed)) * 1'000'000 / kSampleRate;
-  const std::int64_t until_next = std::max<std::int64_t>(0, last + period_us - steady_us());
+  const std::int64_t next = clock_.after_us(1);
+  if (next == 0) return latency_;
+  const std::int64_t until_next = std::max<std::int64_t>(0, next - steady_us());
   return static_cast<double>(until_next + dac_delay_us_.load(std::memory_order_relaxed)) / 1e6;
 }
-std::size_t DevicePlayback::period_samples() const noexcept { return period_.load(std::memory_order_relaxed); }
+// Before the first callback: 256, more than any low-latency device period, so the first refill
+// errs towards a full queue.
+std::size_t DevicePlayback::period_samples() const noexcept {
+  const std::size_t period = clock_.samples();
+  return period ? period : 256;
+}
 
 }  // namespace pttcam::audio

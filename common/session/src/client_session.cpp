@@ -179,6 +179,20 @@ Output ClientSession::on_tick(Micros now) {
   return {};
 }
 
+std::optional<Micros> ClientSession::next_timer_us() const noexcept {
+  switch (state_) {
+    case State::starting: return next_start_;
+    case State::live: {
+      Micros at = std::min(last_heard_ + config_.keepalive_timeout_us, next_keepalive_);
+      if (talk_ == Talk::requested) at = std::min(at, next_talk_);
+      return at;
+    }
+    case State::ended: return renew_at_;
+    case State::idle: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 Output ClientSession::tick_live(Micros now) {
   if (now - last_heard_ >= config_.keepalive_timeout_us) return camera_silent(now);
   Output out;

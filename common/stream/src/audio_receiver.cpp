@@ -4,12 +4,13 @@
 #include <cmath>
 
 #include "pttcam/codec/opus_settings.hpp"
+#include "pttcam/stream/due.hpp"
 
 namespace pttcam::stream {
 namespace {
 
-// Samples one 1 ms pump adds to how late the speaker ring may be refilled.
-constexpr std::size_t kTickSamples = audio::kSampleRate / 1000;
+// Packets held without a start time yet: how often to look at them.
+constexpr std::int64_t kWaitingRecheckUs = 2'000;
 
 jitter::JitterBuffer::Config jitter_config(const AudioReceiver::Options& o) {
   const auto us = [](double ms) { return static_cast<jitter::Micros>(ms * 1000); };
@@ -232,7 +233,25 @@ void AudioReceiver::pump() {
   }
 }
 
-std::size_t AudioReceiver::low_water() const noexcept { return 2 * speaker_->period_samples() + kTickSamples; }
+// Two periods: the io thread tops the queue up just after the period that took it below that
+// (next_due_us()), and if it wakes more than a period late the device still has a whole period
+// queued. (1 ms more while the io thread polled every millisecond.)
+std::size_t AudioReceiver::low_water() const noexcept { return 2 * speaker_->period_samples(); }
+
+std::int64_t AudioReceiver::next_due_us(std::int64_t now_us) const noexcept {
+  if (!busy()) return kNever;
+  if (speaker_->idle()) {
+    // Nothing plays: a waiting burst starts when its delay is up. Held without a permit (the
+    // camera), or not yet armed: the permit or the next packet comes with a datagram, which
+    // wakes the io thread anyway; look again every few milliseconds all the same.
+    const auto start = playout_.start_at_us();
+    return start && (!gated_ || permit_ || floor_) ? std::max(*start, now_us) : now_us + kWaitingRecheckUs;
+  }
+  const std::size_t queued = speaker_->queued();
+  const std::size_t low = low_water();
+  if (queued < low) return now_us;
+  return due_after_period(speaker_->clock().after_us(queued - low + 1), now_us);
+}
 
 bool AudioReceiver::busy() const noexcept {
   return in_burst_ || playout_.in_burst() || playout_.waiting() || pcm_pos_ < pcm_len_ || !speaker_->idle();

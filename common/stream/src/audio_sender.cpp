@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "pttcam/rtp/sequence.hpp"
+#include "pttcam/stream/due.hpp"
 
 namespace pttcam::stream {
 namespace {
@@ -78,6 +79,14 @@ void AudioSender::pump() {
                              static_cast<std::int64_t>(n) * 1'000'000 / audio::kSampleRate;
   framer_.push(std::span<const float>(chunk_.data(), n), first_capture,
                [this](std::span<const float> pcm, const ptt::FrameFlags& f) { send_frame(pcm, f); });
+}
+
+std::int64_t AudioSender::next_due_us(std::int64_t now_us) const noexcept {
+  const std::int64_t repeat = end_repeats_left_ > 0 ? next_end_repeat_us_ : kNever;
+  if (!capture_ || !framer_.talking()) return repeat;
+  const std::size_t have = framer_.pending() + capture_->available();
+  if (have >= framer_.frame_samples()) return now_us;
+  return std::min(repeat, due_after_period(capture_->clock().after_us(framer_.frame_samples() - have), now_us));
 }
 
 void AudioSender::set_talking(bool on) {

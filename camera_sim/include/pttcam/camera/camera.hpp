@@ -67,8 +67,9 @@ class Camera {
   void receive();
   void on_datagram(std::size_t size);
   void schedule_tick();
-  void wake();  // ends an idle tick wait: audio started to flow
-  bool idle_wait_ = false;
+  void run_tick(std::int64_t now_us);
+  void wake();  // ends the wait now: a packet may have work sooner
+  std::int64_t due_us_ = 0;  // when the wait in progress ends
   void apply(session::Output out);
   void sync_media();
   void schedule_video();

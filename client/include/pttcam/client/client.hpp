@@ -71,8 +71,8 @@ class Client {
   void receive();
   void on_datagram(std::size_t size);
   void schedule_tick();
-  void wake();  // ends an idle tick wait: audio started to flow
-  bool idle_wait_ = false;
+  void wake();  // ends the wait now: a packet or a key may have work sooner
+  std::int64_t due_us_ = 0;  // when the wait in progress ends
   void apply(session::Output out);
   void notice_for(const session::LogEvent& e);
   void send(std::span<const std::byte> datagram);
@@ -88,7 +88,6 @@ class Client {
   ClientStats stats_;
   bool key_held_ = false;
   bool running_ = false;
-  std::int64_t next_session_tick_ = 0;
   std::unique_ptr<stream::AudioReceiver> receiver_;
   std::unique_ptr<stream::AudioSender> sender_;
 };

@@ -1,5 +1,6 @@
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -11,6 +12,39 @@ namespace pttcam::audio {
 inline constexpr int kSampleRate = 48000;
 // 16384 samples = 341 ms: far more than any device period, small enough to stay in cache.
 inline constexpr std::size_t kRingCapacity = 16384;
+
+// The steady clock (CLOCK_MONOTONIC on Linux, the clock of pttcam's event logs) in microseconds;
+// a vDSO read, no syscall: RT-safe.
+inline std::int64_t steady_us() noexcept {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// When the device side last ran and how many samples it moved: the io thread predicts the next
+// period from it and sleeps until then, instead of polling the ring.
+class PeriodClock {
+ public:
+  void on_period(std::size_t samples) noexcept {  // RT-safe: wait-free, no alloc
+    samples_.store(samples, std::memory_order_relaxed);
+    last_us_.store(steady_us(), std::memory_order_relaxed);
+  }
+  // 0 before the first period.
+  std::int64_t last_us() const noexcept { return last_us_.load(std::memory_order_relaxed); }
+  std::size_t samples() const noexcept { return samples_.load(std::memory_order_relaxed); }
+  // When the device will have moved `samples` more (rounded up to whole periods), or 0 when it
+  // has not run yet.
+  std::int64_t after_us(std::size_t samples) const noexcept {
+    const std::int64_t last = last_us();
+    const std::size_t period = this->samples();
+    if (last == 0 || period == 0) return 0;
+    const auto periods = static_cast<std::int64_t>((samples + period - 1) / period);
+    return last + periods * static_cast<std::int64_t>(period) * 1'000'000 / kSampleRate;
+  }
+
+ private:
+  std::atomic<std::int64_t> last_us_{0};
+  std::atomic<std::size_t> samples_{0};
+};
 
 // Counters written by the device side (callback or clock thread) and read by anyone.
 struct EndpointCounters {
@@ -43,11 +77,13 @@ class Capture {
   std::size_t available() const noexcept { return ring_.size(); }
   std::size_t discard() noexcept { return ring_.discard(); }
   const EndpointCounters& counters() const noexcept { return counters_; }
+  const PeriodClock& clock() const noexcept { return clock_; }
 
  protected:
   // Device side: RT-safe.
   void on_input(const float* in, std::size_t n) noexcept {  // RT-safe: wait-free, no alloc
     const std::size_t pushed = ring_.push(in, n);
+    clock_.on_period(n);
     counters_.callbacks.fetch_add(1, std::memory_order_relaxed);
     counters_.samples.fetch_add(n, std::memory_order_relaxed);
     if (pushed < n) counters_.overrun_samples.fetch_add(n - pushed, std::memory_order_relaxed);
@@ -55,6 +91,7 @@ class Capture {
 
   SpscRing<float> ring_;
   EndpointCounters counters_;
+  PeriodClock clock_;
 };
 
 // A speaker. The io thread writes into the ring; the device side plays it.
@@ -82,12 +119,14 @@ class Playback {
   // an underrun. Lets an idle receiver skip feeding silence (and waking up) every period.
   void set_idle(bool idle) noexcept { idle_.store(idle, std::memory_order_relaxed); }
   bool idle() const noexcept { return idle_.load(std::memory_order_relaxed); }
+  const PeriodClock& clock() const noexcept { return clock_; }
 
  protected:
   // Device side: fills the whole buffer, silence where the ring ran dry. RT-safe.
   void on_output(float* out, std::size_t n) noexcept {  // RT-safe: wait-free, no alloc
     const std::size_t got = ring_.pop(out, n);
     for (std::size_t i = got; i < n; ++i) out[i] = 0.0f;
+    clock_.on_period(n);
     counters_.callbacks.fetch_add(1, std::memory_order_relaxed);
     counters_.samples.fetch_add(n, std::memory_order_relaxed);
     if (got < n && !idle_.load(std::memory_order_relaxed))
@@ -96,6 +135,7 @@ class Playback {
 
   SpscRing<float> ring_;
   EndpointCounters counters_;
+  PeriodClock clock_;
   std::atomic<bool> idle_{false};
 };
 

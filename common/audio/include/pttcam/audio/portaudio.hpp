@@ -87,10 +87,8 @@ class DevicePlayback final : public Playback {
   PortAudioLibrary library_;
   std::string name_;
   double latency_ = 0;  // PortAudio's outputLatency: used until the first callback
-  std::atomic<std::size_t> period_{256};
-  // Published by the callback, read by output_latency() on the io thread: when the latest callback
-  // ran (steady clock, us) and how long after it that callback's first sample is heard.
-  std::atomic<std::int64_t> callback_us_{0};
+  // Published by the callback, read by output_latency() on the io thread: how long after the
+  // latest callback (clock()) its first sample is heard.
   std::atomic<std::int64_t> dac_delay_us_{0};
   PaStreamPtr stream_;
 };

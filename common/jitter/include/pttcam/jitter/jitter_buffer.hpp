@@ -73,6 +73,8 @@ class JitterBuffer {
 
   bool in_burst() const noexcept { return decision_.in_burst(); }
   bool waiting() const noexcept { return !store_.empty(); }  // packets stored, not played yet
+  // When the waiting burst may start playing, if one waits (next() before then gives silence).
+  std::optional<Micros> start_at_us() const noexcept { return decision_.start_at_us(); }
   // The delay the next burst gets: the estimator's, plus a frame of FEC headroom while frames
   // go missing (more than kFecHeadroomLossRate of them, and the stream carries FEC or RFC 2198
   // copies), two with copies two frames back and more than kDeepHeadroomLossRate missing.

@@ -37,7 +37,10 @@ class ClientSession {
   Output renew(Micros now);  // from ended or idle: start again (the user asked for a new session)
   Output stop(Micros now);   // SESSION_END(client_stopped) if live; ended, and no automatic renewal
   Output on_message(const control::Message& message, Micros now);
-  Output on_tick(Micros now);  // call at least every 10 ms
+  Output on_tick(Micros now);  // call at next_timer_us(), or at least every 10 ms
+  // When on_tick() next has something to do (a retry, a keepalive, a timeout, a renewal);
+  // nullopt: nothing until a message or a key.
+  std::optional<Micros> next_timer_us() const noexcept;
   Output key_down(Micros now);
   Output key_up(Micros now);
 

@@ -81,6 +81,10 @@ class AudioReceiver {
   // Ends what is playing now and drops what waits (session cap, session end): `cause` is logged.
   void cut(const std::string& cause);
   bool in_burst() const noexcept { return in_burst_; }
+  // When pump() next has work, on the steady clock (us): the device period after which the
+  // speaker's queue falls below its low water, or when a waiting burst may start; kNever when
+  // nothing plays or waits.
+  std::int64_t next_due_us(std::int64_t now_us) const noexcept;
 
   const audio::Playback& speaker() const noexcept { return *speaker_; }
   const ReceiveCounters& counters() const noexcept { return counters_; }

@@ -64,6 +64,9 @@ class AudioSender {
   // Moves captured samples on: discarded while idle, framed, encoded and sent while talking;
   // sends the repeats of a burst's end packet when they are due.
   void pump();
+  // When pump() next has work, on the steady clock (us): the capture period that completes a
+  // frame while talking, or the next end repeat; kNever when nothing is due.
+  std::int64_t next_due_us(std::int64_t now_us) const noexcept;
   // A burst's end packet goes out kEndRepeats more times, kEndRepeatGapUs apart, flagged as
   // repeats: losing it would otherwise leave the receiver concealing until its timeout.
   static constexpr int kEndRepeats = 2;
