@@ -18,7 +18,9 @@
 // that sample is where the key went down, on the recording's own timeline. --info lists each
 // write (target, reached, late by) and the wake-up jitter; pttcam-bench analyze takes talk-start
 // and the expected markers from them. After the last release the FIFO is closed (the client then
-// quits) and the run goes on to --seconds. --info also has, per cycle, how far the sample count
+// quits) and the run goes on to --seconds. With a key script, a --to port that has not appeared
+// within 2 s is not waited for (a cold microphone registers its port at the first press, which this
+// program makes): it is connected when it comes. --info also has, per cycle, how far the sample count
 // lagged the monotonic clock (clock_lag_us), to tell a paused dummy driver from a slow program.
 #include <CLI/CLI.hpp>
 
@@ -37,6 +39,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -148,8 +151,8 @@ std::uint32_t physical_latency(jack_client_t* c, bool capture) {
 }
 
 // Waits up to `timeout` for a port matching `pattern` with `flags`, returns its full name.
-std::string wait_for_port(jack_client_t* c, const std::string& pattern, unsigned long flags,
-                          std::chrono::milliseconds timeout) {
+std::optional<std::string> find_port(jack_client_t* c, const std::string& pattern, unsigned long flags,
+                                     std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline && !g_stop) {
     if (const char** ports = jack_get_ports(c, pattern.c_str(), JACK_DEFAULT_AUDIO_TYPE, flags)) {
@@ -159,6 +162,12 @@ std::string wait_for_port(jack_client_t* c, const std::string& pattern, unsigned
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  return std::nullopt;
+}
+
+std::string wait_for_port(jack_client_t* c, const std::string& pattern, unsigned long flags,
+                          std::chrono::milliseconds timeout) {
+  if (auto name = find_port(c, pattern, flags, timeout)) return *name;
   throw std::runtime_error("no JACK port matches '" + pattern + "' (is the program running on this JACK server?)");
 }
 
@@ -281,7 +290,19 @@ int run(int argc, char** argv) {
   for (std::size_t k = 0; k < from.size(); ++k) e.ins.push_back(register_port("in", k, JackPortIsInput));
   // Find every port before activating, so the first processed cycle is the first sample everywhere.
   std::vector<std::string> targets, sources;
-  for (const auto& pattern : to) targets.push_back(wait_for_port(client.get(), pattern, JackPortIsInput, wait));
+  // With a key script, a port played into that does not come within kKeyedPortWait is not an
+  // error: a program that opens its microphone only while the key is down (ptt-client --cold-mic)
+  // may register it only at the first press, which only this program makes. The loop below
+  // connects it when it comes.
+  constexpr std::chrono::milliseconds kKeyedPortWait{2000};
+  for (const auto& pattern : to) {
+    if (keys.empty())
+      targets.push_back(wait_for_port(client.get(), pattern, JackPortIsInput, wait));
+    else if (auto name = find_port(client.get(), pattern, JackPortIsInput, std::min(wait, kKeyedPortWait)))
+      targets.push_back(*name);
+    else
+      break;  // the loop connects this one and the rest
+  }
   for (const auto& pattern : from) sources.push_back(wait_for_port(client.get(), pattern, JackPortIsOutput, wait));
   e.period = jack_get_buffer_size(client.get());
   e.lag_us.assign(static_cast<std::size_t>(seconds * 48000 / e.period) + 64, 0);
