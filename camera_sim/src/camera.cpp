@@ -92,6 +92,7 @@ void Camera::start() {
                                  {"playout_delay_ms", config_.receiver.fixed_delay_ms ? nlohmann::json(*config_.receiver.fixed_delay_ms) : nlohmann::json("adaptive")},
                                  {"session", !config_.no_session}});
   receive();
+  cpu_.start(events::monotonic_us());
   schedule_tick();
   if (config_.video_kbps > 0) {
     video_header_.payload_type = kVideoPayloadType;
@@ -217,6 +218,7 @@ void Camera::run_tick(std::int64_t now) {
   }
   mic_->pump();
   receiver_->pump();
+  cpu_.set_active(receiver_->in_burst(), now);
   schedule_tick();
 }
 
@@ -271,6 +273,7 @@ nlohmann::json Camera::summary() const {
   for (const auto& b : s["per_burst"])
     talk_seconds += static_cast<double>(b["last_play_end_us"].get<std::int64_t>() - b["first_play_us"].get<std::int64_t>()) / 1e6;
   s["talk_seconds"] = talk_seconds;
+  s["cpu_split"] = cpu_.summary(events::monotonic_us());  // active: while a talk burst played
   s["media_dropped"] = stats_.media_dropped;
   s["control_malformed"] = stats_.control_malformed.total();
   s["power_cycles"] = stats_.power_cycles;
