@@ -91,7 +91,6 @@ class Camera {
   CameraStats stats_;
   bool running_ = false;
   std::int64_t start_us_ = 0;
-  std::int64_t next_session_tick_ = 0;
   std::size_t next_reboot_ = 0;
   rtp::RtpWriter video_writer_;
   rtp::RtpHeader video_header_;
