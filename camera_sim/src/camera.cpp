@@ -3,14 +3,13 @@
 #include <random>
 
 #include "pttcam/session/camera_model.hpp"
+#include "pttcam/stream/due.hpp"
 
 namespace pttcam::camera {
 namespace {
 
 using namespace std::chrono_literals;
 constexpr std::int64_t kMaxSleepUs = 100'000;  // a microphone's ring (341 ms) never fills
-constexpr std::int64_t kSessionTickUs = 5'000;  // the cap cuts talk within 5 ms of the limit
-constexpr std::int64_t kIdleSessionTickUs = 10'000;
 constexpr std::uint64_t kMaxDropsLogged = 1000;  // a flood must not fill the disk
 constexpr std::uint8_t kVideoPayloadType = 96;
 constexpr std::size_t kVideoPacketBytes = 1200;
@@ -92,6 +91,7 @@ void Camera::start() {
                                  {"playout_delay_ms", config_.receiver.fixed_delay_ms ? nlohmann::json(*config_.receiver.fixed_delay_ms) : nlohmann::json("adaptive")},
                                  {"session", !config_.no_session}});
   receive();
+  cpu_.start(events::monotonic_us());
   schedule_tick();
   if (config_.video_kbps > 0) {
     video_header_.payload_type = kVideoPayloadType;
@@ -194,7 +194,7 @@ void Camera::schedule_tick() {
   if (!running_) return;
   const std::int64_t now = events::monotonic_us();
   std::int64_t due = std::min({mic_->next_due_us(now), receiver_->next_due_us(now), now + kMaxSleepUs});
-  if (!config_.no_session) due = std::min(due, next_session_tick_);
+  if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(stream::kNever));
   if (next_reboot_ < config_.reboot_at_s.size()) due = std::min(due, start_us_ + us(config_.reboot_at_s[next_reboot_]));
   due_us_ = std::max(due, now);
   timer_.expires_after(std::chrono::microseconds(due_us_ - now));
@@ -209,14 +209,10 @@ void Camera::run_tick(std::int64_t now) {
     ++next_reboot_;
     power_cycle();
   }
-  if (!config_.no_session && now >= next_session_tick_) {
-    // Every 5 ms while a session is open (the cap cuts talk within 5 ms of the limit), every
-    // 10 ms otherwise.
-    next_session_tick_ = now + (session_.session_open() ? kSessionTickUs : kIdleSessionTickUs);
-    apply(session_.on_tick(now));
-  }
+  if (!config_.no_session) apply(session_.on_tick(now));
   mic_->pump();
   receiver_->pump();
+  cpu_.set_active(receiver_->in_burst(), now);
   schedule_tick();
 }
 
@@ -271,6 +267,7 @@ nlohmann::json Camera::summary() const {
   for (const auto& b : s["per_burst"])
     talk_seconds += static_cast<double>(b["last_play_end_us"].get<std::int64_t>() - b["first_play_us"].get<std::int64_t>()) / 1e6;
   s["talk_seconds"] = talk_seconds;
+  s["cpu_split"] = cpu_.summary(events::monotonic_us());  // active: while a talk burst played
   s["media_dropped"] = stats_.media_dropped;
   s["control_malformed"] = stats_.control_malformed.total();
   s["power_cycles"] = stats_.power_cycles;

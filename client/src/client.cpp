@@ -62,6 +62,7 @@ void Client::start() {
                                  {"cold_mic", config_.cold_mic},
                                  {"session", !config_.no_session}});
   receive();
+  cpu_.start(events::monotonic_us());
   if (!config_.no_session) apply(session_.start(events::monotonic_us()));
   schedule_tick();
 }
@@ -128,7 +129,9 @@ void Client::schedule_tick() {
     if (!running_ || (ec && ec != boost::asio::error::operation_aborted)) return;  // aborted: wake()
     sender_->pump();
     receiver_->pump();
-    if (!config_.no_session) apply(session_.on_tick(events::monotonic_us()));
+    const std::int64_t after = events::monotonic_us();
+    if (!config_.no_session) apply(session_.on_tick(after));
+    cpu_.set_active(sender_->talking(), after);
     schedule_tick();
   });
 }
@@ -167,6 +170,7 @@ void Client::set_talking(bool on) {
     sender_->set_talking(false);
     if (!config_.no_session) apply(session_.key_up(now));
   }
+  cpu_.set_active(sender_->talking(), events::monotonic_us());
 }
 
 void Client::renew() {
@@ -268,6 +272,8 @@ nlohmann::json Client::summary() const {
                   {"ignored_wrong_direction", c.ignored_wrong_direction}};
   if (const auto r = session_.end_reason()) s["session"]["last_end_reason"] = control::to_string(*r);
   s["camera_audio"] = receiver_->summary();
+  // active: while the key was down and the burst streamed.
+  s["cpu_split"] = cpu_.summary(events::monotonic_us());
   return s;
 }
 

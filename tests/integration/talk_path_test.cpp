@@ -78,6 +78,14 @@ TEST_CASE("talk path: WAV microphone to camera speaker WAV over loopback") {
   CHECK(run.camera_summary["frames_normal"] == run.client_summary["frames_sent"]);
   CHECK(run.camera_summary["lost"] == 0);
   CHECK(run.camera_summary["frames_concealed"] == run.camera_summary["frames_stretched"]);
+  // CPU is split at the key edges (client) and at the bursts' play (camera): the talking stretch
+  // is the 3 s of talk, give or take a tick, and CPU was used in it.
+  const auto& cpu = run.client_summary["cpu_split"];
+  CHECK(cpu["active_s"].get<double>() == doctest::Approx(3.0).epsilon(0.03));
+  CHECK(cpu["active_cpu_s"].get<double>() > 0.0);
+  CHECK(cpu["idle_s"].get<double>() > 0.3);
+  CHECK(run.camera_summary["cpu_split"]["active_s"].get<double>() ==
+        doctest::Approx(run.camera_summary["talk_seconds"].get<double>()).epsilon(0.05));
 
   // The WAV microphone starts at client start; the speaker WAV starts at camera start.
   const auto matches = match_bursts(input, {run.client_start_us}, run.output, {run.camera_start_us}, run.windows);

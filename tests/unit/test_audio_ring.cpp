@@ -273,3 +273,27 @@ TEST_CASE("PeriodClock predicts the device's next periods from its latest one") 
   clock.on_period(256);
   CHECK(clock.after_us(1) == clock.last_us() + 5333);
 }
+
+TEST_CASE("PeriodClock stress: a device thread publishing while the io thread predicts") {
+  // The invariant a reader relies on: once the device has run, a prediction is never 0 and never
+  // goes back in time (each field is read whole; the two may come from neighbouring periods).
+  pttcam::audio::PeriodClock clock;
+  std::atomic<bool> done{false};
+  std::thread device([&] {
+    for (int i = 0; i < 200'000; ++i) clock.on_period(128);
+    done.store(true);
+  });
+  while (clock.last_us() == 0) std::this_thread::yield();
+  std::int64_t previous = 0;
+  std::size_t reads = 0;
+  bool ok = true;
+  while (!done.load()) {
+    const std::int64_t next = clock.after_us(1);
+    ok = ok && next > 0 && next >= previous;
+    previous = next;
+    ++reads;
+  }
+  device.join();
+  CHECK(ok);
+  CHECK(reads > 0);
+}

@@ -481,6 +481,40 @@ TEST_CASE("CameraSession") {
     }
   }
 
+  SUBCASE("next_timer_us: on_tick has nothing to do before it, and does it at it") {
+    // camera-sim's io thread sleeps until next_timer_us() instead of ticking every 5 ms.
+    const auto step = [](CameraRig& rig) {
+      const auto at = rig.camera.next_timer_us();
+      REQUIRE(at.has_value());
+      REQUIRE(*at > rig.now);
+      const Output early = rig.camera.on_tick(*at - 1);
+      CHECK(early.send.empty());
+      CHECK(early.events.empty());
+      rig.now = *at;
+      const Output due = rig.camera.on_tick(*at);
+      CHECK((!due.send.empty() || !due.events.empty()));
+      return due;
+    };
+    CameraRig rig;
+    CHECK_FALSE(rig.camera.next_timer_us().has_value());  // no session: nothing to do
+    rig.open();
+    std::size_t keepalives = 0;
+    bool warned = false;
+    while (rig.camera.session_open()) {
+      rig.receive(control::Keepalive{});  // the client stays alive: the cap ends it
+      const Output out = step(rig);
+      keepalives += count_sent(out, control::MessageType::keepalive);
+      warned = warned || count_sent(out, control::MessageType::session_warning) == 1;
+    }
+    CHECK(rig.now == 300 * kSec);
+    CHECK(warned);
+    CHECK(keepalives == 299);
+    rig.camera.power_cycle(rig.now);
+    const Output online = step(rig);
+    CHECK(find_event(online, "camera_online") != nullptr);
+    CHECK_FALSE(rig.camera.next_timer_us().has_value());
+  }
+
   SUBCASE("keepalives to the client carry the time left") {
     CameraRig rig;
     rig.open();

@@ -152,6 +152,15 @@ Output CameraSession::on_tick(Micros now) {
   return out;
 }
 
+std::optional<Micros> CameraSession::next_timer_us() const noexcept {
+  if (power_ == Power::booting) return boot_done_at_;
+  if (power_ != Power::on || !live_) return std::nullopt;
+  const auto& s = *live_;
+  Micros at = std::min({s.end_at, s.last_heard + config_.keepalive_timeout_us, s.next_keepalive});
+  if (!s.warned) at = std::min(at, s.end_at - config_.warn_before_us);
+  return at;
+}
+
 Output CameraSession::tick_session(Micros now) {
   auto& s = *live_;
   const Micros silent_at = s.last_heard + config_.keepalive_timeout_us;

@@ -13,6 +13,7 @@
 #include "pttcam/codec/opus_settings.hpp"
 #include "pttcam/control/wire.hpp"
 #include "pttcam/events/event_log.hpp"
+#include "pttcam/events/resource_usage.hpp"
 #include "pttcam/net/address.hpp"
 #include "pttcam/session/camera_session.hpp"
 #include "pttcam/stream/audio_receiver.hpp"
@@ -70,6 +71,7 @@ class Camera {
   void run_tick(std::int64_t now_us);
   void wake();  // ends the wait now: a packet may have work sooner
   std::int64_t due_us_ = 0;  // when the wait in progress ends
+  events::CpuSplit cpu_;  // active: while a client's talk burst plays
   void apply(session::Output out);
   void sync_media();
   void schedule_video();
@@ -89,7 +91,6 @@ class Camera {
   CameraStats stats_;
   bool running_ = false;
   std::int64_t start_us_ = 0;
-  std::int64_t next_session_tick_ = 0;
   std::size_t next_reboot_ = 0;
   rtp::RtpWriter video_writer_;
   rtp::RtpHeader video_header_;

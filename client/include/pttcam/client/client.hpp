@@ -13,6 +13,7 @@
 #include "pttcam/codec/opus_settings.hpp"
 #include "pttcam/control/wire.hpp"
 #include "pttcam/events/event_log.hpp"
+#include "pttcam/events/resource_usage.hpp"
 #include "pttcam/net/address.hpp"
 #include "pttcam/session/client_session.hpp"
 #include "pttcam/stream/audio_receiver.hpp"
@@ -73,6 +74,7 @@ class Client {
   void schedule_tick();
   void wake();  // ends the wait now: a packet or a key may have work sooner
   std::int64_t due_us_ = 0;  // when the wait in progress ends
+  events::CpuSplit cpu_;
   void apply(session::Output out);
   void notice_for(const session::LogEvent& e);
   void send(std::span<const std::byte> datagram);

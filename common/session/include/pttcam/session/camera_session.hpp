@@ -36,8 +36,11 @@ class CameraSession {
   CameraSession(CameraSessionConfig config, Micros now);  // online from `now`
 
   Output on_message(const control::Message& message, const Peer& from, Micros now);
-  // Call at least every 10 ms: session cap and warning, keepalives, keepalive timeout, end of boot.
+  // Call at next_timer_us(), or at least every 10 ms: session cap and warning, keepalives,
+  // keepalive timeout, end of boot.
   Output on_tick(Micros now);
+  // When on_tick() next has something to do; nullopt: nothing until a message.
+  std::optional<Micros> next_timer_us() const noexcept;
   // Pulls the plug: the session vanishes without a message; offline (every message ignored) until
   // now + boot_time, then back with boot_id + 1.
   Output power_cycle(Micros now);
