@@ -58,6 +58,9 @@ std::string markers(const Json& r) {
 
 double cpu_s(const Json& usage) { return get(usage, "cpu_user_s") + get(usage, "cpu_system_s"); }
 
+// The cell's Opus mode: "voice" (the default) or "lowdelay".
+std::string codec_of(const Json& cell) { return cell.value("codec", std::string("voice")); }
+
 // CPU time as a percentage of one core over `seconds`.
 std::string cpu_pct(double cpu, double seconds) { return seconds > 0 ? num(100.0 * cpu / seconds, 2) + " %" : "–"; }
 
@@ -152,7 +155,9 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
   const auto reference_of = [&](const Json& cell) -> Json {
     if (cell["reference"].is_array()) return cell["reference"];
     for (const auto& c : cells)
-      if (c["frame_ms"] == cell["frame_ms"] && c["link"] == cell["link"] && c["reference"].is_array()) return c["reference"];
+      if (c["frame_ms"] == cell["frame_ms"] && c["link"] == cell["link"] && codec_of(c) == codec_of(cell) &&
+          c["reference"].is_array())
+        return c["reference"];
     return nullptr;
   };
 
@@ -168,8 +173,9 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
                "FEC / concealed frames |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   quality << "| cell | markers pttcam / default / tuned | concealed (pttcam) | FEC frames | cutoffs | "
              "SNR pttcam / default / tuned | skipped JACK cycles pttcam / default / tuned |\n|---|---|---|---|---|---|---|\n";
-  res << "| cell | client CPU per talk second | camera CPU per talk second | client / camera peak RSS | "
-         "GStreamer sender CPU | receiver CPU default / tuned | sender / receiver peak RSS |\n|---|---|---|---|---|---|---|\n";
+  res << "| cell | client CPU talking / idle | camera CPU playing | client / camera CPU per talk second (whole run) | "
+         "client / camera peak RSS | GStreamer sender CPU | receiver CPU default / tuned | sender / receiver peak RSS |\n"
+         "|---|---|---|---|---|---|---|---|\n";
   std::ostringstream unlatched;
   bool any_unlatched = false;
   unlatched << "| cell | GStreamer tuned p50 | declared latency offset p50 / p99 | markers | SNR | sync=false p50 / p99 | "
@@ -210,7 +216,8 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
     }
     const std::string tuned_label =
         tuned.is_object() ? " (" + num(tuned["jitterbuffer_latency_ms"].get<double>(), 0) + " ms)" : "";
-    lat << "| " << name << " | " << cell["frame_ms"] << " ms | " << cell["link"].get<std::string>() << " | "
+    lat << "| " << name << " | " << cell["frame_ms"] << " ms" << (codec_of(cell) == "lowdelay" ? " low-delay" : "")
+        << " | " << cell["link"].get<std::string>() << " | "
         << cell["mic"].get<std::string>() << " | " << latency(ours) << " | " << latency(def) << " | "
         << (variants.is_array() && !tuned.is_object() ? "no rung lost as little" : latency(tuned) + tuned_label)
         << " | " << ratio(ours, def) << " | " << ratio(ours, tuned) << " |\n";
@@ -259,7 +266,12 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
     const auto ref_rss = [](const Json& v, const char* key) {
       return v.is_object() ? mib(get(v[key], "max_rss_kb")) : std::string("–");
     };
-    res << "| " << name << " | " << cpu_pct(cpu_s(client), get(client, "talk_seconds")) << " | "
+    const auto split = [](const Json& side, const char* key) {
+      return side.contains("cpu_split") && side["cpu_split"].is_object() ? num(get(side["cpu_split"], key), 2) + " %"
+                                                                         : std::string("–");
+    };
+    res << "| " << name << " | " << split(client, "active_pct") << " / " << split(client, "idle_pct") << " | "
+        << split(camera, "active_pct") << " | " << cpu_pct(cpu_s(client), get(client, "talk_seconds")) << " / "
         << cpu_pct(cpu_s(camera), get(camera, "talk_seconds")) << " | " << mib(get(client, "max_rss_kb")) << " / "
         << mib(get(camera, "max_rss_kb")) << " | " << ref_cpu(def, "sender_usage") << " | " << ref_cpu(def, "usage")
         << " / " << ref_cpu(tuned, "usage") << " | " << ref_rss(def, "sender_usage") << " / " << ref_rss(def, "usage")
@@ -329,11 +341,14 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
         "cross-correlation, lost and concealed audio counting as noise. Skipped JACK cycles: cycles the recording "
         "client was not run for (an overloaded machine); such a run has holes that are not the receiver's.\n"
      << "\n### CPU (% of one core) and memory\n\n" << res.str()
-     << "\npttcam: the whole run's CPU time (start-up and idle gaps included) per second of talk. GStreamer: CPU time "
-        "per second of streaming (it streams all the time).\n";
+     << "\npttcam, talking / idle / playing: the programs' own split of their CPU time (`cpu_split` in the summaries): "
+        "the client while its key was down, the client with the key up after start-up (microphone and speaker open), the "
+        "camera while a burst played. Whole run: all CPU time, start-up and idle gaps included, per second of talk. "
+        "GStreamer: CPU time per second of streaming (it streams all the time).\n";
   if (idle.is_object())
     md << "Client with the microphone open and the key up: " << num(get(idle, "client_cpu_pct"), 2)
-       << " % of one core (difference of two runs 5 s apart, so start-up cancels).\n";
+       << " % of one core over " << num(get(idle, "seconds"), 1)
+       << " s (a run with one short press at the end; the client's own split leaves start-up and the press out).\n";
   md << "\n### Plots\n\n" << figures.str();
 }
 
