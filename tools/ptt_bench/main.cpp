@@ -345,7 +345,7 @@ int analyze(const AnalyzeArgs& args) {
   const auto ms = [](long s) { return s < 0 ? Json(nullptr) : Json(s * 1000.0 / kRate); };
   const auto opt = [](const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); };
   Json presses = Json::array();
-  std::vector<double> talk_start_diffs, m2e_diffs;
+  std::vector<double> talk_start_diffs, m2e_diffs, tails, tail_diffs;
   for (std::size_t k = 0; k < windows.size(); ++k) {
     const auto& w = windows[k];
     const long next = k + 1 < windows.size() ? windows[k + 1].down : static_cast<long>(recording.size());
@@ -366,6 +366,13 @@ int analyze(const AnalyzeArgs& args) {
            {"markers_found", m2e_by_press[k].size()},
            {"mouth_to_ear_p50_ms", m2e_by_press[k].empty() ? Json(nullptr) : Json(pct(m2e_by_press[k], 50))}};
     if (k < key_late.size()) p["key_late_samples"] = key_late[k];
+    // Tail: key-up to the end of the sound played for this press (the sample after the last one
+    // above digital silence before the next press): the release's own latency, negative if the
+    // sound stopped before the key came up (a clipped end).
+    if (last >= 0 && w.up < limit) {
+      p["tail_ms"] = static_cast<double>(last + 1 - w.up) * 1000.0 / kRate;
+      tails.push_back(p["tail_ms"].get<double>());
+    }
     // With jack-io's keys: how long after the write the client logged the press (pipe, wake-up).
     if (talk_start_source == "jack_key_frames")
       for (const auto c : client_down_us)
@@ -379,6 +386,7 @@ int analyze(const AnalyzeArgs& args) {
       Json cam{{"burst", b["burst"]},
                {"bursts_this_press", bursts_in[k]},
                {"talk_start_ms", b["talk_start_ms"]},
+               {"tail_ms", b.value("tail_ms", Json(nullptr))},
                {"mouth_to_ear_p50_ms", b["mouth_to_ear_ms"]["p50"]},
                {"frames_normal", b["frames_normal"]},
                {"frames_fec", b["frames_fec"]},
@@ -395,6 +403,10 @@ int analyze(const AnalyzeArgs& args) {
         // The same less the time the sample clock stood still in between (the camera counts it).
         diff["talk_start_less_clock_pause"] = diff["talk_start"].get<double>() - p["clock_pause_in_talk_start_ms"].get<double>();
       }
+      if (b.value("tail_ms", Json(nullptr)).is_number() && p.contains("tail_ms")) {
+        diff["tail"] = b["tail_ms"].get<double>() - (p["tail_ms"].get<double>() + playback_ms);
+        tail_diffs.push_back(diff["tail"].get<double>());
+      }
       if (!m2e_by_press[k].empty() && b["frames_normal"].get<double>() > 0) {
         diff["mouth_to_ear_p50"] = b["mouth_to_ear_ms"]["p50"].get<double>() - (pct(m2e_by_press[k], 50) + capture_ms + playback_ms);
         m2e_diffs.push_back(diff["mouth_to_ear_p50"].get<double>());
@@ -407,6 +419,7 @@ int analyze(const AnalyzeArgs& args) {
     presses.push_back(p);
   }
   out["presses"] = presses;
+  out["tail_ms"] = {{"p50", pct(tails, 50)}, {"p99", pct(tails, 99)}, {"each", tails}};
   if (camera.contains("mouth_to_ear_ms")) {
     out["device_latency_ms"] = {{"capture", capture_ms}, {"playback", playback_ms}};
     out["self_reported"] = {{"mouth_to_ear_p50_ms", camera["mouth_to_ear_ms"]["p50"]},
@@ -422,7 +435,9 @@ int analyze(const AnalyzeArgs& args) {
         {"talk_start_presses_compared", talk_start_diffs.size()},
         {"talk_start_p50_unpaired",
          own_talk_start.empty() ? Json(nullptr) : Json(pct(own_talk_start, 50) - (pct(talk_start, 50) + playback_ms))},
-        {"mouth_to_ear_p50_by_burst", m2e_diffs.empty() ? Json(nullptr) : Json(pct(m2e_diffs, 50))}};
+        {"mouth_to_ear_p50_by_burst", m2e_diffs.empty() ? Json(nullptr) : Json(pct(m2e_diffs, 50))},
+        {"tail_p50", tail_diffs.empty() ? Json(nullptr) : Json(pct(tail_diffs, 50))},
+        {"tail_presses_compared", tail_diffs.size()}};
     out["concealed_pct"] = camera["concealed_pct"];
     out["frames_fec"] = camera["frames_fec"];
     out["cutoffs"] = camera["cutoff_count"];

@@ -165,8 +165,9 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
   lat << "| cell | frames | link | mic | pttcam p50 / p95 / p99 | GStreamer default (200 ms) p50 / p95 / p99 | "
          "GStreamer tuned p50 / p95 / p99 | ours / default | ours / tuned |\n|---|---|---|---|---|---|---|---|---|\n";
   talk << "| cell | mic | key pressed by | talk-start p50 / p99 (truth) | unmeasured presses | "
-          "camera's own talk-start p50 | diff per press p50 (presses) | camera's own mouth-to-ear p50 (diff) |\n"
-          "|---|---|---|---|---|---|---|---|\n";
+          "camera's own talk-start p50 | diff per press p50 (presses) | camera's own mouth-to-ear p50 (diff) | "
+          "tail p50 / p99 (truth) | tail diff per press p50 |\n"
+          "|---|---|---|---|---|---|---|---|---|---|\n";
   std::ostringstream per_burst;
   per_burst << "| cell | press | key-down at | key wake-up late | client took it after | camera's first frame | "
                "talk-start truth / own (diff) | sample clock paused | mouth-to-ear p50 truth / own (diff) | markers | "
@@ -235,7 +236,14 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
          << (diff.contains("talk_start_p50") && diff["talk_start_p50"].is_number()
                  ? num(get(diff, "talk_start_p50")) + " ms (" + num(get(diff, "talk_start_presses_compared"), 0) + ")"
                  : std::string("–"))
-         << " | " << num(get(own, "mouth_to_ear_p50_ms")) << " ms (" << num(get(diff, "mouth_to_ear_p50")) << ") |\n";
+         << " | " << num(get(own, "mouth_to_ear_p50_ms")) << " ms (" << num(get(diff, "mouth_to_ear_p50")) << ") | "
+         << (ours.contains("tail_ms") ? num(get(ours["tail_ms"], "p50")) + " / " + num(get(ours["tail_ms"], "p99")) + " ms"
+                                      : std::string("–"))
+         << " | "
+         << (diff.contains("tail_p50") && diff["tail_p50"].is_number()
+                 ? num(get(diff, "tail_p50")) + " ms (" + num(get(diff, "tail_presses_compared"), 0) + ")"
+                 : std::string("–"))
+         << " |\n";
     for (const auto& p : ours.value("presses", Json::array())) {
       const auto ms = [](const Json& v, int d = 1) { return v.is_number() ? num(v.get<double>(), d) : std::string("–"); };
       const Json cam = p.value("camera", Json());
@@ -325,7 +333,9 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
         "time reached it, so talk-start runs from a known JACK sample; by the client: its own key_down event, placed "
         "on the recording through the monotonic clock. The camera's own talk-start is compared press by press over "
         "the presses where both exist (the camera has none for a burst whose first frame did not play from its own "
-        "packet); the p50 column is over the presses it has.\n"
+        "packet); the p50 column is over the presses it has. Tail: key-up to the end of the sound played for that "
+        "press (negative: the sound stopped before the key came up, a clipped end); its difference is the camera's "
+        "own tail (key-up to the end of the last frame it played, plus playback latency) per press.\n"
      << "\n### Per burst: truth against the camera's own figures\n\n" << per_burst.str()
      << "\nOne row per press. Key wake-up late: how many samples after its target jack-io's thread wrote the press; "
         "client took it after: the client's key_down event after jack-io's write (both on the monotonic clock). "
