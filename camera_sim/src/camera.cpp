@@ -196,11 +196,8 @@ void Camera::schedule_tick() {
   std::int64_t due = std::min({mic_->next_due_us(now), receiver_->next_due_us(now), now + kMaxSleepUs});
   if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(stream::kNever));
   if (next_reboot_ < config_.reboot_at_s.size()) due = std::min(due, start_us_ + us(config_.reboot_at_s[next_reboot_]));
-  due_us_ = std::max(due, now);
-  timer_.expires_after(std::chrono::microseconds(due_us_ - now));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!running_ || (ec && ec != boost::asio::error::operation_aborted)) return;  // aborted: wake()
-    run_tick(events::monotonic_us());
+  timer_.wait_until(due, now, [this] {
+    if (running_) run_tick(events::monotonic_us());
   });
 }
 
@@ -217,9 +214,7 @@ void Camera::run_tick(std::int64_t now) {
 }
 
 void Camera::wake() {
-  if (!running_ || due_us_ <= events::monotonic_us()) return;
-  due_us_ = 0;
-  timer_.expires_after(0ms);  // the wait ends at once (aborted) and the tick runs
+  if (running_) timer_.wake(events::monotonic_us());
 }
 
 void Camera::apply(session::Output out) {

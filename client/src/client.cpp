@@ -123,10 +123,8 @@ void Client::schedule_tick() {
   const std::int64_t now = events::monotonic_us();
   std::int64_t due = std::min({sender_->next_due_us(now), receiver_->next_due_us(now), now + kMaxSleepUs});
   if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(stream::kNever));
-  due_us_ = std::max(due, now);
-  timer_.expires_after(std::chrono::microseconds(due_us_ - now));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!running_ || (ec && ec != boost::asio::error::operation_aborted)) return;  // aborted: wake()
+  timer_.wait_until(due, now, [this] {
+    if (!running_) return;
     sender_->pump();
     receiver_->pump();
     const std::int64_t after = events::monotonic_us();
@@ -138,9 +136,7 @@ void Client::schedule_tick() {
 
 // Something happened that may have work sooner than the wait in progress: look again now.
 void Client::wake() {
-  if (!running_ || due_us_ <= events::monotonic_us()) return;
-  due_us_ = 0;
-  timer_.expires_after(0ms);  // the wait ends at once (aborted) and the tick runs
+  if (running_) timer_.wake(events::monotonic_us());
 }
 
 void Client::set_talking(bool on) {

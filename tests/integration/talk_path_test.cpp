@@ -113,6 +113,7 @@ TEST_CASE("talk path: 10 ms frames without FEC, and low-delay mode") {
     const auto run = run_talk(dir, "0.3+1.2", extra);
     const auto input = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
     REQUIRE(run.windows.size() == 1);
+    INFO("camera summary: " << run.camera_summary.dump());  // everything needed to read a failure
     CHECK(run.camera_summary["frames_normal"] == run.client_summary["frames_sent"]);
     const auto m = match_bursts(input, {run.client_start_us}, run.output, {run.camera_start_us}, run.windows).at(0);
     MESSAGE("correlation " << m.correlation << ", SNR " << m.snr_db << " dB, delay " << m.delay_ms << " ms");

@@ -1,10 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 
 #include "pttcam/net/address.hpp"
+#include "pttcam/net/wake_timer.hpp"
 
 using pttcam::net::parse_endpoint;
 
@@ -93,5 +95,48 @@ TEST_CASE("parse_endpoint") {
       CHECK(message.find("bad address '" + std::string(row.text) + "'") == 0);
       CHECK(message.find("(expected HOST:PORT, e.g. 127.0.0.1:5004)") != std::string::npos);
     }
+  }
+}
+
+TEST_CASE("WakeTimer") {
+  using Clock = std::chrono::steady_clock;
+  const auto now_us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+  };
+  boost::asio::io_context io;
+  pttcam::net::WakeTimer timer(io);
+  int woke = 0;
+  std::int64_t woke_at = 0;
+  const auto on_wake = [&] {
+    ++woke;
+    woke_at = now_us();
+  };
+
+  SUBCASE("wakes at the due time, not before") {
+    const std::int64_t start = now_us();
+    timer.wait_until(start + 20'000, start, on_wake);
+    io.run();
+    CHECK(woke == 1);
+    CHECK(woke_at >= start + 20'000);
+  }
+  SUBCASE("a due time already past wakes at once") {
+    const std::int64_t start = now_us();
+    timer.wait_until(start - 5'000, start, on_wake);
+    io.run();
+    CHECK(woke == 1);
+  }
+  SUBCASE("wake() cuts a long wait short; once due, wake() changes nothing") {
+    const std::int64_t start = now_us();
+    timer.wait_until(start + 10'000'000, start, on_wake);  // 10 s
+    boost::asio::post(io, [&] { timer.wake(now_us()); });
+    io.run();
+    CHECK(woke == 1);
+    CHECK(woke_at - start < 5'000'000);  // sanity: far sooner than the 10 s it waited for
+    io.restart();
+    const std::int64_t again = now_us();
+    timer.wait_until(again, again, on_wake);  // due now
+    timer.wake(again);                        // nothing to cut short
+    io.run();
+    CHECK(woke == 2);
   }
 }

@@ -15,6 +15,7 @@
 #include "pttcam/events/event_log.hpp"
 #include "pttcam/events/resource_usage.hpp"
 #include "pttcam/net/address.hpp"
+#include "pttcam/net/wake_timer.hpp"
 #include "pttcam/session/camera_session.hpp"
 #include "pttcam/stream/audio_receiver.hpp"
 #include "pttcam/stream/audio_sender.hpp"
@@ -70,7 +71,6 @@ class Camera {
   void schedule_tick();
   void run_tick(std::int64_t now_us);
   void wake();  // ends the wait now: a packet may have work sooner
-  std::int64_t due_us_ = 0;  // when the wait in progress ends
   events::CpuSplit cpu_;  // active: while a client's talk burst plays
   void apply(session::Output out);
   void sync_media();
@@ -79,7 +79,7 @@ class Camera {
   CameraConfig config_;
   std::string serial_;
   net::Udp::socket socket_;
-  boost::asio::steady_timer timer_;
+  net::WakeTimer timer_;  // the io thread's sleep until the next work
   boost::asio::steady_timer video_timer_;
   events::EventLog events_;
   session::CameraSession session_;

@@ -15,6 +15,7 @@
 #include "pttcam/events/event_log.hpp"
 #include "pttcam/events/resource_usage.hpp"
 #include "pttcam/net/address.hpp"
+#include "pttcam/net/wake_timer.hpp"
 #include "pttcam/session/client_session.hpp"
 #include "pttcam/stream/audio_receiver.hpp"
 #include "pttcam/stream/audio_sender.hpp"
@@ -73,7 +74,6 @@ class Client {
   void on_datagram(std::size_t size);
   void schedule_tick();
   void wake();  // ends the wait now: a packet or a key may have work sooner
-  std::int64_t due_us_ = 0;  // when the wait in progress ends
   events::CpuSplit cpu_;
   void apply(session::Output out);
   void notice_for(const session::LogEvent& e);
@@ -81,7 +81,7 @@ class Client {
 
   ClientConfig config_;
   net::Udp::socket socket_;
-  boost::asio::steady_timer timer_;
+  net::WakeTimer timer_;  // the io thread's sleep until the next work
   events::EventLog events_;
   session::ClientSession session_;
   control::MessageWriter control_writer_;
