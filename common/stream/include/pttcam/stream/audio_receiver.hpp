@@ -62,10 +62,8 @@ class AudioReceiver {
   void stop();
   // One datagram that is not a control message. Malformed ones are counted and logged, never played.
   void on_datagram(std::span<const std::byte> datagram, const std::string& from);
-  // Keeps the speaker fed: call every millisecond and after each datagram.
+  // Keeps the speaker fed: call at next_due_us() and after each datagram.
   void pump();
-  // Something is playing, waiting to play or still queued at the speaker: keep pumping often.
-  bool busy() const noexcept;
   // A gated receiver (the camera's speaker) starts a burst only with a permit: the talk floor was
   // granted. Packets that arrive before the grant wait; one permit lets one burst start, however
   // soon its key was released. Ungated (the default), every burst plays.
@@ -101,6 +99,8 @@ class AudioReceiver {
   PacketInfo& remember(const playout::IncomingPacket& in, std::optional<std::uint32_t> burst_start_ts, Micros arrival_us);
   bool next_frame();  // false: nothing to play now (idle)
   std::size_t low_water() const noexcept;
+  // Something is playing, waiting to play or still queued at the speaker.
+  bool busy() const noexcept;
   void write_pcm();
   std::string event(const char* name) const { return prefix_ + name; }
 

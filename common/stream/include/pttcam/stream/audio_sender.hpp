@@ -54,8 +54,6 @@ class AudioSender {
   // Key edges. Going up flushes everything captured until now as the burst's last frame.
   void set_talking(bool on);
   bool talking() const noexcept { return framer_.talking(); }
-  // Talking, or an end packet's repeats still to go: pump often.
-  bool active() const noexcept { return framer_.talking() || end_repeats_left_ > 0; }
   // Ends the burst without sending its last frame: the sender vanished (power cut).
   void abort_burst() noexcept {
     framer_.cancel();
