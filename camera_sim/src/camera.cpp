@@ -125,7 +125,10 @@ void Camera::schedule_video() {
 
 void Camera::stop() {
   if (!running_) return;
-  if (!config_.no_session) apply(session_.shutdown(events::monotonic_us()));
+  if (!config_.no_session) {
+    const std::int64_t now = events::monotonic_us();
+    apply(session_.shutdown(now), now);
+  }
   running_ = false;
   receiver_->stop();  // first: once the pump stops, a running speaker would only count underruns
   mic_->stop();
@@ -141,7 +144,8 @@ void Camera::power_cycle() {
   // Unplugged: what was playing stops mid-word, and the microphone stream stops without an end.
   receiver_->cut("power_cycle");
   mic_->abort_burst();
-  apply(session_.power_cycle(events::monotonic_us()));
+  const std::int64_t now = events::monotonic_us();
+  apply(session_.power_cycle(now), now);
 }
 
 void Camera::receive() {
@@ -164,7 +168,7 @@ void Camera::on_datagram(std::size_t size) {
   if (control::is_control(datagram)) {
     const auto decoded = control::decode(datagram);
     if (decoded) {
-      apply(session_.on_message(*decoded.message, peer, now));
+      apply(session_.on_message(*decoded.message, peer, now), now);
     } else if (decoded.error == control::DecodeError::unsupported_version && session_.online()) {
       control::Message reply;
       reply.session_id = decoded.session_id;
@@ -195,18 +199,23 @@ void Camera::schedule_tick() {
   const std::int64_t now = events::monotonic_us();
   std::int64_t due = std::min({mic_->next_due_us(now), receiver_->next_due_us(now), now + kMaxSleepUs});
   if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(stream::kNever));
-  if (next_reboot_ < config_.reboot_at_s.size()) due = std::min(due, start_us_ + us(config_.reboot_at_s[next_reboot_]));
+  if (const auto reboot = next_reboot_us()) due = std::min(due, *reboot);
   timer_.wait_until(due, now, [this] {
     if (running_) run_tick(events::monotonic_us());
   });
 }
 
+std::optional<std::int64_t> Camera::next_reboot_us() const {
+  if (next_reboot_ >= config_.reboot_at_s.size()) return std::nullopt;
+  return start_us_ + us(config_.reboot_at_s[next_reboot_]);
+}
+
 void Camera::run_tick(std::int64_t now) {
-  if (next_reboot_ < config_.reboot_at_s.size() && now >= start_us_ + us(config_.reboot_at_s[next_reboot_])) {
+  if (const auto reboot = next_reboot_us(); reboot && now >= *reboot) {
     ++next_reboot_;
     power_cycle();
   }
-  if (!config_.no_session) apply(session_.on_tick(now));
+  if (!config_.no_session) apply(session_.on_tick(now), now);
   mic_->pump();
   receiver_->pump();
   cpu_.set_active(receiver_->in_burst(), now);
@@ -217,7 +226,7 @@ void Camera::wake() {
   if (running_) timer_.wake(events::monotonic_us());
 }
 
-void Camera::apply(session::Output out) {
+void Camera::apply(session::Output out, std::int64_t now_us) {
   for (const auto& m : out.send) {
     const auto bytes = control_writer_.write(m.message);
     if (bytes.empty()) continue;
@@ -225,7 +234,7 @@ void Camera::apply(session::Output out) {
     socket_.send_to(boost::asio::buffer(bytes.data(), bytes.size()), net::parse_endpoint(m.to), 0, ec);
   }
   for (const auto& e : out.events) {
-    events_.write(e.name, e.fields);
+    events_.write_at(now_us, e.name, e.fields);
     if (e.name == "talk_granted") receiver_->permit_burst();
     if (e.name == "talk_release") receiver_->release_floor();
     if (e.name == "talk_denied" || e.name == "session_end") receiver_->drop_waiting();

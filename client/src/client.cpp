@@ -10,7 +10,6 @@ namespace {
 using State = session::ClientSession::State;
 using Talk = session::ClientSession::Talk;
 
-using namespace std::chrono_literals;
 // The longest the io thread sleeps with nothing due: a warm microphone's ring (341 ms) is emptied
 // well before it fills.
 constexpr std::int64_t kMaxSleepUs = 100'000;
@@ -63,7 +62,10 @@ void Client::start() {
                                  {"session", !config_.no_session}});
   receive();
   cpu_.start(events::monotonic_us());
-  if (!config_.no_session) apply(session_.start(events::monotonic_us()));
+  if (!config_.no_session) {
+    const std::int64_t now = events::monotonic_us();
+    apply(session_.start(now), now);
+  }
   schedule_tick();
 }
 
@@ -96,7 +98,7 @@ void Client::on_datagram(std::size_t size) {
         events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}});
       return;
     }
-    apply(session_.on_message(*decoded.message, now));
+    apply(session_.on_message(*decoded.message, now), now);
     return;
   }
   // The camera's video (PT 96) is load, not content: counted, never decoded.
@@ -128,7 +130,7 @@ void Client::schedule_tick() {
     sender_->pump();
     receiver_->pump();
     const std::int64_t after = events::monotonic_us();
-    if (!config_.no_session) apply(session_.on_tick(after));
+    if (!config_.no_session) apply(session_.on_tick(after), after);
     cpu_.set_active(sender_->talking(), after);
     schedule_tick();
   });
@@ -158,29 +160,30 @@ void Client::set_talking(bool on) {
     }
     // Stream at once, alongside the request: the camera holds the audio until it grants, so
     // nothing said after the press is lost and no round trip is added to the talk-start latency.
-    apply(session_.key_down(now));
+    apply(session_.key_down(now), now);
     if (session_.talk() == Talk::requested || session_.talk() == Talk::granted)
       sender_->set_talking(true);
   } else {
     events_.write("key_up", {});
     sender_->set_talking(false);
-    if (!config_.no_session) apply(session_.key_up(now));
+    if (!config_.no_session) apply(session_.key_up(now), now);
   }
   cpu_.set_active(sender_->talking(), events::monotonic_us());
 }
 
 void Client::renew() {
   if (config_.no_session) return;
-  apply(session_.renew(events::monotonic_us()));
+  const std::int64_t now = events::monotonic_us();
+  apply(session_.renew(now), now);
 }
 
-void Client::apply(session::Output out) {
+void Client::apply(session::Output out, std::int64_t now_us) {
   for (const auto& m : out.send) {
     const auto bytes = control_writer_.write(m.message);
     if (!bytes.empty()) send(bytes);
   }
   for (const auto& e : out.events) {
-    events_.write(e.name, e.fields);
+    events_.write_at(now_us, e.name, e.fields);
     if (e.name == "talk_failed") ++stats_.talk_failed;
     notice_for(e);
   }
@@ -225,7 +228,10 @@ void Client::notice_for(const session::LogEvent& e) {
 void Client::stop() {
   if (!running_) return;
   set_talking(false);
-  if (!config_.no_session) apply(session_.stop(events::monotonic_us()));
+  if (!config_.no_session) {
+    const std::int64_t now = events::monotonic_us();
+    apply(session_.stop(now), now);
+  }
   running_ = false;
   timer_.cancel();
   sender_->stop();

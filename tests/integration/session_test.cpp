@@ -100,7 +100,7 @@ TEST_CASE("session cap cuts a talk burst at the limit, logged as time_limit on b
   const auto start = named(cam, "session_accept")[0]["t_us"].get<std::int64_t>();
   MESSAGE("session lasted " << (end_us - start) / 1000 << " ms (limit 3000 ms)");
   CHECK(end_us - start >= 3'000'000);
-  CHECK(end_us - start < 3'100'000);  // sanity: the cap is enforced by the camera's 5 ms tick
+  CHECK(end_us - start < 3'100'000);  // sanity: the camera wakes at the cap
   CHECK(pttcam::dsp::peak_abs(slice_us(out, t0, end_us - 500'000, end_us)) > 0.05);
   // After the cut only what was already queued for the speaker (a few ms) may still play.
   CHECK(pttcam::dsp::peak_abs(slice_us(out, t0, end_us + 20'000, end_us + 2'000'000)) < 1e-4);

@@ -11,8 +11,12 @@ EventLog::EventLog(const std::filesystem::path& path) {
 }
 
 void EventLog::write(std::string_view event, nlohmann::json fields) {
+  write_at(monotonic_us(), event, std::move(fields));
+}
+
+void EventLog::write_at(std::int64_t t_us, std::string_view event, nlohmann::json fields) {
   if (!enabled()) return;
-  nlohmann::json line = {{"t_us", monotonic_us()}, {"event", event}};
+  nlohmann::json line = {{"t_us", t_us}, {"event", event}};
   if (fields.is_object()) line.update(fields);
   out_ << line.dump() << '\n';
   out_.flush();

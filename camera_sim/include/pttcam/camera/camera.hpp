@@ -70,9 +70,11 @@ class Camera {
   void on_datagram(std::size_t size);
   void schedule_tick();
   void run_tick(std::int64_t now_us);
+  std::optional<std::int64_t> next_reboot_us() const;  // the next --reboot-at, if any
   void wake();  // ends the wait now: a packet may have work sooner
   events::CpuSplit cpu_;  // active: while a client's talk burst plays
-  void apply(session::Output out);
+  // Sends the session's messages and logs its events, stamped with the time it decided them.
+  void apply(session::Output out, std::int64_t now_us);
   void sync_media();
   void schedule_video();
 

@@ -75,7 +75,8 @@ class Client {
   void schedule_tick();
   void wake();  // ends the wait now: a packet or a key may have work sooner
   events::CpuSplit cpu_;
-  void apply(session::Output out);
+  // Sends the session's messages and logs its events, stamped with the time it decided them.
+  void apply(session::Output out, std::int64_t now_us);
   void notice_for(const session::LogEvent& e);
   void send(std::span<const std::byte> datagram);
 

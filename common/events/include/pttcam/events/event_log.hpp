@@ -26,6 +26,9 @@ class EventLog {
   explicit EventLog(const std::filesystem::path& path);
   bool enabled() const noexcept { return out_.is_open(); }
   void write(std::string_view event, nlohmann::json fields = nlohmann::json::object());
+  // The same, stamped with `t_us` rather than the time of writing: what a state machine decided
+  // at `t_us` (the session's events) carries that time, however late the line gets written.
+  void write_at(std::int64_t t_us, std::string_view event, nlohmann::json fields = nlohmann::json::object());
 
  private:
   std::ofstream out_;
