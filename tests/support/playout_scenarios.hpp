@@ -16,19 +16,19 @@
 #include <utility>
 #include <vector>
 
-#include "pttcam/playout/fixed_delay_playout.hpp"
+#include "fixed_delay_playout.hpp"
 
 namespace pttcam::test {
 
 // The JitterBuffer's types are these very ones (pttcam/jitter/types.hpp), so nothing here needs
 // to know which of the two classes it drives.
-using playout::FixedDelayPlayout;
-using playout::FrameKind;
-using playout::IncomingPacket;
-using playout::InsertResult;
-using playout::Micros;
-using playout::PlayoutFrame;
-using playout::to_string;
+using test::FixedDelayPlayout;
+using jitter::FrameKind;
+using jitter::IncomingPacket;
+using jitter::InsertResult;
+using jitter::Micros;
+using jitter::PlayoutFrame;
+using jitter::to_string;
 
 inline constexpr std::uint32_t kSsrc = 0x1234'5678;
 inline constexpr int kFrame = 960;         // 20 ms at 48 kHz
@@ -199,7 +199,7 @@ template <typename Playout, typename AfterFlush>
 void check_flush(Playout& playout, AfterFlush&& after_flush) {
   const auto bytes = std::vector<std::byte>(5, std::byte{1});
   const auto packet = [&](std::uint16_t seq, bool marker) {
-    playout::IncomingPacket p;
+    jitter::IncomingPacket p;
     p.ssrc = kSsrc;
     p.sequence = seq;
     p.marker = marker;
@@ -207,8 +207,8 @@ void check_flush(Playout& playout, AfterFlush&& after_flush) {
     p.payload = bytes;
     return p;
   };
-  using playout::FrameKind;
-  using playout::InsertResult;
+  using jitter::FrameKind;
+  using jitter::InsertResult;
   for (std::uint16_t s = 100; s < 105; ++s) CHECK(playout.insert(packet(s, s == 100), 0) == InsertResult::accepted);
   CHECK(playout.next(10'000, kSilence).kind == FrameKind::normal);  // 100 plays
   CHECK(playout.in_burst());

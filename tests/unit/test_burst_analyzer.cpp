@@ -5,8 +5,8 @@
 using namespace pttcam;
 using stream::BurstAnalyzer;
 using stream::PacketInfo;
-using playout::FrameKind;
-using playout::PlayoutFrame;
+using jitter::FrameKind;
+using jitter::PlayoutFrame;
 
 namespace {
 

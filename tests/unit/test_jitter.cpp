@@ -16,7 +16,7 @@
 #include "pttcam/jitter/jitter_buffer.hpp"
 #include "pttcam/jitter/packet_store.hpp"
 #include "pttcam/jitter/playout_decision.hpp"
-#include "pttcam/playout/fixed_delay_playout.hpp"
+#include "fixed_delay_playout.hpp"
 
 using namespace pttcam::jitter;
 using namespace pttcam::test;  // packets, scenarios and the driver (tests/support/playout_scenarios.hpp)

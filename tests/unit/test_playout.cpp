@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "playout_scenarios.hpp"
-#include "pttcam/playout/fixed_delay_playout.hpp"
+#include "fixed_delay_playout.hpp"
 
-using namespace pttcam::playout;
+using namespace pttcam::test;
 
 // FixedDelayPlayout's behaviour (idle silence, burst start, in-order bursts, the scenario table) is
 // tested in test_jitter.cpp: it is the reference the JitterBuffer is held to, and there every

@@ -67,7 +67,7 @@ void AudioReceiver::count_for_loss(std::uint32_t ssrc, std::uint16_t sequence) {
 }
 
 // What the timeline needs of a packet (or of a copy standing in for one) once its frame plays.
-PacketInfo& AudioReceiver::remember(const playout::IncomingPacket& in, std::optional<std::uint32_t> burst_start_ts,
+PacketInfo& AudioReceiver::remember(const jitter::IncomingPacket& in, std::optional<std::uint32_t> burst_start_ts,
                                     Micros arrival_us) {
   PacketInfo& info = infos_[in.sequence & 0xff];
   info = PacketInfo{in.sequence, in.timestamp, burst_start_ts, {}, {}, in.capture_us, arrival_us};
@@ -141,7 +141,7 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
     log_drop("bad_opus", datagram.size(), from);
     return;
   }
-  playout::IncomingPacket in;
+  jitter::IncomingPacket in;
   in.ssrc = p.header.ssrc;
   in.sequence = p.header.sequence;
   in.timestamp = p.header.timestamp;
@@ -149,14 +149,14 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
   in.end_of_burst = p.extras.end_of_burst;
   in.has_fec = codec::packet_has_fec(opus);
   in.samples = *samples;
-  if (p.extras.capture_time_us) in.capture_us = static_cast<playout::Micros>(*p.extras.capture_time_us);
+  if (p.extras.capture_time_us) in.capture_us = static_cast<jitter::Micros>(*p.extras.capture_time_us);
   in.payload = opus;
   const Micros now = events::monotonic_us();
   if (p.extras.repeat) {
     // A repeat of a burst's end packet: used only if the original never came (then it counts as
     // that packet, received); never timed, and never a duplicate or late.
     ++counters_.end_repeats;
-    if (playout_.insert_redundant(in, now) == playout::InsertResult::accepted) {
+    if (playout_.insert_redundant(in, now) == jitter::InsertResult::accepted) {
       ++counters_.end_repeats_used;
       count_for_loss(p.header.ssrc, p.header.sequence);
       remember(in, p.extras.burst_start_ts, now);
@@ -169,7 +169,7 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
   count_for_loss(p.header.ssrc, p.header.sequence);
   const auto result = playout_.insert(in, now);
   switch (result) {
-    case playout::InsertResult::accepted: {
+    case jitter::InsertResult::accepted: {
       PacketInfo& info = remember(in, p.extras.burst_start_ts, now);
       if (p.extras.key_down_us) info.key_down_us = static_cast<Micros>(*p.extras.key_down_us);
       if (p.extras.key_up_us) info.key_up_us = static_cast<Micros>(*p.extras.key_up_us);
@@ -179,14 +179,14 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
                        {"key_down_us", info.key_down_us.value_or(0)}});
       break;
     }
-    case playout::InsertResult::late:
+    case jitter::InsertResult::late:
       analyzer_.on_late(p.header.sequence);
       csv_row(p.header.sequence, p.header.timestamp, p.header.ssrc, "late", now, 0);
       break;
-    case playout::InsertResult::duplicate:
+    case jitter::InsertResult::duplicate:
       csv_row(p.header.sequence, p.header.timestamp, p.header.ssrc, "duplicate", now, 0);
       break;
-    case playout::InsertResult::too_large:
+    case jitter::InsertResult::too_large:
       csv_row(p.header.sequence, p.header.timestamp, p.header.ssrc, "too_large", now, 0);
       break;
   }
@@ -197,7 +197,7 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
 // The copies of earlier frames in a redundancy packet: each goes in as its frame's stand-in, in
 // case that frame's own packet was lost. A copy must be Opus of the primary's duration, a whole
 // number of frames back (at most kRedMaxBlocks), else it is counted and ignored.
-void AudioReceiver::insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const playout::IncomingPacket& primary,
+void AudioReceiver::insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const jitter::IncomingPacket& primary,
                                   Micros now) {
   for (const auto& block : red.copies()) {
     const auto samples = block.payload_type == rtp::kOpusPayloadType ? codec::packet_samples(block.data) : std::nullopt;
@@ -208,7 +208,7 @@ void AudioReceiver::insert_copies(const rtp::RedPayload& red, const rtp::RtpPack
       ++counters_.red_copies_unusable;
       continue;
     }
-    playout::IncomingPacket copy = primary;
+    jitter::IncomingPacket copy = primary;
     copy.sequence = static_cast<std::uint16_t>(p.header.sequence - back);
     copy.timestamp = p.header.timestamp - block.timestamp_offset;
     copy.marker = p.extras.burst_start_ts && *p.extras.burst_start_ts == copy.timestamp;
@@ -216,7 +216,7 @@ void AudioReceiver::insert_copies(const rtp::RedPayload& red, const rtp::RtpPack
     copy.has_fec = codec::packet_has_fec(block.data);
     if (primary.capture_us) copy.capture_us = *primary.capture_us - static_cast<Micros>(offset) * 1'000'000 / audio::kSampleRate;
     copy.payload = block.data;
-    if (playout_.insert_redundant(copy, now) == playout::InsertResult::accepted)
+    if (playout_.insert_redundant(copy, now) == jitter::InsertResult::accepted)
       remember(copy, p.extras.burst_start_ts, now);
   }
 }
@@ -296,7 +296,7 @@ void AudioReceiver::drop_waiting() noexcept {
 bool AudioReceiver::next_frame() {
   const std::int64_t now = events::monotonic_us();
   const int period = static_cast<int>(speaker_->period_samples());
-  playout::PlayoutFrame frame;
+  jitter::PlayoutFrame frame;
   frame.samples = period;
   // Without a permit a new burst is held back (its packets wait) but one playing never stops.
   if (!gated_ || permit_ || floor_ || playout_.in_burst()) frame = playout_.next(now, period);
@@ -304,12 +304,12 @@ bool AudioReceiver::next_frame() {
   const auto out = std::span<float>(pcm_.data(), static_cast<std::size_t>(frame.samples));
   std::optional<int> got;
   switch (frame.kind) {
-    case playout::FrameKind::silence: std::fill(out.begin(), out.end(), 0.0f); got = frame.samples; break;
-    case playout::FrameKind::normal: got = decoder_.decode(frame.payload, out); break;
-    case playout::FrameKind::fec:
+    case jitter::FrameKind::silence: std::fill(out.begin(), out.end(), 0.0f); got = frame.samples; break;
+    case jitter::FrameKind::normal: got = decoder_.decode(frame.payload, out); break;
+    case jitter::FrameKind::fec:
       got = frame.redundant ? decoder_.decode(frame.payload, out) : decoder_.decode_fec(frame.payload, out);
       break;
-    case playout::FrameKind::concealed: got = decoder_.conceal(out); break;
+    case jitter::FrameKind::concealed: got = decoder_.conceal(out); break;
   }
   if (!got || *got != frame.samples) {
     ++counters_.decode_errors;
@@ -318,7 +318,7 @@ bool AudioReceiver::next_frame() {
   pcm_len_ = static_cast<std::size_t>(frame.samples);
   pcm_pos_ = 0;
 
-  if (frame.kind == playout::FrameKind::silence && !frame.burst_end) {
+  if (frame.kind == jitter::FrameKind::silence && !frame.burst_end) {
     analyzer_.on_idle(now);
     report_finished_bursts();
     pcm_pos_ = pcm_len_ = 0;  // nothing to play: what is queued plays out, then the device's silence
@@ -335,7 +335,7 @@ bool AudioReceiver::next_frame() {
   const Micros play_us = now + static_cast<Micros>(speaker_->queued()) * 1'000'000 / audio::kSampleRate +
                          static_cast<Micros>(speaker_->output_latency() * 1e6);
   // A frame played from its packet, or from a copy of it (whose burst is known from the carrier).
-  PacketInfo* info = frame.kind == playout::FrameKind::normal || frame.redundant ? info_for(frame.sequence) : nullptr;
+  PacketInfo* info = frame.kind == jitter::FrameKind::normal || frame.redundant ? info_for(frame.sequence) : nullptr;
   if (frame.burst_start) {
     in_burst_ = true;
     events_.write(event("burst_play_start"),
@@ -346,19 +346,19 @@ bool AudioReceiver::next_frame() {
   }
   analyzer_.on_frame(frame, info, play_us);
   analyzer_.on_idle(now);
-  if (frame.kind != playout::FrameKind::silence) {
+  if (frame.kind != jitter::FrameKind::silence) {
     const auto seq = static_cast<std::uint16_t>(frame.sequence);
     const PacketInfo* known = info_for(frame.sequence);
-    const char* fate = frame.kind == playout::FrameKind::normal ? "played"
+    const char* fate = frame.kind == jitter::FrameKind::normal ? "played"
                        : frame.redundant                        ? "red"
-                       : frame.kind == playout::FrameKind::fec  ? "fec"
+                       : frame.kind == jitter::FrameKind::fec  ? "fec"
                                                                 : "lost";
-    csv_row(seq, known ? known->timestamp : 0, ssrc_, fate, known && frame.kind == playout::FrameKind::normal ? known->arrival_us : 0,
+    csv_row(seq, known ? known->timestamp : 0, ssrc_, fate, known && frame.kind == jitter::FrameKind::normal ? known->arrival_us : 0,
             play_us);
   }
   if (frame.burst_end) {
     in_burst_ = false;
-    nlohmann::json fields{{"last_play_us", play_us}, {"terminated", frame.kind != playout::FrameKind::silence}};
+    nlohmann::json fields{{"last_play_us", play_us}, {"terminated", frame.kind != jitter::FrameKind::silence}};
     if (frame.sequence >= 0) fields["seq"] = frame.sequence & 0xffff;  // a timeout ends on silence
     events_.write(event("burst_play_end"), fields);
   }

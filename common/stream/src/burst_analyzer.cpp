@@ -24,8 +24,8 @@ double percentile(std::vector<double> v, double p) {
   return v[i];
 }
 
-void BurstAnalyzer::on_frame(const playout::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us) {
-  using playout::FrameKind;
+void BurstAnalyzer::on_frame(const jitter::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us) {
+  using jitter::FrameKind;
   if (frame.burst_start && suspended_) {
     // The same talk burst, back after a gap that outlasted the concealment timeout (an outage):
     // one cutoff from where the sound stopped to where it resumes, not a clipped tail and head.

@@ -13,7 +13,7 @@
 
 namespace pttcam::jitter {
 
-// A superset of playout::PlayoutCounters (same names for the same things).
+// A superset of the fixed-delay reference's counters (same names for the same things).
 struct JitterCounters : FrameCounters {
   std::uint64_t received = 0;
   std::uint64_t duplicate = 0;
@@ -27,7 +27,7 @@ struct JitterCounters : FrameCounters {
   double interarrival_jitter_us = 0;  // RFC 3550 §6.4.1, per talk burst, in microseconds
 };
 
-// Adaptive talk-burst playout: a drop-in for playout::FixedDelayPlayout whose start delay is
+// Adaptive talk-burst playout: a drop-in for the fixed-delay playout it replaced (tests/support), whose start delay is
 // re-chosen at every burst start as the DelayEstimator's current target, the smallest delay that
 // would have made at most late_target of the recent packets late. Inside a burst nothing is
 // stretched: frames are taken one per next() as the speaker needs them, exactly as

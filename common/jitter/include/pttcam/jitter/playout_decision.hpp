@@ -21,7 +21,7 @@ struct FrameCounters {
 };
 
 // What the speaker plays next, frame by frame, from the packets in a PacketStore; the same
-// decisions as playout::FixedDelayPlayout, with the start delay chosen per burst by the caller.
+// decisions as the fixed-delay playout (tests/support), with the start delay chosen per burst by the caller.
 //
 // A burst's delay clock starts at the first packet stored while idle, or, for a burst whose
 // packets arrived while the previous one played, at the earliest of them when that one ends

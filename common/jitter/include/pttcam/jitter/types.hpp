@@ -1,17 +1,52 @@
 #pragma once
-// The jitter buffer speaks the same language as playout::FixedDelayPlayout, which it replaces:
-// the packet the receiver hands in, the insert result and the frame the speaker gets are the
-// playout area's types, so swapping one class for the other changes no caller code.
-#include "pttcam/playout/fixed_delay_playout.hpp"
+// What the jitter buffer and its callers exchange: the packet the receiver hands in, the insert
+// result, and the frame the speaker gets.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
 
 namespace pttcam::jitter {
 
-using playout::FrameKind;
-using playout::IncomingPacket;
-using playout::InsertResult;
-using playout::Micros;
-using playout::PlayoutFrame;
-using playout::to_string;
+
+using Micros = std::int64_t;
+
+// What the receiver knows of one RTP/Opus packet before it is stored. The caller has already
+// parsed the RTP header and asked the codec for the packet's duration and whether it carries FEC.
+struct IncomingPacket {
+  std::uint32_t ssrc = 0;
+  std::uint16_t sequence = 0;
+  std::uint32_t timestamp = 0;
+  bool marker = false;        // first packet of a talk burst
+  bool end_of_burst = false;  // last packet of a talk burst
+  bool has_fec = false;       // carries in-band FEC for the packet before it
+  int samples = 0;            // duration at 48 kHz
+  std::optional<Micros> capture_us;
+  std::span<const std::byte> payload;
+};
+
+enum class InsertResult { accepted, duplicate, late, too_large };
+
+enum class FrameKind { silence, normal, fec, concealed };
+const char* to_string(FrameKind) noexcept;
+
+// One decision of the playout: what the speaker plays next, and for how many samples.
+struct PlayoutFrame {
+  FrameKind kind = FrameKind::silence;
+  int samples = 0;
+  // normal: the packet to decode; fec: the *next* packet, whose FEC rebuilds this frame.
+  // Valid until the next insert().
+  std::span<const std::byte> payload;
+  std::optional<Micros> capture_us;  // normal frames: when the sender captured its first sample
+  std::int64_t sequence = -1;        // unwrapped sequence number of the frame (-1 for silence)
+  bool burst_start = false;
+  bool burst_end = false;  // this frame ends the burst (end flag seen, or it timed out)
+  // fec only: `payload` is a whole copy of this frame from a later packet (RFC 2198
+  // redundancy), to decode as a normal packet rather than for its in-band FEC.
+  bool redundant = false;
+};
+
 
 // Opus over RTP always uses a 48 kHz timestamp clock (RFC 7587), whatever the audio bandwidth.
 inline constexpr std::int64_t kRtpClockHz = 48'000;

@@ -90,13 +90,13 @@ class AudioReceiver {
 
  private:
   void log_drop(const char* reason, std::size_t size, const std::string& from);
-  void insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const playout::IncomingPacket& primary, Micros now);
+  void insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const jitter::IncomingPacket& primary, Micros now);
   void csv_row(std::uint16_t seq, std::uint32_t ts, std::uint32_t ssrc, const char* fate, Micros arrival_us,
                Micros play_us);
   void report_finished_bursts();
   void count_for_loss(std::uint32_t ssrc, std::uint16_t sequence);
   PacketInfo* info_for(std::int64_t sequence);
-  PacketInfo& remember(const playout::IncomingPacket& in, std::optional<std::uint32_t> burst_start_ts, Micros arrival_us);
+  PacketInfo& remember(const jitter::IncomingPacket& in, std::optional<std::uint32_t> burst_start_ts, Micros arrival_us);
   bool next_frame();  // false: nothing to play now (idle)
   std::size_t low_water() const noexcept;
   // Something is playing, waiting to play or still queued at the speaker.

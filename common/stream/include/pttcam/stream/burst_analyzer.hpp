@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pttcam/playout/fixed_delay_playout.hpp"
+#include "pttcam/jitter/types.hpp"
 
 namespace pttcam::stream {
 
@@ -58,7 +58,7 @@ class BurstAnalyzer {
 
   // One playout decision; `packet` describes the packet a normal frame plays (null otherwise).
   // `play_us` is when the frame's first sample will be heard.
-  void on_frame(const playout::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us);
+  void on_frame(const jitter::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us);
   // A packet arrived after its frame had been played or concealed (its wire sequence number).
   void on_late(std::uint16_t sequence);
   // The burst in progress was cut short (session cap, power cycle, ...).

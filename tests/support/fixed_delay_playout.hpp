@@ -1,48 +1,20 @@
 #pragma once
+// The fixed-delay playout the jitter buffer replaced, kept as the tests' reference: the scenario
+// table (playout_scenarios.hpp) runs against both and shows where adaptive playout differs.
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <span>
 
-namespace pttcam::playout {
+#include "pttcam/jitter/types.hpp"
 
-using Micros = std::int64_t;
+namespace pttcam::test {
 
-// What the receiver knows of one RTP/Opus packet before it is stored. The caller has already
-// parsed the RTP header and asked the codec for the packet's duration and whether it carries FEC.
-struct IncomingPacket {
-  std::uint32_t ssrc = 0;
-  std::uint16_t sequence = 0;
-  std::uint32_t timestamp = 0;
-  bool marker = false;        // first packet of a talk burst
-  bool end_of_burst = false;  // last packet of a talk burst
-  bool has_fec = false;       // carries in-band FEC for the packet before it
-  int samples = 0;            // duration at 48 kHz
-  std::optional<Micros> capture_us;
-  std::span<const std::byte> payload;
-};
-
-enum class InsertResult { accepted, duplicate, late, too_large };
-
-enum class FrameKind { silence, normal, fec, concealed };
-const char* to_string(FrameKind) noexcept;
-
-// One decision of the playout: what the speaker plays next, and for how many samples.
-struct PlayoutFrame {
-  FrameKind kind = FrameKind::silence;
-  int samples = 0;
-  // normal: the packet to decode; fec: the *next* packet, whose FEC rebuilds this frame.
-  // Valid until the next insert().
-  std::span<const std::byte> payload;
-  std::optional<Micros> capture_us;  // normal frames: when the sender captured its first sample
-  std::int64_t sequence = -1;        // unwrapped sequence number of the frame (-1 for silence)
-  bool burst_start = false;
-  bool burst_end = false;  // this frame ends the burst (end flag seen, or it timed out)
-  // fec only: `payload` is a whole copy of this frame from a later packet (RFC 2198
-  // redundancy), to decode as a normal packet rather than for its in-band FEC.
-  bool redundant = false;
-};
+using jitter::FrameKind;
+using jitter::IncomingPacket;
+using jitter::InsertResult;
+using jitter::Micros;
+using jitter::PlayoutFrame;
 
 struct PlayoutCounters {
   std::uint64_t received = 0;
@@ -122,4 +94,4 @@ class FixedDelayPlayout {
   std::int64_t conceal_from_ = 0;  // sequence number of the first frame of that run
 };
 
-}  // namespace pttcam::playout
+}  // namespace pttcam::test

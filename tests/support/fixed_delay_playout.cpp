@@ -1,18 +1,8 @@
-#include "pttcam/playout/fixed_delay_playout.hpp"
+#include "fixed_delay_playout.hpp"
 
 #include <algorithm>
 
-namespace pttcam::playout {
-
-const char* to_string(FrameKind kind) noexcept {
-  switch (kind) {
-    case FrameKind::silence: return "silence";
-    case FrameKind::normal: return "normal";
-    case FrameKind::fec: return "fec";
-    case FrameKind::concealed: return "concealed";
-  }
-  return "?";
-}
+namespace pttcam::test {
 
 std::int64_t FixedDelayPlayout::unwrap(std::uint16_t seq) noexcept {
   // Nearest 64-bit value to the last one that has these low 16 bits.
@@ -188,4 +178,4 @@ PlayoutFrame FixedDelayPlayout::next(Micros now_us, int silence_samples) noexcep
   return f;
 }
 
-}  // namespace pttcam::playout
+}  // namespace pttcam::test
