@@ -2,7 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pttcam/cli/parse.hpp"
-#include "pttcam/events/resource_usage.hpp"
+#include "pttcam/measure/resource_usage.hpp"
 
 #include <cstdio>
 #include <fstream>
@@ -159,7 +159,7 @@ int run(int argc, char** argv) {
   io.run();
 
   auto summary = cam.summary();
-  events::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
+  measure::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
   print_summary(summary);
   if (!summary_path.empty()) std::ofstream(summary_path) << summary.dump(2) << '\n';
   return 0;

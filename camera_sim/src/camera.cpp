@@ -49,7 +49,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
       timer_(io),
       video_timer_(io),
       events_(config_.events_path),
-      session_(session_config(config_, serial_), events::monotonic_us()) {
+      session_(session_config(config_, serial_), timing::monotonic_us()) {
   socket_.open(config_.listen.protocol());
   boost::system::error_code ec;
   socket_.bind(config_.listen, ec);
@@ -79,7 +79,7 @@ void Camera::start() {
   receiver_->start();
   mic_->start();
   running_ = true;
-  start_us_ = events::monotonic_us();
+  start_us_ = timing::monotonic_us();
   const auto* model = session::find_camera_model(config_.model);
   events_.write("camera_start", {{"listen", net::to_string(local_endpoint())},
                                  {"speaker", receiver_->speaker().describe()},
@@ -91,7 +91,7 @@ void Camera::start() {
                                  {"playout_delay_ms", config_.receiver.fixed_delay_ms ? nlohmann::json(*config_.receiver.fixed_delay_ms) : nlohmann::json("adaptive")},
                                  {"session", !config_.no_session}});
   receive();
-  cpu_.start(events::monotonic_us());
+  cpu_.start(timing::monotonic_us());
   schedule_tick();
   if (config_.video_kbps > 0) {
     video_header_.payload_type = kVideoPayloadType;
@@ -126,7 +126,7 @@ void Camera::schedule_video() {
 void Camera::stop() {
   if (!running_) return;
   if (!config_.no_session) {
-    const std::int64_t now = events::monotonic_us();
+    const std::int64_t now = timing::monotonic_us();
     apply(session_.shutdown(now), now);
   }
   running_ = false;
@@ -144,7 +144,7 @@ void Camera::power_cycle() {
   // Unplugged: what was playing stops mid-word, and the microphone stream stops without an end.
   receiver_->cut("power_cycle");
   mic_->abort_burst();
-  const std::int64_t now = events::monotonic_us();
+  const std::int64_t now = timing::monotonic_us();
   apply(session_.power_cycle(now), now);
 }
 
@@ -164,7 +164,7 @@ void Camera::on_datagram(std::size_t size) {
     wake();
     return;
   }
-  const std::int64_t now = events::monotonic_us();
+  const std::int64_t now = timing::monotonic_us();
   if (control::is_control(datagram)) {
     const auto decoded = control::decode(datagram);
     if (decoded) {
@@ -196,12 +196,12 @@ void Camera::on_datagram(std::size_t size) {
 // Sleeps until something has work, as the client does (Client::schedule_tick).
 void Camera::schedule_tick() {
   if (!running_) return;
-  const std::int64_t now = events::monotonic_us();
+  const std::int64_t now = timing::monotonic_us();
   std::int64_t due = std::min({mic_->next_due_us(now), receiver_->next_due_us(now), now + kMaxSleepUs});
   if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(stream::kNever));
   if (const auto reboot = next_reboot_us()) due = std::min(due, *reboot);
   timer_.wait_until(due, now, [this] {
-    if (running_) run_tick(events::monotonic_us());
+    if (running_) run_tick(timing::monotonic_us());
   });
 }
 
@@ -223,7 +223,7 @@ void Camera::run_tick(std::int64_t now) {
 }
 
 void Camera::wake() {
-  if (running_) timer_.wake(events::monotonic_us());
+  if (running_) timer_.wake(timing::monotonic_us());
 }
 
 void Camera::apply(session::Output out, std::int64_t now_us) {
@@ -271,7 +271,7 @@ nlohmann::json Camera::summary() const {
   for (const auto& b : s["per_burst"])
     talk_seconds += static_cast<double>(b["last_play_end_us"].get<std::int64_t>() - b["first_play_us"].get<std::int64_t>()) / 1e6;
   s["talk_seconds"] = talk_seconds;
-  s["cpu_split"] = cpu_.summary(events::monotonic_us());  // active: while a talk burst played
+  s["cpu_split"] = cpu_.summary(timing::monotonic_us());  // active: while a talk burst played
   s["media_dropped"] = stats_.media_dropped;
   s["control_malformed"] = stats_.control_malformed.total();
   s["power_cycles"] = stats_.power_cycles;

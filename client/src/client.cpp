@@ -61,9 +61,9 @@ void Client::start() {
                                  {"cold_mic", config_.cold_mic},
                                  {"session", !config_.no_session}});
   receive();
-  cpu_.start(events::monotonic_us());
+  cpu_.start(timing::monotonic_us());
   if (!config_.no_session) {
-    const std::int64_t now = events::monotonic_us();
+    const std::int64_t now = timing::monotonic_us();
     apply(session_.start(now), now);
   }
   schedule_tick();
@@ -89,7 +89,7 @@ void Client::on_datagram(std::size_t size) {
     ++stats_.control_ignored;  // only the camera talks to us
     return;
   }
-  const std::int64_t now = events::monotonic_us();
+  const std::int64_t now = timing::monotonic_us();
   if (control::is_control(datagram)) {
     const auto decoded = control::decode(datagram);
     if (!decoded) {
@@ -122,14 +122,14 @@ void Client::on_datagram(std::size_t size) {
 // A packet or a key press wakes it at once (wake()).
 void Client::schedule_tick() {
   if (!running_) return;
-  const std::int64_t now = events::monotonic_us();
+  const std::int64_t now = timing::monotonic_us();
   std::int64_t due = std::min({sender_->next_due_us(now), receiver_->next_due_us(now), now + kMaxSleepUs});
   if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(stream::kNever));
   timer_.wait_until(due, now, [this] {
     if (!running_) return;
     sender_->pump();
     receiver_->pump();
-    const std::int64_t after = events::monotonic_us();
+    const std::int64_t after = timing::monotonic_us();
     if (!config_.no_session) apply(session_.on_tick(after), after);
     cpu_.set_active(sender_->talking(), after);
     schedule_tick();
@@ -138,14 +138,14 @@ void Client::schedule_tick() {
 
 // Something happened that may have work sooner than the wait in progress: look again now.
 void Client::wake() {
-  if (running_) timer_.wake(events::monotonic_us());
+  if (running_) timer_.wake(timing::monotonic_us());
 }
 
 void Client::set_talking(bool on) {
   if (!running_ || on == key_held_) return;
   key_held_ = on;
   wake();
-  const std::int64_t now = events::monotonic_us();
+  const std::int64_t now = timing::monotonic_us();
   if (on) {
     events_.write("key_down", {});
     if (!sender_->has_microphone()) {
@@ -168,12 +168,12 @@ void Client::set_talking(bool on) {
     sender_->set_talking(false);
     if (!config_.no_session) apply(session_.key_up(now), now);
   }
-  cpu_.set_active(sender_->talking(), events::monotonic_us());
+  cpu_.set_active(sender_->talking(), timing::monotonic_us());
 }
 
 void Client::renew() {
   if (config_.no_session) return;
-  const std::int64_t now = events::monotonic_us();
+  const std::int64_t now = timing::monotonic_us();
   apply(session_.renew(now), now);
 }
 
@@ -206,7 +206,7 @@ void Client::notice_for(const session::LogEvent& e) {
   } else if (e.name == "session_reject") {
     std::snprintf(line, sizeof line, "camera refused live view: %s", str("reason").c_str());
   } else if (e.name == "session_warning") {
-    std::snprintf(line, sizeof line, "live view ends in %.0f s", session_.remaining_us(events::monotonic_us()) / 1e6);
+    std::snprintf(line, sizeof line, "live view ends in %.0f s", session_.remaining_us(timing::monotonic_us()) / 1e6);
   } else if (e.name == "session_end") {
     const bool by_us = str("reason") == "client_stopped";
     std::snprintf(line, sizeof line, "live view ended: %s%s", str("reason").c_str(),
@@ -229,7 +229,7 @@ void Client::stop() {
   if (!running_) return;
   set_talking(false);
   if (!config_.no_session) {
-    const std::int64_t now = events::monotonic_us();
+    const std::int64_t now = timing::monotonic_us();
     apply(session_.stop(now), now);
   }
   running_ = false;
@@ -275,7 +275,7 @@ nlohmann::json Client::summary() const {
   if (const auto r = session_.end_reason()) s["session"]["last_end_reason"] = control::to_string(*r);
   s["camera_audio"] = receiver_->summary();
   // active: while the key was down and the burst streamed.
-  s["cpu_split"] = cpu_.summary(events::monotonic_us());
+  s["cpu_split"] = cpu_.summary(timing::monotonic_us());
   return s;
 }
 

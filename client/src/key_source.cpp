@@ -143,12 +143,12 @@ void TerminalKey::on_event(KeyEvent e) {
     case KeyEvent::space_press:
       if (toggle_) {
         // Legacy terminals repeat a held key; in toggle mode only the first press counts.
-        if (kitty_ || legacy_.on_space(events::monotonic_us())) client_.set_talking(!client_.key_held());
+        if (kitty_ || legacy_.on_space(timing::monotonic_us())) client_.set_talking(!client_.key_held());
         if (!kitty_) arm_release_timer();
       } else if (kitty_) {
         client_.set_talking(true);
       } else {
-        legacy_.on_space(events::monotonic_us());
+        legacy_.on_space(timing::monotonic_us());
         client_.set_talking(true);
         arm_release_timer();
       }
@@ -158,10 +158,10 @@ void TerminalKey::on_event(KeyEvent e) {
 }
 
 void TerminalKey::arm_release_timer() {
-  release_timer_.expires_after(std::chrono::microseconds(legacy_.deadline_us() - events::monotonic_us()));
+  release_timer_.expires_after(std::chrono::microseconds(legacy_.deadline_us() - timing::monotonic_us()));
   release_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    if (legacy_.poll(events::monotonic_us())) {
+    if (legacy_.poll(timing::monotonic_us())) {
       if (!toggle_) client_.set_talking(false);
       show();
     } else if (legacy_.held()) {
@@ -171,7 +171,7 @@ void TerminalKey::arm_release_timer() {
 }
 
 void TerminalKey::show() {
-  const std::string status = client_.status_line(events::monotonic_us());
+  const std::string status = client_.status_line(timing::monotonic_us());
   if (client_.sending())
     std::printf("\r\x1b[2K\x1b[1;37;41m  ● TALKING  \x1b[0m  %s  release SPACE to stop", status.c_str());
   else if (client_.key_held())

@@ -46,7 +46,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pttcam/audio/sndfile.hpp"
-#include "pttcam/events/event_log.hpp"
+#include "pttcam/measure/event_log.hpp"
 #include "pttcam/ptt/talk_script.hpp"
 
 namespace {
@@ -100,11 +100,11 @@ struct Engine {
 int process(jack_nframes_t n, void* arg) noexcept {  // RT-safe: wait-free, no alloc
   auto* e = static_cast<Engine*>(arg);
   if (!e->started.load(std::memory_order_relaxed)) {
-    e->first_cycle_us = events::monotonic_us();  // vDSO clock read: no syscall
+    e->first_cycle_us = timing::monotonic_us();  // vDSO clock read: no syscall
     e->first_frame = jack_last_frame_time(e->client);
     e->started.store(true, std::memory_order_release);
   }
-  const std::int64_t now_us = events::monotonic_us();
+  const std::int64_t now_us = timing::monotonic_us();
   if (e->lag_cycles < e->lag_us.size())
     e->lag_us[e->lag_cycles++] =
         static_cast<std::int32_t>(now_us - e->first_cycle_us - static_cast<std::int64_t>(e->cycled * 1'000'000 / 48000));
@@ -218,7 +218,7 @@ void press_keys(Engine& e, int fd, std::vector<KeyWrite>& keys, const std::atomi
   }
   const auto clock = [&] {
     const std::uint64_t c = e.cycle_clock.load(std::memory_order_acquire);
-    const auto since_us = events::monotonic_us() - e.first_cycle_us - static_cast<std::int64_t>(c & 0xffffffffu);
+    const auto since_us = timing::monotonic_us() - e.first_cycle_us - static_cast<std::int64_t>(c & 0xffffffffu);
     const std::int64_t into = std::clamp<std::int64_t>(since_us * 48000 / 1'000'000, 0, e.period);
     return static_cast<std::int64_t>(c >> 32) + into;
   };
@@ -232,7 +232,7 @@ void press_keys(Engine& e, int fd, std::vector<KeyWrite>& keys, const std::atomi
     const auto len = static_cast<ssize_t>(std::strlen(line));
     k.written = write(fd, line, static_cast<std::size_t>(len)) == len;
     k.reached = clock();
-    k.t_us = events::monotonic_us();
+    k.t_us = timing::monotonic_us();
     k.frame_time = static_cast<std::int32_t>(jack_frame_time(e.client) - e.first_frame);
     if (!k.written) std::fprintf(stderr, "pttcam-jack-io: --keys-to: write failed: %s\n", std::strerror(errno));
   }

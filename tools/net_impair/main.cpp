@@ -24,7 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "impairment.hpp"
-#include "pttcam/events/event_log.hpp"
+#include "pttcam/measure/event_log.hpp"
 #include "pttcam/net/address.hpp"
 #include "pttcam/net/asio.hpp"
 #include "pttcam/net/byte_order.hpp"
@@ -89,7 +89,7 @@ class Proxy {
   Udp::endpoint local_endpoint() const { return listen_.local_endpoint(); }
 
   void start() {
-    start_us_ = events::monotonic_us();
+    start_us_ = timing::monotonic_us();
     receive_from_clients();
   }
 
@@ -199,7 +199,7 @@ class Proxy {
   }
 
   void on_packet(Direction dir, Client& c, std::span<const std::byte> bytes) {
-    const Micros now_us = events::monotonic_us();
+    const Micros now_us = timing::monotonic_us();
     const Fate fate = link(dir).decide(bytes.size(), now_us - start_us_);
     auto& s = stats(dir);
     ++s.packets_in;
@@ -236,7 +236,7 @@ class Proxy {
   }
 
   void send_due() {
-    const Micros now_us = events::monotonic_us();
+    const Micros now_us = timing::monotonic_us();
     while (!pending_.empty() && pending_.front().at_us <= now_us) {
       std::pop_heap(pending_.begin(), pending_.end(), later);
       const Pending p = std::move(pending_.back());

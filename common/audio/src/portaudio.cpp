@@ -211,7 +211,7 @@ std::string DevicePlayback::describe() const { return "device:" + name_; }
 double DevicePlayback::output_latency() const noexcept {
   const std::int64_t next = clock_.after_us(1);
   if (next == 0) return latency_;
-  const std::int64_t until_next = std::max<std::int64_t>(0, next - steady_us());
+  const std::int64_t until_next = std::max<std::int64_t>(0, next - timing::monotonic_us());
   return static_cast<double>(until_next + dac_delay_us_.load(std::memory_order_relaxed)) / 1e6;
 }
 // Before the first callback: 256, more than any low-latency device period, so the first refill

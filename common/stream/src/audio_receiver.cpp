@@ -26,7 +26,7 @@ jitter::JitterBuffer::Config jitter_config(const AudioReceiver::Options& o) {
 }  // namespace
 
 AudioReceiver::AudioReceiver(std::unique_ptr<audio::Playback> speaker, const Options& options,
-                             events::EventLog& events, std::string log_prefix)
+                             measure::EventLog& events, std::string log_prefix)
     : decoder_(codec::Decoder::create()),
       playout_(jitter_config(options)),
       events_(events),
@@ -151,7 +151,7 @@ void AudioReceiver::on_datagram(std::span<const std::byte> datagram, const std::
   in.samples = *samples;
   if (p.extras.capture_time_us) in.capture_us = static_cast<jitter::Micros>(*p.extras.capture_time_us);
   in.payload = opus;
-  const Micros now = events::monotonic_us();
+  const Micros now = timing::monotonic_us();
   if (p.extras.repeat) {
     // A repeat of a burst's end packet: used only if the original never came (then it counts as
     // that packet, received); never timed, and never a duplicate or late.
@@ -266,7 +266,7 @@ void AudioReceiver::write_pcm() {
 void AudioReceiver::cut(const std::string& cause) {
   if (in_burst_) {
     ++counters_.cuts;
-    const Micros now = events::monotonic_us();
+    const Micros now = timing::monotonic_us();
     const Micros heard_until = now + static_cast<Micros>(speaker_->queued()) * 1'000'000 / audio::kSampleRate;
     analyzer_.on_cut(cause, heard_until);
     events_.write(event("burst_cut"), {{"cause", cause}, {"heard_until_us", heard_until}});
@@ -294,7 +294,7 @@ void AudioReceiver::drop_waiting() noexcept {
 }
 
 bool AudioReceiver::next_frame() {
-  const std::int64_t now = events::monotonic_us();
+  const std::int64_t now = timing::monotonic_us();
   const int period = static_cast<int>(speaker_->period_samples());
   jitter::PlayoutFrame frame;
   frame.samples = period;

@@ -19,7 +19,7 @@ std::uint32_t random_u32() {
 }  // namespace
 
 AudioSender::AudioSender(std::unique_ptr<audio::Capture> capture, const codec::OpusSettings& opus, SendFn send,
-                         events::EventLog& events)
+                         measure::EventLog& events)
     : encoder_(codec::Encoder::create(opus)),
       framer_(static_cast<std::size_t>(opus.samples_per_frame())),
       send_(std::move(send)),
@@ -46,7 +46,7 @@ void AudioSender::start() {
     capture_->start();
     mic_open_ = true;
   }
-  start_us_ = events::monotonic_us();
+  start_us_ = timing::monotonic_us();
 }
 
 void AudioSender::stop() {
@@ -66,7 +66,7 @@ void AudioSender::send_end_repeats(std::int64_t now_us) {
 }
 
 void AudioSender::pump() {
-  if (end_repeats_left_ > 0) send_end_repeats(events::monotonic_us());
+  if (end_repeats_left_ > 0) send_end_repeats(timing::monotonic_us());
   if (!capture_) return;
   const std::size_t n = capture_->read(chunk_);
   if (!framer_.talking()) {
@@ -74,7 +74,7 @@ void AudioSender::pump() {
     return;
   }
   // The newest sample read is about input_latency old; earlier ones are older by their position.
-  const std::int64_t now = events::monotonic_us();
+  const std::int64_t now = timing::monotonic_us();
   const auto first_capture = now - static_cast<std::int64_t>(capture_->input_latency() * 1e6) -
                              static_cast<std::int64_t>(n) * 1'000'000 / audio::kSampleRate;
   framer_.push(std::span<const float>(chunk_.data(), n), first_capture,
@@ -91,7 +91,7 @@ std::int64_t AudioSender::next_due_us(std::int64_t now_us) const noexcept {
 
 void AudioSender::set_talking(bool on) {
   if (!capture_ || on == framer_.talking()) return;
-  const std::int64_t now = events::monotonic_us();
+  const std::int64_t now = timing::monotonic_us();
   if (on) {
     if (cold_ && !open_cold_microphone()) return;
     // Whatever the ring holds was captured before the key went down: it is never sent.
@@ -153,7 +153,7 @@ std::span<const std::byte> AudioSender::payload_for(std::span<const std::byte> o
 bool AudioSender::open_cold_microphone() {
   // The key-down time stays the press (taken by the caller before this): the open is part of
   // the talk-start latency, which is the point of a cold microphone.
-  const std::int64_t before = events::monotonic_us();
+  const std::int64_t before = timing::monotonic_us();
   try {
     capture_->start();
   } catch (const std::exception& e) {
@@ -162,7 +162,7 @@ bool AudioSender::open_cold_microphone() {
     return false;
   }
   mic_open_ = true;
-  events_.write("mic_open", {{"open_ms", static_cast<double>(events::monotonic_us() - before) / 1000.0}});
+  events_.write("mic_open", {{"open_ms", static_cast<double>(timing::monotonic_us() - before) / 1000.0}});
   return true;
 }
 
@@ -197,7 +197,7 @@ void AudioSender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& 
       std::copy(again.begin(), again.end(), end_repeat_.begin());
       end_repeat_size_ = again.size();
       end_repeats_left_ = kEndRepeats;
-      next_end_repeat_us_ = events::monotonic_us() + kEndRepeatGapUs;
+      next_end_repeat_us_ = timing::monotonic_us() + kEndRepeatGapUs;
     }
     if (f.first)
       events_.write("burst_first_packet", {{"ssrc", header_.ssrc},

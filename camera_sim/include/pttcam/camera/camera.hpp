@@ -12,8 +12,8 @@
 #include "pttcam/audio/factory.hpp"
 #include "pttcam/codec/opus_settings.hpp"
 #include "pttcam/control/wire.hpp"
-#include "pttcam/events/event_log.hpp"
-#include "pttcam/events/resource_usage.hpp"
+#include "pttcam/measure/event_log.hpp"
+#include "pttcam/measure/resource_usage.hpp"
 #include "pttcam/net/address.hpp"
 #include "pttcam/net/wake_timer.hpp"
 #include "pttcam/session/camera_session.hpp"
@@ -72,7 +72,7 @@ class Camera {
   void run_tick(std::int64_t now_us);
   std::optional<std::int64_t> next_reboot_us() const;  // the next --reboot-at, if any
   void wake();  // ends the wait now: a packet may have work sooner
-  events::CpuSplit cpu_;  // active: while a client's talk burst plays
+  measure::CpuSplit cpu_;  // active: while a client's talk burst plays
   // Sends the session's messages and logs its events, stamped with the time it decided them.
   void apply(session::Output out, std::int64_t now_us);
   void sync_media();
@@ -83,7 +83,7 @@ class Camera {
   net::Udp::socket socket_;
   net::WakeTimer timer_;  // the io thread's sleep until the next work
   boost::asio::steady_timer video_timer_;
-  events::EventLog events_;
+  measure::EventLog events_;
   session::CameraSession session_;
   control::MessageWriter control_writer_;
   std::array<std::byte, 2048> rx_{};

@@ -12,8 +12,8 @@
 #include "pttcam/audio/factory.hpp"
 #include "pttcam/codec/opus_settings.hpp"
 #include "pttcam/control/wire.hpp"
-#include "pttcam/events/event_log.hpp"
-#include "pttcam/events/resource_usage.hpp"
+#include "pttcam/measure/event_log.hpp"
+#include "pttcam/measure/resource_usage.hpp"
 #include "pttcam/net/address.hpp"
 #include "pttcam/net/wake_timer.hpp"
 #include "pttcam/session/client_session.hpp"
@@ -74,7 +74,7 @@ class Client {
   void on_datagram(std::size_t size);
   void schedule_tick();
   void wake();  // ends the wait now: a packet or a key may have work sooner
-  events::CpuSplit cpu_;
+  measure::CpuSplit cpu_;
   // Sends the session's messages and logs its events, stamped with the time it decided them.
   void apply(session::Output out, std::int64_t now_us);
   void notice_for(const session::LogEvent& e);
@@ -83,7 +83,7 @@ class Client {
   ClientConfig config_;
   net::Udp::socket socket_;
   net::WakeTimer timer_;  // the io thread's sleep until the next work
-  events::EventLog events_;
+  measure::EventLog events_;
   session::ClientSession session_;
   control::MessageWriter control_writer_;
   std::array<std::byte, 2048> rx_{};

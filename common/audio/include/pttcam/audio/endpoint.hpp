@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pttcam/audio/spsc_ring.hpp"
+#include "pttcam/timing/clock.hpp"
 
 namespace pttcam::audio {
 
@@ -13,20 +14,13 @@ inline constexpr int kSampleRate = 48000;
 // 16384 samples = 341 ms: far more than any device period, small enough to stay in cache.
 inline constexpr std::size_t kRingCapacity = 16384;
 
-// The steady clock (CLOCK_MONOTONIC on Linux, the clock of pttcam's event logs) in microseconds;
-// a vDSO read, no syscall: RT-safe.
-inline std::int64_t steady_us() noexcept {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // When the device side last ran and how many samples it moved: the io thread predicts the next
 // period from it and sleeps until then, instead of polling the ring.
 class PeriodClock {
  public:
   void on_period(std::size_t samples) noexcept {  // RT-safe: wait-free, no alloc
     samples_.store(samples, std::memory_order_relaxed);
-    last_us_.store(steady_us(), std::memory_order_relaxed);
+    last_us_.store(timing::monotonic_us(), std::memory_order_relaxed);
   }
   // 0 before the first period.
   std::int64_t last_us() const noexcept { return last_us_.load(std::memory_order_relaxed); }

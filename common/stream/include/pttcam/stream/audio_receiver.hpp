@@ -13,7 +13,7 @@
 
 #include "pttcam/audio/endpoint.hpp"
 #include "pttcam/codec/decoder.hpp"
-#include "pttcam/events/event_log.hpp"
+#include "pttcam/measure/event_log.hpp"
 #include "pttcam/jitter/jitter_buffer.hpp"
 #include "pttcam/rtp/packet.hpp"
 #include "pttcam/rtp/sequence.hpp"
@@ -54,7 +54,7 @@ class AudioReceiver {
     double cutoff_ms = 60;             // concealment runs at least this long are cutoffs
     std::filesystem::path packets_csv;  // per-packet fates (empty: none)
   };
-  AudioReceiver(std::unique_ptr<audio::Playback> speaker, const Options& options, events::EventLog& events,
+  AudioReceiver(std::unique_ptr<audio::Playback> speaker, const Options& options, measure::EventLog& events,
                 std::string log_prefix);
   ~AudioReceiver();
 
@@ -106,7 +106,7 @@ class AudioReceiver {
 
   codec::Decoder decoder_;
   jitter::JitterBuffer playout_;
-  events::EventLog& events_;
+  measure::EventLog& events_;
   std::string prefix_;
   std::vector<float> pcm_;
   std::size_t pcm_len_ = 0;

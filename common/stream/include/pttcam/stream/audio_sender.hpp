@@ -11,7 +11,7 @@
 
 #include "pttcam/audio/endpoint.hpp"
 #include "pttcam/codec/encoder.hpp"
-#include "pttcam/events/event_log.hpp"
+#include "pttcam/measure/event_log.hpp"
 #include "pttcam/ptt/burst_framer.hpp"
 #include "pttcam/rtp/packet.hpp"
 #include "pttcam/rtp/red.hpp"
@@ -38,7 +38,7 @@ class AudioSender {
  public:
   // `capture` may be null: a microphone that could not be opened (see ptt-client --input deny).
   AudioSender(std::unique_ptr<audio::Capture> capture, const codec::OpusSettings& opus, SendFn send,
-              events::EventLog& events);
+              measure::EventLog& events);
   ~AudioSender();
 
   // Cold microphone (before start()): the device is opened at key-down and closed at key-up, as
@@ -101,7 +101,7 @@ class AudioSender {
   ptt::BurstFramer framer_;
   rtp::RtpWriter writer_;
   SendFn send_;
-  events::EventLog& events_;
+  measure::EventLog& events_;
   std::vector<float> chunk_;
   std::array<std::byte, codec::kMaxPacketBytes> opus_buf_{};
   rtp::RtpHeader header_;

@@ -1,8 +1,8 @@
-#include "pttcam/events/event_log.hpp"
+#include "pttcam/measure/event_log.hpp"
 
 #include <stdexcept>
 
-namespace pttcam::events {
+namespace pttcam::measure {
 
 EventLog::EventLog(const std::filesystem::path& path) {
   if (path.empty()) return;
@@ -11,7 +11,7 @@ EventLog::EventLog(const std::filesystem::path& path) {
 }
 
 void EventLog::write(std::string_view event, nlohmann::json fields) {
-  write_at(monotonic_us(), event, std::move(fields));
+  write_at(timing::monotonic_us(), event, std::move(fields));
 }
 
 void EventLog::write_at(std::int64_t t_us, std::string_view event, nlohmann::json fields) {
@@ -22,4 +22,4 @@ void EventLog::write_at(std::int64_t t_us, std::string_view event, nlohmann::jso
   out_.flush();
 }
 
-}  // namespace pttcam::events
+}  // namespace pttcam::measure

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace pttcam::events {
+namespace pttcam::measure {
 
 // What this process has used so far (getrusage(RUSAGE_SELF)): CPU seconds in user and kernel mode,
 // and the peak resident set size. Read once at exit for the summaries; not for the audio path.
@@ -39,4 +39,4 @@ class CpuSplit {
   double cpu_[2] = {0, 0};
 };
 
-}  // namespace pttcam::events
+}  // namespace pttcam::measure

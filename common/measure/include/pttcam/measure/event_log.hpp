@@ -1,5 +1,4 @@
 #pragma once
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -7,15 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace pttcam::events {
+#include "pttcam/timing/clock.hpp"
 
-// Microseconds on CLOCK_MONOTONIC: the clock every pttcam process on one machine shares, so the
-// client's capture times and the camera's play times can be subtracted directly.
-inline std::int64_t monotonic_us() noexcept {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+namespace pttcam::measure {
 
 // JSON Lines event log (--events PATH): one object per line, {"t_us":…, "event":"…", …fields}.
 // Flushed per line so a killed process still leaves every event it logged. Disabled when the path
@@ -34,4 +27,4 @@ class EventLog {
   std::ofstream out_;
 };
 
-}  // namespace pttcam::events
+}  // namespace pttcam::measure

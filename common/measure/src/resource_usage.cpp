@@ -1,8 +1,8 @@
-#include "pttcam/events/resource_usage.hpp"
+#include "pttcam/measure/resource_usage.hpp"
 
 #include <sys/resource.h>
 
-namespace pttcam::events {
+namespace pttcam::measure {
 
 ResourceUsage resource_usage() {
   rusage u{};
@@ -51,4 +51,4 @@ nlohmann::json CpuSplit::summary(std::int64_t now_us) const {
           {"idle_s", wall[0]},   {"idle_cpu_s", cpu[0]},   {"idle_pct", pct(cpu[0], wall[0])}};
 }
 
-}  // namespace pttcam::events
+}  // namespace pttcam::measure
