@@ -9,7 +9,7 @@
 #include <functional>
 
 #include "pttcam/audio/portaudio.hpp"
-#include "pttcam/stream/receiver_cli.hpp"
+#include "pttcam/app/receiver_options.hpp"
 #include "pttcam/camera/camera.hpp"
 
 namespace {
@@ -105,7 +105,7 @@ int run(int argc, char** argv) {
   auto* redundancy = app.add_option("--redundancy", config.mic_opus.redundancy,
                                     "Microphone stream: earlier frames repeated in each packet, RFC 2198 (0-2; default 2, 0 with --no-session)");
   std::string packets_path;
-  stream::add_receiver_options(app, config.receiver, packets_path);
+  app::add_receiver_options(app, config.receiver, packets_path);
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   app.add_flag("--list-devices", list, "List audio devices and exit");
@@ -128,7 +128,7 @@ int run(int argc, char** argv) {
   if (config.no_session && redundancy->count() == 0) config.mic_opus.redundancy = 0;
   if (const auto why = config.mic_opus.validate(); !why.empty()) throw std::invalid_argument(why);
   config.events_path = events_path;
-  config.receiver.packets_csv = packets_path;
+  config.receiver.metrics.packets_csv = packets_path;
 
   boost::asio::io_context io;
   camera::Camera cam(io, config);

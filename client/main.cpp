@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "pttcam/audio/portaudio.hpp"
-#include "pttcam/stream/receiver_cli.hpp"
+#include "pttcam/app/receiver_options.hpp"
 #include "pttcam/client/client.hpp"
 #include "pttcam/client/key_source.hpp"
 
@@ -55,7 +55,7 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
   std::string packets_path;
-  stream::add_receiver_options(app, config.receiver, packets_path);
+  app::add_receiver_options(app, config.receiver, packets_path);
   app.add_flag("--no-session", config.no_session,
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
   app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end");
@@ -94,7 +94,7 @@ int run(int argc, char** argv) {
   config.input = audio::parse_capture_spec(input);
   config.speaker = audio::parse_playback_spec(speaker);
   config.events_path = events_path;
-  config.receiver.packets_csv = packets_path;
+  config.receiver.metrics.packets_csv = packets_path;
   // A standard RTP receiver expects plain Opus unless told otherwise; a camera speaks both.
   if (config.no_session && redundancy->count() == 0) opus.redundancy = 0;
   if (const auto why = opus.validate(); !why.empty()) throw std::invalid_argument(why);

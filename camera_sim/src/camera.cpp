@@ -3,13 +3,12 @@
 #include <random>
 
 #include "pttcam/session/camera_model.hpp"
-#include "pttcam/stream/due.hpp"
+#include "pttcam/media/due.hpp"
 
 namespace pttcam::camera {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr std::int64_t kMaxSleepUs = 100'000;  // a microphone's ring (341 ms) never fills
 constexpr std::uint64_t kMaxDropsLogged = 1000;  // a flood must not fill the disk
 constexpr std::uint8_t kVideoPayloadType = 96;
 constexpr std::size_t kVideoPacketBytes = 1200;
@@ -45,18 +44,20 @@ session::CameraSessionConfig session_config(const CameraConfig& c, const std::st
 Camera::Camera(boost::asio::io_context& io, CameraConfig config)
     : config_(std::move(config)),
       serial_(config_.serial.empty() ? make_serial() : config_.serial),
+      clock_(timing::monotonic_clock()),
       socket_(io),
-      timer_(io),
+      loop_(io, clock_),
       video_timer_(io),
       events_(config_.events_path),
-      session_(session_config(config_, serial_), timing::monotonic_us()) {
+      mic_metrics_(events_),
+      speaker_metrics_(config_.receiver.metrics, events_, ""),
+      session_(session_config(config_, serial_), clock_.now_us()) {
   socket_.open(config_.listen.protocol());
   boost::system::error_code ec;
   socket_.bind(config_.listen, ec);
   if (ec) throw std::runtime_error("cannot listen on " + net::to_string(config_.listen) + ": " + ec.message());
-  receiver_ = std::make_unique<stream::AudioReceiver>(
-      audio::open_playback(config_.output),
-      config_.receiver, events_, "");
+  receiver_ = std::make_unique<media::Receiver>(audio::open_playback(config_.output), config_.receiver.playout, clock_,
+                                                speaker_metrics_);
   std::unique_ptr<audio::Capture> mic;
   if (config_.mic) {
     try {
@@ -65,21 +66,29 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
       throw std::runtime_error(std::string(e.what()) + " (camera microphone: use --mic tone:HZ, wav:PATH or none)");
     }
   }
-  mic_ = std::make_unique<stream::AudioSender>(std::move(mic), config_.mic_opus, [this](std::span<const std::byte> d) {
-    if (!peer_endpoint_) return;
-    boost::system::error_code send_ec;
-    socket_.send_to(boost::asio::buffer(d.data(), d.size()), *peer_endpoint_, 0, send_ec);
-  }, events_);
+  mic_ = std::make_unique<media::Sender>(
+      std::move(mic), config_.mic_opus,
+      [this](std::span<const std::byte> d) {
+        if (peer_) send_to(d, *peer_);
+      },
+      clock_, mic_metrics_);
+  loop_.receive_on(socket_, [this](std::span<const std::byte> d, const net::Udp::endpoint& from) { on_datagram(d, from); });
+  loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
 }
 
 Camera::~Camera() = default;
+
+void Camera::send_to(std::span<const std::byte> datagram, const net::Udp::endpoint& to) {
+  boost::system::error_code ec;
+  socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
+}
 
 void Camera::start() {
   receiver_->set_gated(!config_.no_session);
   receiver_->start();
   mic_->start();
   running_ = true;
-  start_us_ = timing::monotonic_us();
+  start_us_ = clock_.now_us();
   const auto* model = session::find_camera_model(config_.model);
   events_.write("camera_start", {{"listen", net::to_string(local_endpoint())},
                                  {"speaker", receiver_->speaker().describe()},
@@ -88,11 +97,12 @@ void Camera::start() {
                                  {"has_speaker", model->speaker},
                                  {"serial", serial_},
                                  {"session_limit_s", config_.session_limit_s},
-                                 {"playout_delay_ms", config_.receiver.fixed_delay_ms ? nlohmann::json(*config_.receiver.fixed_delay_ms) : nlohmann::json("adaptive")},
+                                 {"playout_delay_ms", config_.receiver.playout.fixed_delay_ms
+                                                          ? nlohmann::json(*config_.receiver.playout.fixed_delay_ms)
+                                                          : nlohmann::json("adaptive")},
                                  {"session", !config_.no_session}});
-  receive();
-  cpu_.start(timing::monotonic_us());
-  schedule_tick();
+  cpu_.start(clock_.now_us());
+  loop_.start();
   if (config_.video_kbps > 0) {
     video_header_.payload_type = kVideoPayloadType;
     video_header_.ssrc = std::random_device{}();
@@ -109,13 +119,12 @@ void Camera::schedule_video() {
   if (video_timer_.expiry() < std::chrono::steady_clock::now() - 50ms) video_timer_.expires_after(0ms);
   video_timer_.async_wait([this, period](const boost::system::error_code& ec) {
     if (ec || !running_) return;
-    if (peer_endpoint_) {
+    if (peer_) {
       static const std::array<std::byte, kVideoPacketBytes> payload{};
       ++video_header_.sequence;
       video_header_.timestamp += static_cast<std::uint32_t>(90'000 * std::chrono::duration<double>(period).count());
       const auto datagram = video_writer_.write(video_header_, {}, payload);
-      boost::system::error_code send_ec;
-      socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), *peer_endpoint_, 0, send_ec);
+      send_to(datagram, *peer_);
       ++stats_.video_packets;
       stats_.video_bytes += datagram.size();
     }
@@ -126,13 +135,13 @@ void Camera::schedule_video() {
 void Camera::stop() {
   if (!running_) return;
   if (!config_.no_session) {
-    const std::int64_t now = timing::monotonic_us();
+    const std::int64_t now = clock_.now_us();
     apply(session_.shutdown(now), now);
   }
   running_ = false;
   receiver_->stop();  // first: once the pump stops, a running speaker would only count underruns
   mic_->stop();
-  timer_.cancel();
+  loop_.stop();
   video_timer_.cancel();
   boost::system::error_code ec;
   socket_.close(ec);
@@ -144,65 +153,51 @@ void Camera::power_cycle() {
   // Unplugged: what was playing stops mid-word, and the microphone stream stops without an end.
   receiver_->cut("power_cycle");
   mic_->abort_burst();
-  const std::int64_t now = timing::monotonic_us();
+  const std::int64_t now = clock_.now_us();
   apply(session_.power_cycle(now), now);
 }
 
-void Camera::receive() {
-  socket_.async_receive_from(boost::asio::buffer(rx_), from_, [this](const boost::system::error_code& ec, std::size_t n) {
-    if (ec == boost::asio::error::operation_aborted || !running_) return;
-    if (!ec) on_datagram(n);
-    receive();
-  });
-}
-
-void Camera::on_datagram(std::size_t size) {
-  const std::span<const std::byte> datagram(rx_.data(), size);
-  const std::string peer = net::to_string(from_);
+void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::endpoint& from) {
   if (config_.no_session) {
-    receiver_->on_datagram(datagram, peer);
-    wake();
+    receiver_->on_datagram(datagram, from);
     return;
   }
-  const std::int64_t now = timing::monotonic_us();
   if (control::is_control(datagram)) {
-    const auto decoded = control::decode(datagram);
-    if (decoded) {
-      apply(session_.on_message(*decoded.message, peer, now), now);
-    } else if (decoded.error == control::DecodeError::unsupported_version && session_.online()) {
-      control::Message reply;
-      reply.session_id = decoded.session_id;
-      reply.body = control::Reject{control::RejectReason::unsupported_version, control::kVersion};
-      const auto bytes = control_writer_.write(reply);
-      boost::system::error_code ec;
-      socket_.send_to(boost::asio::buffer(bytes.data(), bytes.size()), from_, 0, ec);
-      events_.write("session_reject", {{"peer", peer}, {"reason", "unsupported_version"}, {"version", decoded.version}});
-    } else {
-      stats_.control_malformed.record(decoded.error);
-      if (stats_.control_malformed.total() <= kMaxDropsLogged)
-        events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}, {"from", peer}});
-    }
+    on_control(datagram, from, clock_.now_us());
     return;
   }
   // Media only from the peer of the open live view; it plays once that peer holds the floor.
-  if (!session_.online() || !session_.session_open() || session_.session_peer() != peer) {
+  if (!session_.online() || !session_.session_open() || session_.session_peer() != from) {
     ++stats_.media_dropped;
     return;
   }
-  receiver_->on_datagram(datagram, peer);
-  wake();
+  receiver_->on_datagram(datagram, from);
 }
 
-// Sleeps until something has work, as the client does (Client::schedule_tick).
-void Camera::schedule_tick() {
-  if (!running_) return;
-  const std::int64_t now = timing::monotonic_us();
-  std::int64_t due = std::min({mic_->next_due_us(now), receiver_->next_due_us(now), now + kMaxSleepUs});
-  if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(stream::kNever));
+void Camera::on_control(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now) {
+  const auto decoded = control::decode(datagram);
+  if (decoded) {
+    apply(session_.on_message(*decoded.message, from, now), now);
+  } else if (decoded.error == control::DecodeError::unsupported_version && session_.online()) {
+    control::Message reply;
+    reply.session_id = decoded.session_id;
+    reply.body = control::Reject{control::RejectReason::unsupported_version, control::kVersion};
+    send_to(control_writer_.write(reply), from);
+    events_.write("session_reject",
+                  {{"peer", net::to_string(from)}, {"reason", "unsupported_version"}, {"version", decoded.version}});
+  } else {
+    stats_.control_malformed.record(decoded.error);
+    if (stats_.control_malformed.total() <= kMaxDropsLogged)
+      events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}, {"from", net::to_string(from)}});
+  }
+}
+
+// The io loop sleeps until the earliest of these, as the client's does.
+std::int64_t Camera::next_due_us(std::int64_t now) const {
+  std::int64_t due = std::min(mic_->next_due_us(now), receiver_->next_due_us(now));
+  if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(media::kNever));
   if (const auto reboot = next_reboot_us()) due = std::min(due, *reboot);
-  timer_.wait_until(due, now, [this] {
-    if (running_) run_tick(timing::monotonic_us());
-  });
+  return due;
 }
 
 std::optional<std::int64_t> Camera::next_reboot_us() const {
@@ -210,7 +205,7 @@ std::optional<std::int64_t> Camera::next_reboot_us() const {
   return start_us_ + us(config_.reboot_at_s[next_reboot_]);
 }
 
-void Camera::run_tick(std::int64_t now) {
+void Camera::run_due(std::int64_t now) {
   if (const auto reboot = next_reboot_us(); reboot && now >= *reboot) {
     ++next_reboot_;
     power_cycle();
@@ -219,33 +214,28 @@ void Camera::run_tick(std::int64_t now) {
   mic_->pump();
   receiver_->pump();
   cpu_.set_active(receiver_->in_burst(), now);
-  schedule_tick();
-}
-
-void Camera::wake() {
-  if (running_) timer_.wake(timing::monotonic_us());
 }
 
 void Camera::apply(session::Output out, std::int64_t now_us) {
   for (const auto& m : out.send) {
     const auto bytes = control_writer_.write(m.message);
-    if (bytes.empty()) continue;
-    boost::system::error_code ec;
-    socket_.send_to(boost::asio::buffer(bytes.data(), bytes.size()), net::parse_endpoint(m.to), 0, ec);
+    if (!bytes.empty()) send_to(bytes, m.to);
   }
-  for (const auto& e : out.events) {
-    events_.write_at(now_us, e.name, e.fields);
-    if (e.name == "talk_granted") receiver_->permit_burst();
-    if (e.name == "talk_release") receiver_->release_floor();
-    if (e.name == "talk_denied" || e.name == "session_end") receiver_->drop_waiting();
-    // The camera cuts what is playing when it ends the session itself; a client that stopped
-    // after releasing the key still gets the end of its last word played.
-    if (e.name == "session_end" && e.fields.value("reason", "") != "client_stopped") {
-      const std::string reason = e.fields.value("reason", "session_end");
-      receiver_->cut(reason == "time_limit" ? "session_cap" : reason);  // the name the cutoff events use
-    }
-  }
+  for (const auto& e : out.events) events_.write_at(now_us, e.name, e.fields);
+  for (const auto& a : out.actions) carry_out(a);
   sync_media();
+}
+
+void Camera::carry_out(const session::Action& action) {
+  if (std::holds_alternative<session::GrantFloor>(action)) {
+    receiver_->permit_burst();
+  } else if (std::holds_alternative<session::ReleaseFloor>(action)) {
+    receiver_->release_floor();
+  } else if (std::holds_alternative<session::DropHeldAudio>(action)) {
+    receiver_->drop_waiting();
+  } else if (const auto* cut = std::get_if<session::CutPlayback>(&action)) {
+    receiver_->cut(cut->cause);
+  }
 }
 
 // Media follows the session: the speaker plays only while the floor is held, the microphone
@@ -255,23 +245,20 @@ void Camera::sync_media() {
   const auto peer = session_.online() ? session_.session_peer() : std::nullopt;
   const bool stream_mic = peer && !session_.mic_muted();
   if (!stream_mic && mic_->talking()) mic_->set_talking(false);  // its last packet goes to the old peer
-  if (peer != peer_) {  // parsed once per session, not per packet
-    peer_ = peer;
-    peer_endpoint_ = peer ? std::optional(net::parse_endpoint(*peer)) : std::nullopt;
-  }
+  peer_ = peer;
   if (stream_mic && !mic_->talking()) {
     mic_->set_talking(true);
-    wake();
+    loop_.wake();
   }
 }
 
 nlohmann::json Camera::summary() const {
-  auto s = receiver_->summary();
+  auto s = speaker_metrics_.summary(*receiver_);
   double talk_seconds = 0;  // talk audio played: each burst's first to last sample
   for (const auto& b : s["per_burst"])
     talk_seconds += static_cast<double>(b["last_play_end_us"].get<std::int64_t>() - b["first_play_us"].get<std::int64_t>()) / 1e6;
   s["talk_seconds"] = talk_seconds;
-  s["cpu_split"] = cpu_.summary(timing::monotonic_us());  // active: while a talk burst played
+  s["cpu_split"] = cpu_.summary(clock_.now_us());  // active: while a talk burst played
   s["media_dropped"] = stats_.media_dropped;
   s["control_malformed"] = stats_.control_malformed.total();
   s["power_cycles"] = stats_.power_cycles;
@@ -289,7 +276,7 @@ nlohmann::json Camera::summary() const {
                   {"ignored_out_of_order", c.ignored_out_of_order},
                   {"ignored_wrong_direction", c.ignored_wrong_direction},
                   {"ignored_offline", c.ignored_offline}};
-  s["microphone"] = mic_->summary();
+  s["microphone"] = measure::SenderMetrics::summary(*mic_);
   return s;
 }
 

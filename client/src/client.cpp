@@ -2,17 +2,13 @@
 
 #include <cstdio>
 
-#include "pttcam/stream/due.hpp"
+#include "pttcam/media/due.hpp"
 
 namespace pttcam::client {
 namespace {
 
 using State = session::ClientSession::State;
-using Talk = session::ClientSession::Talk;
 
-// The longest the io thread sleeps with nothing due: a warm microphone's ring (341 ms) is emptied
-// well before it fills.
-constexpr std::int64_t kMaxSleepUs = 100'000;
 constexpr std::uint8_t kVideoPayloadType = 96;
 
 session::ClientSessionConfig session_config(const ClientConfig& c) {
@@ -33,18 +29,21 @@ std::unique_ptr<audio::Capture> open_microphone(const audio::EndpointSpec& spec)
 
 Client::Client(boost::asio::io_context& io, ClientConfig config)
     : config_(std::move(config)),
+      clock_(timing::monotonic_clock()),
       socket_(io, config_.camera.protocol()),
-      timer_(io),
+      loop_(io, clock_),
       events_(config_.events_path),
-      session_(session_config(config_), net::to_string(config_.camera)) {
+      sender_metrics_(events_),
+      receiver_metrics_(config_.receiver.metrics, events_, "camera_audio_"),
+      session_(session_config(config_), config_.camera) {
   socket_.bind(net::Udp::endpoint(config_.camera.protocol(), 0));
-  receiver_ = std::make_unique<stream::AudioReceiver>(
-      audio::open_playback(config_.speaker),
-      config_.receiver, events_,
-      "camera_audio_");
-  sender_ = std::make_unique<stream::AudioSender>(open_microphone(config_.input), config_.opus,
-                                                  [this](std::span<const std::byte> d) { send(d); }, events_);
+  receiver_ = std::make_unique<media::Receiver>(audio::open_playback(config_.speaker), config_.receiver.playout, clock_,
+                                                receiver_metrics_);
+  sender_ = std::make_unique<media::Sender>(open_microphone(config_.input), config_.opus,
+                                            [this](std::span<const std::byte> d) { send(d); }, clock_, sender_metrics_);
   sender_->set_cold_microphone(config_.cold_mic);
+  loop_.receive_on(socket_, [this](std::span<const std::byte> d, const net::Udp::endpoint& from) { on_datagram(d, from); });
+  loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
 }
 
 Client::~Client() = default;
@@ -60,13 +59,12 @@ void Client::start() {
                                  {"ssrc", sender_->ssrc()},
                                  {"cold_mic", config_.cold_mic},
                                  {"session", !config_.no_session}});
-  receive();
-  cpu_.start(timing::monotonic_us());
+  cpu_.start(clock_.now_us());
   if (!config_.no_session) {
-    const std::int64_t now = timing::monotonic_us();
+    const std::int64_t now = clock_.now_us();
     apply(session_.start(now), now);
   }
-  schedule_tick();
+  loop_.start();
 }
 
 void Client::send(std::span<const std::byte> datagram) {
@@ -75,21 +73,12 @@ void Client::send(std::span<const std::byte> datagram) {
   if (ec) ++stats_.send_errors;
 }
 
-void Client::receive() {
-  socket_.async_receive_from(boost::asio::buffer(rx_), from_, [this](const boost::system::error_code& ec, std::size_t n) {
-    if (ec == boost::asio::error::operation_aborted || !running_) return;
-    if (!ec) on_datagram(n);
-    receive();
-  });
-}
-
-void Client::on_datagram(std::size_t size) {
-  const std::span<const std::byte> datagram(rx_.data(), size);
-  if (from_ != config_.camera) {
+void Client::on_datagram(std::span<const std::byte> datagram, const net::Udp::endpoint& from) {
+  if (from != config_.camera) {
     ++stats_.control_ignored;  // only the camera talks to us
     return;
   }
-  const std::int64_t now = timing::monotonic_us();
+  const std::int64_t now = clock_.now_us();
   if (control::is_control(datagram)) {
     const auto decoded = control::decode(datagram);
     if (!decoded) {
@@ -102,50 +91,39 @@ void Client::on_datagram(std::size_t size) {
     return;
   }
   // The camera's video (PT 96) is load, not content: counted, never decoded.
-  if (size >= 2 && (std::to_integer<std::uint8_t>(datagram[1]) & 0x7f) == kVideoPayloadType) {
+  if (datagram.size() >= 2 && (std::to_integer<std::uint8_t>(datagram[1]) & 0x7f) == kVideoPayloadType) {
     ++stats_.video_packets;
-    stats_.video_bytes += size;
+    stats_.video_bytes += datagram.size();
     return;
   }
   // The camera's microphone plays only during a live view (or always with --no-session).
   if (config_.no_session || session_.state() == State::live) {
-    receiver_->on_datagram(datagram, net::to_string(from_));
-    wake();
+    receiver_->on_datagram(datagram, from);
   } else {
     ++stats_.media_outside_session;
   }
 }
 
-// The io thread sleeps until the earliest moment something has work: a frame's last capture
-// period while talking, the speaker's queue running low or a burst due while the camera's audio
-// plays, a session timer. Polling every millisecond instead cost 1.5 % of a core on a small VM.
-// A packet or a key press wakes it at once (wake()).
-void Client::schedule_tick() {
-  if (!running_) return;
-  const std::int64_t now = timing::monotonic_us();
-  std::int64_t due = std::min({sender_->next_due_us(now), receiver_->next_due_us(now), now + kMaxSleepUs});
-  if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(stream::kNever));
-  timer_.wait_until(due, now, [this] {
-    if (!running_) return;
-    sender_->pump();
-    receiver_->pump();
-    const std::int64_t after = timing::monotonic_us();
-    if (!config_.no_session) apply(session_.on_tick(after), after);
-    cpu_.set_active(sender_->talking(), after);
-    schedule_tick();
-  });
+// The io loop sleeps until the earliest of these: a frame's last capture period while talking,
+// the speaker's queue running low or a burst due while the camera's audio plays, a session timer.
+std::int64_t Client::next_due_us(std::int64_t now) const {
+  std::int64_t due = std::min(sender_->next_due_us(now), receiver_->next_due_us(now));
+  if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(media::kNever));
+  return due;
 }
 
-// Something happened that may have work sooner than the wait in progress: look again now.
-void Client::wake() {
-  if (running_) timer_.wake(timing::monotonic_us());
+void Client::run_due(std::int64_t now) {
+  sender_->pump();
+  receiver_->pump();
+  if (!config_.no_session) apply(session_.on_tick(now), now);
+  cpu_.set_active(sender_->talking(), now);
 }
 
 void Client::set_talking(bool on) {
   if (!running_ || on == key_held_) return;
   key_held_ = on;
-  wake();
-  const std::int64_t now = timing::monotonic_us();
+  loop_.wake();
+  const std::int64_t now = clock_.now_us();
   if (on) {
     events_.write("key_down", {});
     if (!sender_->has_microphone()) {
@@ -156,24 +134,20 @@ void Client::set_talking(bool on) {
     }
     if (config_.no_session) {
       sender_->set_talking(true);
-      return;
+    } else {
+      apply(session_.key_down(now), now);  // streams at once, alongside the floor request
     }
-    // Stream at once, alongside the request: the camera holds the audio until it grants, so
-    // nothing said after the press is lost and no round trip is added to the talk-start latency.
-    apply(session_.key_down(now), now);
-    if (session_.talk() == Talk::requested || session_.talk() == Talk::granted)
-      sender_->set_talking(true);
   } else {
     events_.write("key_up", {});
     sender_->set_talking(false);
     if (!config_.no_session) apply(session_.key_up(now), now);
   }
-  cpu_.set_active(sender_->talking(), timing::monotonic_us());
+  cpu_.set_active(sender_->talking(), clock_.now_us());
 }
 
 void Client::renew() {
   if (config_.no_session) return;
-  const std::int64_t now = timing::monotonic_us();
+  const std::int64_t now = clock_.now_us();
   apply(session_.renew(now), now);
 }
 
@@ -182,45 +156,49 @@ void Client::apply(session::Output out, std::int64_t now_us) {
     const auto bytes = control_writer_.write(m.message);
     if (!bytes.empty()) send(bytes);
   }
-  for (const auto& e : out.events) {
-    events_.write_at(now_us, e.name, e.fields);
-    if (e.name == "talk_failed") ++stats_.talk_failed;
-    notice_for(e);
-  }
-  // Stop streaming when the floor was refused or the session is gone: the camera would drop
-  // anything more, so not even the burst's last frame is sent.
-  const bool may_send = session_.state() == State::live && session_.talk() != Talk::denied;
-  if (sender_->talking() && !may_send) sender_->abort_burst();
-  if (session_.state() != State::live && receiver_->in_burst()) receiver_->cut("session_end");
+  for (const auto& e : out.events) events_.write_at(now_us, e.name, e.fields);
+  for (const auto& a : out.actions) carry_out(a);
 }
 
-void Client::notice_for(const session::LogEvent& e) {
-  const auto& f = e.fields;
-  const auto str = [&](const char* k) { return f.contains(k) ? f[k].get<std::string>() : std::string(); };
+void Client::carry_out(const session::Action& action) {
+  if (std::holds_alternative<session::StartTalking>(action)) {
+    sender_->set_talking(true);
+  } else if (std::holds_alternative<session::StopTalking>(action)) {
+    if (sender_->talking()) sender_->abort_burst();  // the camera would drop even the last frame
+  } else if (const auto* cut = std::get_if<session::CutPlayback>(&action)) {
+    if (receiver_->in_burst()) receiver_->cut(cut->cause);
+  } else if (const auto* notice = std::get_if<session::Notice>(&action)) {
+    notify(*notice);
+  }
+}
+
+void Client::notify(const session::Notice& n) {
+  using Kind = session::Notice::Kind;
   char line[256];
-  if (e.name == "session_accept") {
-    const auto& a = *session_.accepted();
-    std::snprintf(line, sizeof line, "live view started: camera %s (model %s), speaker %s, microphone %s, limit %u s",
-                  a.serial.c_str(), a.model.c_str(), (a.capabilities & control::kCapSpeaker) ? "yes" : "NO",
-                  (a.capabilities & control::kCapMicrophone) ? "yes" : "no", a.session_limit_ms / 1000);
-  } else if (e.name == "session_reject") {
-    std::snprintf(line, sizeof line, "camera refused live view: %s", str("reason").c_str());
-  } else if (e.name == "session_warning") {
-    std::snprintf(line, sizeof line, "live view ends in %.0f s", session_.remaining_us(timing::monotonic_us()) / 1e6);
-  } else if (e.name == "session_end") {
-    const bool by_us = str("reason") == "client_stopped";
-    std::snprintf(line, sizeof line, "live view ended: %s%s", str("reason").c_str(),
-                  by_us ? "" : config_.renew ? " (renewing)" : " (press r for a new one)");
-  } else if (e.name == "camera_not_responding" || e.name == "talk_failed") {
-    std::snprintf(line, sizeof line, "%s", f.contains("message") ? str("message").c_str() : str("reason").c_str());
-  } else if (e.name == "talk_denied") {
-    std::snprintf(line, sizeof line, "talk denied: %s", str("reason").c_str());
-  } else if (e.name == "camera_rebooted") {
-    std::snprintf(line, sizeof line, "the camera restarted since the last live view (power cycle)");
-  } else if (e.name == "cutoff") {
-    std::snprintf(line, sizeof line, "audio cut off: %s", str("cause").c_str());
-  } else {
-    return;
+  const char* detail = n.detail.c_str();
+  switch (n.kind) {
+    case Kind::session_started: {
+      const auto& a = *session_.accepted();
+      std::snprintf(line, sizeof line, "live view started: camera %s (model %s), speaker %s, microphone %s, limit %u s",
+                    a.serial.c_str(), a.model.c_str(), (a.capabilities & control::kCapSpeaker) ? "yes" : "NO",
+                    (a.capabilities & control::kCapMicrophone) ? "yes" : "no", a.session_limit_ms / 1000);
+      break;
+    }
+    case Kind::session_rejected: std::snprintf(line, sizeof line, "camera refused live view: %s", detail); break;
+    case Kind::session_warning:
+      std::snprintf(line, sizeof line, "live view ends in %.0f s", session_.remaining_us(clock_.now_us()) / 1e6);
+      break;
+    case Kind::session_ended:
+      std::snprintf(line, sizeof line, "live view ended: %s%s", detail,
+                    n.by_user ? "" : config_.renew ? " (renewing)" : " (press r for a new one)");
+      break;
+    case Kind::talk_failed: ++stats_.talk_failed; [[fallthrough]];
+    case Kind::camera_not_responding: std::snprintf(line, sizeof line, "%s", detail); break;
+    case Kind::talk_denied: std::snprintf(line, sizeof line, "talk denied: %s", detail); break;
+    case Kind::camera_rebooted:
+      std::snprintf(line, sizeof line, "the camera restarted since the last live view (power cycle)");
+      break;
+    case Kind::audio_cut: std::snprintf(line, sizeof line, "audio cut off: %s", detail); break;
   }
   on_notice(line);
 }
@@ -229,11 +207,11 @@ void Client::stop() {
   if (!running_) return;
   set_talking(false);
   if (!config_.no_session) {
-    const std::int64_t now = timing::monotonic_us();
+    const std::int64_t now = clock_.now_us();
     apply(session_.stop(now), now);
   }
   running_ = false;
-  timer_.cancel();
+  loop_.stop();
   sender_->stop();
   receiver_->stop();
   boost::system::error_code ec;
@@ -257,7 +235,7 @@ std::string Client::status_line(std::int64_t now_us) const {
 }
 
 nlohmann::json Client::summary() const {
-  auto s = sender_->summary();
+  auto s = measure::SenderMetrics::summary(*sender_);
   s["send_errors"] = stats_.send_errors;
   s["talk_failed"] = stats_.talk_failed;
   s["control_malformed"] = stats_.control_malformed.total();
@@ -273,9 +251,9 @@ nlohmann::json Client::summary() const {
                   {"ignored_out_of_order", c.ignored_out_of_order},
                   {"ignored_wrong_direction", c.ignored_wrong_direction}};
   if (const auto r = session_.end_reason()) s["session"]["last_end_reason"] = control::to_string(*r);
-  s["camera_audio"] = receiver_->summary();
+  s["camera_audio"] = receiver_metrics_.summary(*receiver_);
   // active: while the key was down and the burst streamed.
-  s["cpu_split"] = cpu_.summary(timing::monotonic_us());
+  s["cpu_split"] = cpu_.summary(clock_.now_us());
   return s;
 }
 

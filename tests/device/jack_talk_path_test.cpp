@@ -95,7 +95,7 @@ TEST_CASE("cold microphone: opened at key-down, closed at key-up") {
                   "--summary", (dir / "client.json").string()},
                  dir / "client.log");
   // The client's port exists from its start (the device is opened once to check it) until
-  // AudioSender::start() closes it; --wait-ports catches it in that window or at the first press.
+  // media::Sender::start() closes it; --wait-ports catches it in that window or at the first press.
   Process jack_io({PTTCAM_JACK_IO_BIN, "--play", PTTCAM_SPEECH_WAV, "--to", "ptt-client:in_[0-9]+", "--record",
                    (dir / "speaker.wav").string(), "--from", "camera-sim:out_0", "--seconds", "5.0", "--info",
                    (dir / "jack_io.json").string()},

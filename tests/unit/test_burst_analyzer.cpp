@@ -1,17 +1,17 @@
 #include <doctest/doctest.h>
 
-#include "pttcam/stream/burst_analyzer.hpp"
+#include "pttcam/measure/burst_analyzer.hpp"
 
 using namespace pttcam;
-using stream::BurstAnalyzer;
-using stream::PacketInfo;
+using measure::BurstAnalyzer;
+using measure::PacketInfo;
 using jitter::FrameKind;
 using jitter::PlayoutFrame;
 
 namespace {
 
 constexpr int kFrame = 960;  // 20 ms
-constexpr stream::Micros kFrameUs = 20'000;
+constexpr measure::Micros kFrameUs = 20'000;
 
 PlayoutFrame frame(FrameKind kind, std::int64_t seq, bool start = false, bool end = false) {
   PlayoutFrame f;
@@ -40,14 +40,14 @@ BurstAnalyzer play(const std::vector<FrameKind>& kinds, bool terminated = true, 
     auto info = packet(seq, first_ts + static_cast<std::uint32_t>(i) * kFrame, 0);
     if (i == 0) info.key_down_us = 1'000'000 - 10'000;
     const bool last = i + 1 == kinds.size();
-    if (last) info.key_up_us = 1'000'000 + static_cast<stream::Micros>(i) * kFrameUs;
+    if (last) info.key_up_us = 1'000'000 + static_cast<measure::Micros>(i) * kFrameUs;
     auto f = frame(kinds[i], seq, i == 0, last && terminated);
     if (last && !terminated) {
-      a.on_frame(f, kinds[i] == FrameKind::normal ? &info : nullptr, 1'050'000 + static_cast<stream::Micros>(i) * kFrameUs);
-      a.on_frame(frame(FrameKind::silence, -1, false, true), nullptr, 1'050'000 + static_cast<stream::Micros>(i + 1) * kFrameUs);
+      a.on_frame(f, kinds[i] == FrameKind::normal ? &info : nullptr, 1'050'000 + static_cast<measure::Micros>(i) * kFrameUs);
+      a.on_frame(frame(FrameKind::silence, -1, false, true), nullptr, 1'050'000 + static_cast<measure::Micros>(i + 1) * kFrameUs);
       break;
     }
-    a.on_frame(f, kinds[i] == FrameKind::normal ? &info : nullptr, 1'050'000 + static_cast<stream::Micros>(i) * kFrameUs);
+    a.on_frame(f, kinds[i] == FrameKind::normal ? &info : nullptr, 1'050'000 + static_cast<measure::Micros>(i) * kFrameUs);
   }
   return a;
 }
@@ -129,7 +129,7 @@ TEST_CASE("BurstAnalyzer") {
   SUBCASE("a gap after the delay climbed is bandwidth; after steady delay (jitter included) it is loss") {
     // 30 frames played; each arrives `climb` us later than the one before, plus +-25 ms of jitter;
     // then 4 frames (80 ms) are concealed and the burst ends.
-    for (const auto& [climb, cause] : {std::pair{stream::Micros{2'500}, "bandwidth"}, std::pair{stream::Micros{0}, "loss"}}) {
+    for (const auto& [climb, cause] : {std::pair{measure::Micros{2'500}, "bandwidth"}, std::pair{measure::Micros{0}, "loss"}}) {
       CAPTURE(climb);
       BurstAnalyzer a(60);
       for (int i = 0; i < 30; ++i) {
@@ -199,7 +199,7 @@ TEST_CASE("BurstAnalyzer") {
   }
   SUBCASE("json carries the figures") {
     auto a = play({normal, normal});
-    const auto j = stream::to_json(a.all().at(0));
+    const auto j = measure::to_json(a.all().at(0));
     CHECK(j["burst"] == 1);
     CHECK(j["frames_normal"] == 2);
     CHECK(j["mouth_to_ear_ms"]["p50"].get<double>() == doctest::Approx(50.0));

@@ -16,6 +16,7 @@
 
 using namespace pttcam::session;
 namespace control = pttcam::control;
+namespace net = pttcam::net;
 using control::DenyReason;
 using control::EndReason;
 using control::RejectReason;
@@ -25,9 +26,9 @@ namespace {
 constexpr Micros kMs = 1'000;
 constexpr Micros kSec = 1'000'000;
 constexpr Micros kTick = 10 * kMs;
-const Peer kPhoneA = "10.0.0.5:40000";
-const Peer kPhoneB = "10.0.0.6:40000";
-const Peer kCamera = "10.0.0.2:5004";
+const Peer kPhoneA = net::parse_endpoint("10.0.0.5:40000");
+const Peer kPhoneB = net::parse_endpoint("10.0.0.6:40000");
+const Peer kCamera = net::parse_endpoint("10.0.0.2:5004");
 const std::string kSerial = "SN-0001";
 
 control::Message msg(std::uint32_t session_id, control::Body body, std::uint32_t sequence = 1) {
@@ -246,7 +247,7 @@ TEST_CASE("CameraSession") {
     const auto* e = find_event(first, "session_accept");
     REQUIRE(e != nullptr);
     CHECK(e->fields["session_id"] == 41);
-    CHECK(e->fields["peer"] == kPhoneA);
+    CHECK(e->fields["peer"] == net::to_string(kPhoneA));
     CHECK(e->fields["model"] == "indoor");
     CHECK(body_of<control::Accept>(first)->capabilities == control::kCapMicrophone);
     rig.receive(control::SessionEnd{EndReason::client_stopped});
@@ -374,7 +375,7 @@ TEST_CASE("CameraSession") {
     CHECK(released.send.empty());
     CHECK(event_names(released) == std::vector<std::string>{"talk_release"});
     CHECK(released.events[0].fields["session_id"] == 1);
-    CHECK(released.events[0].fields["peer"] == kPhoneA);
+    CHECK(released.events[0].fields["peer"] == net::to_string(kPhoneA));
     CHECK_FALSE(rig.camera.floor_held());
     CHECK_FALSE(rig.camera.mic_muted());
 
@@ -469,7 +470,7 @@ TEST_CASE("CameraSession") {
       CHECK(e->fields["reason"] == "time_limit");
       CHECK(e->fields["talking"] == talking);
       CHECK(e->fields["session_id"] == 1);
-      CHECK(e->fields["peer"] == kPhoneA);
+      CHECK(e->fields["peer"] == net::to_string(kPhoneA));
       const auto* cutoff = find_event(end, "cutoff");
       CHECK((cutoff != nullptr) == talking);
       if (cutoff) CHECK(cutoff->fields["cause"] == "session_cap");

@@ -36,7 +36,7 @@
 #include "pttcam/dsp/align.hpp"
 #include "pttcam/dsp/levels.hpp"
 #include "pttcam/dsp/markers.hpp"
-#include "pttcam/stream/burst_analyzer.hpp"
+#include "pttcam/measure/burst_analyzer.hpp"
 #include "report.hpp"
 
 namespace {
@@ -286,7 +286,7 @@ int analyze(const AnalyzeArgs& args) {
     }
   }
 
-  const auto pct = [](const std::vector<double>& v, double p) { return stream::percentile(v, p); };
+  const auto pct = [](const std::vector<double>& v, double p) { return measure::percentile(v, p); };
   Json out{{"mode", mode},
            {"continuous", continuous},
            {"snr_db", snr},

@@ -77,4 +77,59 @@ std::size_t write_red(std::span<const RedBlock> redundant, std::span<const std::
   return total;
 }
 
+RedPacker::RedPacker(int redundancy, std::uint8_t primary_payload_type, std::uint8_t red_payload_type) noexcept
+    : redundancy_(std::min<std::size_t>(static_cast<std::size_t>(std::max(redundancy, 0)), kMaxRedundancy)),
+      primary_pt_(primary_payload_type),
+      red_pt_(red_payload_type) {}
+
+RedPacker::Packed RedPacker::pack(std::span<const std::byte> frame, std::uint32_t timestamp, bool first,
+                                  std::size_t room) noexcept {
+  if (redundancy_ == 0) return {frame, primary_pt_, 0};
+  if (first) count_ = 0;
+  std::array<RedBlock, kMaxRedundancy> blocks{};
+  std::size_t n = 0;
+  for (std::size_t i = count_ - std::min(count_, redundancy_); i < count_; ++i) {
+    const std::uint32_t back = timestamp - copies_[i].timestamp;
+    if (back <= kRedMaxTimestampOffset)
+      blocks[n++] = {primary_pt_, back, std::span<const std::byte>(copies_[i].data.data(), copies_[i].size)};
+  }
+  const auto out = std::span<std::byte>(buffer_.data(), std::min(room, buffer_.size()));
+  std::size_t size = write_red(std::span<const RedBlock>(blocks.data(), n), frame, primary_pt_, out);
+  if (size == 0) {
+    n = 0;
+    size = write_red({}, frame, primary_pt_, out);
+  }
+  remember(frame, timestamp);
+  if (size == 0) return {frame, primary_pt_, 0};  // not even the primary fits: plain is still playable
+  return {std::span<const std::byte>(buffer_.data(), size), red_pt_, n};
+}
+
+void RedPacker::remember(std::span<const std::byte> frame, std::uint32_t timestamp) noexcept {
+  if (frame.size() > kRedMaxBlockBytes) {
+    count_ = 0;  // a frame too big to copy: later copies would skip it, so none until the next
+    return;
+  }
+  if (count_ == copies_.size()) {
+    std::rotate(copies_.begin(), copies_.begin() + 1, copies_.end());
+    --count_;
+  }
+  Copy& c = copies_[count_++];
+  std::copy(frame.begin(), frame.end(), c.data.begin());
+  c.size = frame.size();
+  c.timestamp = timestamp;
+}
+
+std::optional<PlacedCopy> place_copy(const RedBlock& copy, std::optional<int> copy_samples, std::uint8_t primary_payload_type,
+                                     std::uint16_t primary_sequence, std::uint32_t primary_timestamp,
+                                     int primary_samples) noexcept {
+  if (copy.payload_type != primary_payload_type || !copy_samples || primary_samples <= 0 ||
+      *copy_samples != primary_samples)
+    return std::nullopt;
+  const auto offset = static_cast<std::int64_t>(copy.timestamp_offset);
+  const auto back = offset / primary_samples;
+  if (offset % primary_samples != 0 || back < 1 || back > static_cast<std::int64_t>(kRedMaxBlocks)) return std::nullopt;
+  return PlacedCopy{static_cast<std::uint16_t>(primary_sequence - back), primary_timestamp - copy.timestamp_offset,
+                    static_cast<int>(back)};
+}
+
 }  // namespace pttcam::rtp

@@ -92,7 +92,7 @@ Output CameraSession::open_session(const Peer& from, Micros now) {
 
 Output CameraSession::reject(const Peer& to, control::RejectReason reason) {
   Output out = send(to, 0, control::Reject{reason, control::kVersion});
-  out.events.push_back({"session_reject", {{"peer", to}, {"reason", control::to_string(reason)}}});
+  out.events.push_back({"session_reject", {{"peer", net::to_string(to)}, {"reason", control::to_string(reason)}}});
   return out;
 }
 
@@ -120,7 +120,8 @@ Output CameraSession::on_talk_request(std::uint32_t burst, Micros now) {
   }
   Output out = talk_answer();
   out.events.push_back({event, std::move(fields)});
-  return out;
+  if (s.floor == Floor::granted) return out.act(GrantFloor{});
+  return out.act(DropHeldAudio{});
 }
 
 std::optional<control::DenyReason> CameraSession::deny_reason(Micros now) const {
@@ -138,7 +139,7 @@ Output CameraSession::on_talk_release(std::uint32_t burst) {
   s.floor = Floor::released;
   auto fields = session_fields();
   fields["burst"] = burst;
-  return {{}, {{"talk_release", std::move(fields)}}};
+  return Output{{}, {{"talk_release", std::move(fields)}}}.act(ReleaseFloor{});
 }
 
 Output CameraSession::on_tick(Micros now) {
@@ -200,6 +201,9 @@ Output CameraSession::end_session(control::EndReason reason, bool notify) {
     out.events.push_back({"cutoff", std::move(fields)});
   }
   live_.reset();  // frees the floor with the session
+  out.act(DropHeldAudio{});
+  // A client that stopped after releasing the key still gets the end of its last word played.
+  if (reason != control::EndReason::client_stopped) out.act(CutPlayback{cutoff_cause(reason)});
   return out;
 }
 
@@ -247,7 +251,7 @@ control::Accept CameraSession::accept_body(Micros now) const {
 std::uint32_t CameraSession::remaining_ms(Micros now) const { return detail::to_ms(live_->end_at - now); }
 
 nlohmann::json CameraSession::session_fields() const {
-  return {{"session_id", live_->id}, {"peer", live_->peer}};
+  return {{"session_id", live_->id}, {"peer", net::to_string(live_->peer)}};
 }
 
 }  // namespace pttcam::session

@@ -121,7 +121,7 @@ Output ClientSession::on_accept(std::uint32_t session_id, const control::Accept&
   set_remaining(accept.remaining_ms, now);
   Output out;
   out.events.push_back({"session_accept",
-                        {{"session_id", session_id}, {"camera", camera_}, {"model", accept.model},
+                        {{"session_id", session_id}, {"camera", net::to_string(camera_)}, {"model", accept.model},
                          {"serial", accept.serial}, {"capabilities", accept.capabilities},
                          {"session_limit_ms", accept.session_limit_ms}, {"remaining_ms", accept.remaining_ms},
                          {"boot_id", accept.boot_id}}});
@@ -130,6 +130,8 @@ Output ClientSession::on_accept(std::uint32_t session_id, const control::Accept&
         {"session_id", session_id}, {"previous_boot_id", previous_boot}, {"boot_id", accept.boot_id}};
     out.events.push_back({"camera_rebooted", std::move(fields)});
   }
+  out.act(Notice{Notice::Kind::session_started, accept.serial});
+  if (camera_rebooted_) out.act(Notice{Notice::Kind::camera_rebooted, {}});
   return out;
 }
 
@@ -137,7 +139,8 @@ Output ClientSession::on_reject(control::RejectReason reason, Micros now) {
   state_ = State::ended;
   reject_reason_ = reason;
   if (config_.renew) renew_at_ = now + config_.renew_retry_us;  // not at once: the camera just said no
-  return {{}, {{"session_reject", {{"camera", camera_}, {"reason", control::to_string(reason)}}}}};
+  return Output{{}, {{"session_reject", {{"camera", net::to_string(camera_)}, {"reason", control::to_string(reason)}}}}}
+      .act(Notice{Notice::Kind::session_rejected, control::to_string(reason)});
 }
 
 Output ClientSession::on_talk_answer(std::uint32_t burst, std::optional<control::DenyReason> deny, Micros now) {
@@ -150,7 +153,9 @@ Output ClientSession::on_talk_answer(std::uint32_t burst, std::optional<control:
     talk_ = Talk::denied;
     deny_reason_ = deny;
     fields["reason"] = control::to_string(*deny);
-    return {{}, {{"talk_denied", std::move(fields)}}};
+    return Output{{}, {{"talk_denied", std::move(fields)}}}
+        .act(StopTalking{})
+        .act(Notice{Notice::Kind::talk_denied, control::to_string(*deny)});
   }
   talk_ = Talk::granted;
   fields["grant_rtt_us"] = now - requested_at_;
@@ -159,7 +164,8 @@ Output ClientSession::on_talk_answer(std::uint32_t burst, std::optional<control:
 
 Output ClientSession::on_session_warning(std::uint32_t remaining_ms, Micros now) {
   set_remaining(remaining_ms, now);
-  return {{}, {{"session_warning", {{"session_id", session_id_}, {"remaining_ms", remaining_ms}}}}};
+  return Output{{}, {{"session_warning", {{"session_id", session_id_}, {"remaining_ms", remaining_ms}}}}}.act(
+      Notice{Notice::Kind::session_warning, {}});
 }
 
 Output ClientSession::on_tick(Micros now) {
@@ -213,8 +219,9 @@ Output ClientSession::camera_silent(Micros now) {
   // Sent in case only the camera's direction is broken: it frees the camera for the next session.
   Output out = send(control::SessionEnd{control::EndReason::keepalive_timeout});
   out.events.push_back({"camera_not_responding",
-                        {{"session_id", session_id_}, {"camera", camera_}, {"silent_us", now - last_heard_},
+                        {{"session_id", session_id_}, {"camera", net::to_string(camera_)}, {"silent_us", now - last_heard_},
                          {"message", kNotResponding}}});
+  out.act(Notice{Notice::Kind::camera_not_responding, kNotResponding});
   out.append(finish(control::EndReason::keepalive_timeout));
   out.append(renew_if_configured(now));
   return out;
@@ -224,10 +231,15 @@ Output ClientSession::finish(control::EndReason reason) {
   Output out;
   nlohmann::json fields = {{"session_id", session_id_}, {"reason", control::to_string(reason)}};
   out.events.push_back({"session_end", fields});
+  const bool by_user = reason == control::EndReason::client_stopped;
+  out.act(Notice{Notice::Kind::session_ended, control::to_string(reason), by_user});
   if (state_ == State::live && holding_floor()) {
     out.events.push_back(
         {"cutoff", {{"session_id", session_id_}, {"burst", burst_}, {"cause", cutoff_cause(reason)}}});
+    out.act(Notice{Notice::Kind::audio_cut, cutoff_cause(reason)});
   }
+  // Whatever still streams or plays belongs to a session that is gone.
+  out.act(StopTalking{}).act(CutPlayback{"session_end"});
   state_ = State::ended;
   talk_ = Talk::none;
   end_reason_ = reason;
@@ -240,7 +252,7 @@ Output ClientSession::key_down(Micros now) {
   if (state_ != State::live) {
     talk_ = Talk::denied;
     deny_reason_ = control::DenyReason::no_session;
-    return {{}, {{"talk_failed", {{"reason", "no_session"}}}}};
+    return Output{{}, {{"talk_failed", {{"reason", "no_session"}}}}}.act(Notice{Notice::Kind::talk_failed, "no_session"});
   }
   if (holding_floor()) return {};  // already pressed
   ++burst_;
@@ -248,7 +260,9 @@ Output ClientSession::key_down(Micros now) {
   deny_reason_.reset();
   requested_at_ = now;
   next_talk_ = now + config_.talk_retry_us;
-  return send(control::TalkRequest{burst_});
+  // Stream at once, alongside the request: the camera holds the audio until it grants, so nothing
+  // said after the press is lost and no round trip is added to the talk-start latency.
+  return send(control::TalkRequest{burst_}).act(StartTalking{});
 }
 
 Output ClientSession::key_up(Micros /*now*/) {

@@ -12,13 +12,16 @@
 #include "pttcam/audio/factory.hpp"
 #include "pttcam/codec/opus_settings.hpp"
 #include "pttcam/control/wire.hpp"
+#include "pttcam/app/io_loop.hpp"
+#include "pttcam/app/receiver_options.hpp"
 #include "pttcam/measure/event_log.hpp"
+#include "pttcam/measure/receiver_metrics.hpp"
 #include "pttcam/measure/resource_usage.hpp"
+#include "pttcam/measure/sender_metrics.hpp"
+#include "pttcam/media/receiver.hpp"
+#include "pttcam/media/sender.hpp"
 #include "pttcam/net/address.hpp"
-#include "pttcam/net/wake_timer.hpp"
 #include "pttcam/session/camera_session.hpp"
-#include "pttcam/stream/audio_receiver.hpp"
-#include "pttcam/stream/audio_sender.hpp"
 
 namespace pttcam::camera {
 
@@ -27,7 +30,7 @@ struct CameraConfig {
   audio::EndpointSpec output{audio::EndpointSpec::Kind::device, "default"};
   std::optional<audio::EndpointSpec> mic = audio::EndpointSpec{audio::EndpointSpec::Kind::device, "default"};
   codec::OpusSettings mic_opus;
-  stream::AudioReceiver::Options receiver;  // playout of the client's talk audio, cutoffs, packet log
+  app::ReceiverSettings receiver;  // playout of the client's talk audio, cutoffs, packet log
   std::string model = "indoor-gen2";
   std::string serial;  // generated when empty
   double session_limit_s = 300;
@@ -62,42 +65,44 @@ class Camera {
   void power_cycle();   // as if unplugged: sessions vanish without a word; back after boot time
   net::Udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
   const std::string& serial() const noexcept { return serial_; }
-  const stream::AudioReceiver& speaker_path() const noexcept { return *receiver_; }
+  const media::Receiver& speaker_path() const noexcept { return *receiver_; }
   nlohmann::json summary() const;
 
  private:
-  void receive();
-  void on_datagram(std::size_t size);
-  void schedule_tick();
-  void run_tick(std::int64_t now_us);
+  void on_datagram(std::span<const std::byte> datagram, const net::Udp::endpoint& from);
+  void on_control(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now_us);
+  std::int64_t next_due_us(std::int64_t now_us) const;
+  void run_due(std::int64_t now_us);
   std::optional<std::int64_t> next_reboot_us() const;  // the next --reboot-at, if any
-  void wake();  // ends the wait now: a packet may have work sooner
-  measure::CpuSplit cpu_;  // active: while a client's talk burst plays
-  // Sends the session's messages and logs its events, stamped with the time it decided them.
+  // Sends the session's messages, carries out its actions and logs its events, stamped with the
+  // time it decided them.
   void apply(session::Output out, std::int64_t now_us);
+  void carry_out(const session::Action& action);
   void sync_media();
+  void send_to(std::span<const std::byte> datagram, const net::Udp::endpoint& to);
   void schedule_video();
 
   CameraConfig config_;
   std::string serial_;
+  const timing::Clock& clock_;
   net::Udp::socket socket_;
-  net::WakeTimer timer_;  // the io thread's sleep until the next work
+  app::IoLoop loop_;
   boost::asio::steady_timer video_timer_;
   measure::EventLog events_;
+  measure::CpuSplit cpu_;  // active: while a client's talk burst plays
+  measure::SenderMetrics mic_metrics_;
+  measure::ReceiverMetrics speaker_metrics_;
   session::CameraSession session_;
   control::MessageWriter control_writer_;
-  std::array<std::byte, 2048> rx_{};
-  net::Udp::endpoint from_;
-  std::optional<std::string> peer_;                 // the open session's client, as the session names it
-  std::optional<net::Udp::endpoint> peer_endpoint_;  // ... and where its microphone and video go
+  std::optional<net::Udp::endpoint> peer_;  // the open live view's client: its microphone and video go there
   CameraStats stats_;
   bool running_ = false;
   std::int64_t start_us_ = 0;
   std::size_t next_reboot_ = 0;
   rtp::RtpWriter video_writer_;
   rtp::RtpHeader video_header_;
-  std::unique_ptr<stream::AudioReceiver> receiver_;
-  std::unique_ptr<stream::AudioSender> mic_;
+  std::unique_ptr<media::Receiver> receiver_;
+  std::unique_ptr<media::Sender> mic_;
 };
 
 }  // namespace pttcam::camera

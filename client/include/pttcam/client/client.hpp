@@ -12,13 +12,16 @@
 #include "pttcam/audio/factory.hpp"
 #include "pttcam/codec/opus_settings.hpp"
 #include "pttcam/control/wire.hpp"
+#include "pttcam/app/io_loop.hpp"
+#include "pttcam/app/receiver_options.hpp"
 #include "pttcam/measure/event_log.hpp"
+#include "pttcam/measure/receiver_metrics.hpp"
 #include "pttcam/measure/resource_usage.hpp"
+#include "pttcam/measure/sender_metrics.hpp"
+#include "pttcam/media/receiver.hpp"
+#include "pttcam/media/sender.hpp"
 #include "pttcam/net/address.hpp"
-#include "pttcam/net/wake_timer.hpp"
 #include "pttcam/session/client_session.hpp"
-#include "pttcam/stream/audio_receiver.hpp"
-#include "pttcam/stream/audio_sender.hpp"
 
 namespace pttcam::client {
 
@@ -27,7 +30,7 @@ struct ClientConfig {
   audio::EndpointSpec input{audio::EndpointSpec::Kind::device, "default"};
   audio::EndpointSpec speaker{audio::EndpointSpec::Kind::device, "default"};
   codec::OpusSettings opus;
-  stream::AudioReceiver::Options receiver;  // playout of the camera's microphone, cutoffs, packet log
+  app::ReceiverSettings receiver;  // playout of the camera's microphone, cutoffs, packet log
   std::string camera_id;  // empty: whichever camera answers
   bool renew = false;
   double keepalive_timeout_s = 3;
@@ -65,34 +68,36 @@ class Client {
   std::function<void(const std::string&)> on_notice = [](const std::string&) {};
 
   const session::ClientSession& session() const noexcept { return session_; }
-  const stream::AudioSender& sender() const noexcept { return *sender_; }
+  const media::Sender& sender() const noexcept { return *sender_; }
   nlohmann::json summary() const;
   std::string status_line(std::int64_t now_us) const;
 
  private:
-  void receive();
-  void on_datagram(std::size_t size);
-  void schedule_tick();
-  void wake();  // ends the wait now: a packet or a key may have work sooner
-  measure::CpuSplit cpu_;
-  // Sends the session's messages and logs its events, stamped with the time it decided them.
+  void on_datagram(std::span<const std::byte> datagram, const net::Udp::endpoint& from);
+  std::int64_t next_due_us(std::int64_t now_us) const;
+  void run_due(std::int64_t now_us);
+  // Sends the session's messages, carries out its actions and logs its events, stamped with the
+  // time it decided them.
   void apply(session::Output out, std::int64_t now_us);
-  void notice_for(const session::LogEvent& e);
+  void carry_out(const session::Action& action);
+  void notify(const session::Notice& notice);
   void send(std::span<const std::byte> datagram);
 
   ClientConfig config_;
+  const timing::Clock& clock_;
   net::Udp::socket socket_;
-  net::WakeTimer timer_;  // the io thread's sleep until the next work
+  app::IoLoop loop_;
   measure::EventLog events_;
+  measure::CpuSplit cpu_;
+  measure::SenderMetrics sender_metrics_;
+  measure::ReceiverMetrics receiver_metrics_;
   session::ClientSession session_;
   control::MessageWriter control_writer_;
-  std::array<std::byte, 2048> rx_{};
-  net::Udp::endpoint from_;
   ClientStats stats_;
   bool key_held_ = false;
   bool running_ = false;
-  std::unique_ptr<stream::AudioReceiver> receiver_;
-  std::unique_ptr<stream::AudioSender> sender_;
+  std::unique_ptr<media::Receiver> receiver_;
+  std::unique_ptr<media::Sender> sender_;
 };
 
 }  // namespace pttcam::client

@@ -54,4 +54,48 @@ RedParseResult parse_red(std::span<const std::byte> payload) noexcept;
 std::size_t write_red(std::span<const RedBlock> redundant, std::span<const std::byte> primary,
                       std::uint8_t primary_payload_type, std::span<std::byte> out) noexcept;
 
+// The sender's side: remembers a burst's latest frames and wraps each new one with copies of up to
+// `redundancy` of them. A burst never carries the one before it. No allocation after construction.
+class RedPacker {
+ public:
+  static constexpr std::size_t kMaxRedundancy = 2;
+  RedPacker(int redundancy, std::uint8_t primary_payload_type, std::uint8_t red_payload_type) noexcept;
+
+  struct Packed {
+    std::span<const std::byte> payload;  // valid until the next pack()
+    std::uint8_t payload_type = 0;       // the primary's own type when no copies could be carried
+    std::size_t copies = 0;
+  };
+  // `frame` has RTP timestamp `timestamp`; `first` starts a new burst; the payload takes at most
+  // `room` bytes (a packet that would not fit goes without copies). With redundancy 0 the frame
+  // passes through as it is.
+  Packed pack(std::span<const std::byte> frame, std::uint32_t timestamp, bool first, std::size_t room) noexcept;
+
+ private:
+  struct Copy {
+    std::array<std::byte, kRedMaxBlockBytes> data{};
+    std::size_t size = 0;
+    std::uint32_t timestamp = 0;
+  };
+  void remember(std::span<const std::byte> frame, std::uint32_t timestamp) noexcept;
+
+  std::size_t redundancy_;
+  std::uint8_t primary_pt_;
+  std::uint8_t red_pt_;
+  std::array<Copy, kMaxRedundancy> copies_{};  // oldest first
+  std::size_t count_ = 0;
+  std::array<std::byte, 1500> buffer_{};
+};
+
+// The receiver's side: where a copy carried in a packet belongs. A usable copy has the primary's
+// payload type and duration and lies a whole number of frames (1..kRedMaxBlocks) back.
+struct PlacedCopy {
+  std::uint16_t sequence = 0;  // of the packet it stands in for (sequence numbers run per frame)
+  std::uint32_t timestamp = 0;
+  int frames_back = 0;
+};
+std::optional<PlacedCopy> place_copy(const RedBlock& copy, std::optional<int> copy_samples, std::uint8_t primary_payload_type,
+                                     std::uint16_t primary_sequence, std::uint32_t primary_timestamp,
+                                     int primary_samples) noexcept;
+
 }  // namespace pttcam::rtp

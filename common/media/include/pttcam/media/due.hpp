@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <limits>
 
-namespace pttcam::stream {
+namespace pttcam::media {
 
 inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 // A device period predicted from the one before lands a little after it (the callback's own
@@ -18,4 +18,4 @@ inline std::int64_t due_after_period(std::int64_t predicted_us, std::int64_t now
   return predicted_us > now_us ? predicted_us + kAfterPeriodUs : now_us + kRecheckUs;
 }
 
-}  // namespace pttcam::stream
+}  // namespace pttcam::media

@@ -9,21 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "pttcam/jitter/types.hpp"
+#include "pttcam/media/observer.hpp"
 
-namespace pttcam::stream {
+namespace pttcam::measure {
 
 using Micros = std::int64_t;
 
-// What the sender told us about a packet (RTP header extensions), for the frame that plays it.
-struct PacketInfo {
-  std::int64_t sequence = -1;  // unwrapped
-  std::uint32_t timestamp = 0;
-  std::optional<std::uint32_t> burst_start_ts;
-  std::optional<Micros> key_down_us;
-  std::optional<Micros> key_up_us;
-  std::optional<Micros> capture_us;
-  Micros arrival_us = 0;
-};
+using media::PacketInfo;
 
 struct Cutoff {
   std::uint64_t burst = 0;
@@ -119,4 +111,4 @@ nlohmann::json to_json(const BurstSummary& b);
 nlohmann::json to_json(const Cutoff& c);
 double percentile(std::vector<double> values, double p);
 
-}  // namespace pttcam::stream
+}  // namespace pttcam::measure

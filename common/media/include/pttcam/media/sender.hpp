@@ -7,16 +7,15 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "pttcam/audio/endpoint.hpp"
 #include "pttcam/codec/encoder.hpp"
-#include "pttcam/measure/event_log.hpp"
+#include "pttcam/media/observer.hpp"
 #include "pttcam/ptt/burst_framer.hpp"
 #include "pttcam/rtp/packet.hpp"
 #include "pttcam/rtp/red.hpp"
+#include "pttcam/timing/clock.hpp"
 
-namespace pttcam::stream {
+namespace pttcam::media {
 
 using SendFn = std::function<void(std::span<const std::byte>)>;
 
@@ -32,14 +31,17 @@ struct SenderStats {
   double talk_seconds = 0;
 };
 
-// Microphone -> (only while talking) Opus -> RTP. Used by the client for talk bursts and by the
-// camera for its microphone stream. io thread only; the capture device only fills a ring.
-class AudioSender {
+// The sending half of the media engine: microphone -> (only while talking) framer -> Opus ->
+// RTP, with RFC 2198 copies when asked -> send(datagram). Used by the client for talk bursts and
+// by the camera for its microphone stream. It does not know which protocol opened the session,
+// logs nothing and reads no clock of its own (facts go to the observer). io thread only; the
+// capture device only fills a ring.
+class Sender {
  public:
   // `capture` may be null: a microphone that could not be opened (see ptt-client --input deny).
-  AudioSender(std::unique_ptr<audio::Capture> capture, const codec::OpusSettings& opus, SendFn send,
-              measure::EventLog& events);
-  ~AudioSender();
+  Sender(std::unique_ptr<audio::Capture> capture, const codec::OpusSettings& opus, SendFn send,
+         const timing::Clock& clock, SenderObserver& observer);
+  ~Sender();
 
   // Cold microphone (before start()): the device is opened at key-down and closed at key-up, as
   // phones that only hold the microphone while talking do, so the press pays for the open.
@@ -73,35 +75,26 @@ class AudioSender {
   std::uint32_t ssrc() const noexcept { return header_.ssrc; }
   const SenderStats& stats() const noexcept { return stats_; }
   const audio::Capture* capture() const noexcept { return capture_.get(); }
-  nlohmann::json summary() const;
 
  private:
   void send_frame(std::span<const float> pcm, const ptt::FrameFlags& flags);
-  // The RTP payload for the frame just encoded: plain Opus, or with copies of the frames before
-  // it in the burst (RFC 2198). Remembers the frame for the next packets.
-  std::span<const std::byte> payload_for(std::span<const std::byte> opus, bool first);
+  void start_burst_timestamp(std::int64_t capture_us);
+  void report(const ptt::FrameFlags& flags, std::int64_t capture_us);
+  void keep_end_repeat(const rtp::RtpHeader& header, rtp::RtpExtras extras, std::span<const std::byte> payload);
+  void send_end_repeats(std::int64_t now_us);
+  bool open_cold_microphone();  // false (counted, reported) if the device would not open
 
-  struct Copy {
-    std::array<std::byte, rtp::kRedMaxBlockBytes> data{};
-    std::size_t size = 0;
-    std::uint32_t timestamp = 0;
-  };
-  int redundancy_ = 0;
-  std::array<Copy, codec::OpusSettings::kMaxRedundancy> copies_{};  // oldest first
-  std::size_t copies_count_ = 0;
-  std::array<std::byte, rtp::kMaxDatagram> red_buf_{};
+  const timing::Clock& clock_;
+  SenderObserver& observer_;
+  rtp::RedPacker red_;
   std::array<std::byte, rtp::kMaxDatagram> end_repeat_{};  // the last end packet, flagged as a repeat
   std::size_t end_repeat_size_ = 0;
   int end_repeats_left_ = 0;
   std::int64_t next_end_repeat_us_ = 0;
-  void send_end_repeats(std::int64_t now_us);
-  bool open_cold_microphone();  // false (counted, logged) if the device would not open
-
   codec::Encoder encoder_;
   ptt::BurstFramer framer_;
   rtp::RtpWriter writer_;
   SendFn send_;
-  measure::EventLog& events_;
   std::vector<float> chunk_;
   std::array<std::byte, codec::kMaxPacketBytes> opus_buf_{};
   rtp::RtpHeader header_;
@@ -119,4 +112,4 @@ class AudioSender {
   std::unique_ptr<audio::Capture> capture_;  // last: its device thread stops first
 };
 
-}  // namespace pttcam::stream
+}  // namespace pttcam::media

@@ -1,9 +1,9 @@
-#include "pttcam/stream/burst_analyzer.hpp"
+#include "pttcam/measure/burst_analyzer.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace pttcam::stream {
+namespace pttcam::measure {
 namespace {
 
 constexpr double kSamplesPerMs = 48.0;
@@ -229,4 +229,4 @@ nlohmann::json to_json(const BurstSummary& b) {
           {"cutoffs", cutoffs}};
 }
 
-}  // namespace pttcam::stream
+}  // namespace pttcam::measure

@@ -1,0 +1,311 @@
+#include "pttcam/media/receiver.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "pttcam/codec/opus_settings.hpp"
+#include "pttcam/media/due.hpp"
+
+namespace pttcam::media {
+namespace {
+
+// Packets held without a start time yet: how often to look at them.
+constexpr std::int64_t kWaitingRecheckUs = 2'000;
+
+jitter::JitterBuffer::Config jitter_config(const Receiver::Options& o) {
+  const auto us = [](double ms) { return static_cast<jitter::Micros>(ms * 1000); };
+  jitter::JitterBuffer::Config c;
+  c.min_delay_us = us(o.fixed_delay_ms.value_or(o.min_delay_ms));
+  c.max_delay_us = us(o.fixed_delay_ms.value_or(o.max_delay_ms));
+  // The first burst starts at the least delay and grows while it plays if packets come later:
+  // a talk-start as short as the link allows, paid for by a few concealed frames on a jittery one.
+  c.initial_delay_us = c.min_delay_us;
+  return c;
+}
+
+Micros samples_us(std::size_t samples) noexcept {
+  return static_cast<Micros>(samples) * 1'000'000 / audio::kSampleRate;
+}
+
+}  // namespace
+
+Receiver::Receiver(std::unique_ptr<audio::Playback> speaker, const Options& options, const timing::Clock& clock,
+                   ReceiverObserver& observer)
+    : clock_(clock),
+      observer_(observer),
+      options_(options),
+      decoder_(codec::Decoder::create()),
+      playout_(jitter_config(options)),
+      pcm_(codec::kMaxFrameSamples),
+      speaker_(std::move(speaker)) {}
+
+Receiver::~Receiver() {
+  if (speaker_) speaker_->stop();
+}
+
+void Receiver::start() {
+  pump();  // prime with silence so the first periods are not underruns
+  speaker_->start();
+}
+
+void Receiver::stop() {
+  speaker_->stop();
+  observer_.on_stopped();
+}
+
+void Receiver::count_for_loss(std::uint32_t ssrc, std::uint16_t sequence) {
+  if (loss_ssrc_ != ssrc) {
+    stream_expected_base_ = counters_.rtp_expected;
+    loss_ssrc_ = ssrc;
+    loss_unwrapper_ = rtp::SeqUnwrapper{};
+    loss_base_ = loss_max_ = loss_unwrapper_.unwrap(sequence);
+  }
+  const std::int64_t seq = loss_unwrapper_.unwrap(sequence);
+  loss_max_ = std::max(loss_max_, seq);
+  loss_base_ = std::min(loss_base_, seq);
+  counters_.rtp_expected = stream_expected_base_ + (loss_max_ - loss_base_ + 1);
+  ++counters_.rtp_received;
+}
+
+// What the timeline needs of a packet (or of a copy standing in for one) once its frame plays.
+PacketInfo& Receiver::remember(const jitter::IncomingPacket& in, std::optional<std::uint32_t> burst_start_ts,
+                               Micros arrival_us) {
+  PacketInfo& info = infos_[in.sequence & 0xff];
+  info = PacketInfo{in.sequence, in.timestamp, burst_start_ts, {}, {}, in.capture_us, arrival_us};
+  return info;
+}
+
+PacketInfo* Receiver::info_for(std::int64_t sequence) {
+  PacketInfo& info = infos_[static_cast<std::size_t>(sequence) & 0xff];
+  return (info.sequence & 0xffff) == (sequence & 0xffff) ? &info : nullptr;
+}
+
+void Receiver::drop(Dropped fact) {
+  switch (fact.reason) {
+    case DropReason::malformed:
+    case DropReason::oversize: ++counters_.malformed; break;
+    case DropReason::wrong_payload_type: ++counters_.wrong_payload_type; break;
+    case DropReason::bad_red: ++counters_.bad_red; break;
+    case DropReason::bad_opus: ++counters_.bad_opus; break;
+  }
+  if (fact.parse_error) counters_.by_reason.record(*fact.parse_error);
+  observer_.on_dropped(fact);
+}
+
+// The Opus frame a packet carries: its payload, or with RFC 2198 the primary block (`red` then
+// holds the copies). nullopt: dropped.
+std::optional<std::span<const std::byte>> Receiver::opus_of(const rtp::RtpPacket& p, std::optional<rtp::RedPayload>& red,
+                                                            std::size_t bytes, const Endpoint& from) {
+  std::span<const std::byte> opus = p.payload;
+  if (p.header.payload_type == options_.red_payload_type) {
+    const auto parsed = rtp::parse_red(p.payload);
+    if (!parsed) {
+      drop({DropReason::bad_red, {}, rtp::to_string(parsed.error), bytes, &from});
+      return std::nullopt;
+    }
+    red = parsed.payload;
+    if (red->primary.payload_type != options_.payload_type) {
+      drop({DropReason::wrong_payload_type, {}, {}, bytes, &from});
+      return std::nullopt;
+    }
+    opus = red->primary.data;
+  } else if (p.header.payload_type != options_.payload_type) {
+    drop({DropReason::wrong_payload_type, {}, {}, bytes, &from});
+    return std::nullopt;
+  }
+  const auto samples = codec::packet_samples(opus);
+  if (!samples || *samples <= 0) {
+    drop({DropReason::bad_opus, {}, {}, bytes, &from});
+    return std::nullopt;
+  }
+  return opus;
+}
+
+void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& from) {
+  ++counters_.datagrams;
+  const auto parsed = rtp::parse(datagram.first(std::min(datagram.size(), rtp::kMaxDatagram)));
+  if (!parsed || datagram.size() > rtp::kMaxDatagram) {
+    drop({parsed ? DropReason::oversize : DropReason::malformed, parsed ? std::nullopt : std::optional(parsed.error), {},
+          datagram.size(), &from});
+    return;
+  }
+  const auto& p = *parsed.packet;
+  std::optional<rtp::RedPayload> red;
+  const auto opus = opus_of(p, red, datagram.size(), from);
+  if (!opus) return;
+  jitter::IncomingPacket in;
+  in.ssrc = p.header.ssrc;
+  in.sequence = p.header.sequence;
+  in.timestamp = p.header.timestamp;
+  in.marker = p.header.marker;
+  in.end_of_burst = p.extras.end_of_burst;
+  in.has_fec = codec::packet_has_fec(*opus);
+  in.samples = *codec::packet_samples(*opus);
+  if (p.extras.capture_time_us) in.capture_us = static_cast<jitter::Micros>(*p.extras.capture_time_us);
+  in.payload = *opus;
+  const Micros now = clock_.now_us();
+  if (p.extras.repeat) {
+    insert_repeat(p, in, red, now);
+    return;
+  }
+  ssrc_ = p.header.ssrc;
+  count_for_loss(p.header.ssrc, p.header.sequence);
+  const auto result = playout_.insert(in, now);
+  PacketInfo said{in.sequence, in.timestamp, p.extras.burst_start_ts, {}, {}, in.capture_us, now};
+  PacketInfo& info = result == jitter::InsertResult::accepted ? remember(in, p.extras.burst_start_ts, now) : said;
+  if (p.extras.key_down_us) info.key_down_us = static_cast<Micros>(*p.extras.key_down_us);
+  if (p.extras.key_up_us) info.key_up_us = static_cast<Micros>(*p.extras.key_up_us);
+  observer_.on_arrived({p.header, info, result});
+  if (red) insert_copies(*red, p, in, now);
+  pump();  // a burst may be due now
+}
+
+// A repeat of a burst's end packet: used only if the original never came (then it counts as
+// that packet, received); never timed, and never a duplicate or late.
+void Receiver::insert_repeat(const rtp::RtpPacket& p, const jitter::IncomingPacket& in,
+                             const std::optional<rtp::RedPayload>& red, Micros now) {
+  ++counters_.end_repeats;
+  if (playout_.insert_redundant(in, now) == jitter::InsertResult::accepted) {
+    ++counters_.end_repeats_used;
+    count_for_loss(p.header.ssrc, p.header.sequence);
+    remember(in, p.extras.burst_start_ts, now);
+    if (red) insert_copies(*red, p, in, now);
+  }
+  pump();
+}
+
+// The copies of earlier frames in a redundancy packet: each goes in as its frame's stand-in, in
+// case that frame's own packet was lost; one that cannot be placed is counted and ignored.
+void Receiver::insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const jitter::IncomingPacket& primary,
+                             Micros now) {
+  for (const auto& block : red.copies()) {
+    const auto placed = rtp::place_copy(block, codec::packet_samples(block.data), options_.payload_type,
+                                        p.header.sequence, p.header.timestamp, primary.samples);
+    if (!placed) {
+      ++counters_.red_copies_unusable;
+      continue;
+    }
+    jitter::IncomingPacket copy = primary;
+    copy.sequence = placed->sequence;
+    copy.timestamp = placed->timestamp;
+    copy.marker = p.extras.burst_start_ts && *p.extras.burst_start_ts == copy.timestamp;
+    copy.end_of_burst = false;
+    copy.has_fec = codec::packet_has_fec(block.data);
+    if (primary.capture_us) copy.capture_us = *primary.capture_us - samples_us(block.timestamp_offset);
+    copy.payload = block.data;
+    if (playout_.insert_redundant(copy, now) == jitter::InsertResult::accepted)
+      remember(copy, p.extras.burst_start_ts, now);
+  }
+}
+
+// Keeps about two device periods queued: enough that the device never runs dry between pumps,
+// little enough that the queue adds only a few milliseconds to the latency.
+// While nothing plays, nothing is queued: the device plays silence on its own (not counted as an
+// underrun), and a burst that becomes due is put behind the same ~2 periods of silence a busy
+// queue would have, so its timing does not depend on what came before.
+void Receiver::pump() {
+  while (speaker_->queued() < low_water()) {
+    if (pcm_pos_ == pcm_len_ && !next_frame()) return;
+    write_pcm();
+  }
+}
+
+// Two periods: the io thread tops the queue up just after the period that took it below that
+// (next_due_us()), and if it wakes more than a period late the device still has a whole period
+// queued.
+std::size_t Receiver::low_water() const noexcept { return 2 * speaker_->period_samples(); }
+
+std::int64_t Receiver::next_due_us(std::int64_t now_us) const noexcept {
+  if (!busy()) return kNever;
+  if (speaker_->idle()) {
+    // Nothing plays: a waiting burst starts when its delay is up. Held without a permit (the
+    // camera), or not yet armed: the permit or the next packet comes with a datagram, which
+    // wakes the io thread anyway; look again every few milliseconds all the same.
+    const auto start = playout_.start_at_us();
+    return start && may_start() ? std::max(*start, now_us) : now_us + kWaitingRecheckUs;
+  }
+  const std::size_t queued = speaker_->queued();
+  const std::size_t low = low_water();
+  if (queued < low) return now_us;
+  return due_after_period(speaker_->clock().after_us(queued - low + 1), now_us);
+}
+
+bool Receiver::busy() const noexcept {
+  return in_burst_ || playout_.in_burst() || playout_.waiting() || pcm_pos_ < pcm_len_ || !speaker_->idle();
+}
+
+void Receiver::write_pcm() {
+  const std::size_t n = std::min(pcm_len_ - pcm_pos_, speaker_->space());
+  speaker_->write(std::span<const float>(pcm_.data() + pcm_pos_, n));
+  pcm_pos_ += n;
+}
+
+// When a sample queued now will be heard: after what is queued.
+Micros Receiver::heard_at(Micros now) const noexcept { return now + samples_us(speaker_->queued()); }
+
+void Receiver::cut(std::string_view cause) {
+  if (in_burst_) {
+    ++counters_.cuts;
+    observer_.on_cut(cause, heard_at(clock_.now_us()));
+  }
+  in_burst_ = false;
+  playout_.flush();
+  pcm_pos_ = pcm_len_;
+}
+
+void Receiver::drop_waiting() noexcept {
+  permit_ = floor_ = false;
+  if (!playout_.in_burst()) playout_.flush();
+}
+
+std::optional<int> Receiver::decode(const jitter::PlayoutFrame& frame, std::span<float> out) {
+  switch (frame.kind) {
+    case jitter::FrameKind::silence: std::fill(out.begin(), out.end(), 0.0f); return frame.samples;
+    case jitter::FrameKind::normal: return decoder_.decode(frame.payload, out);
+    case jitter::FrameKind::fec:
+      return frame.redundant ? decoder_.decode(frame.payload, out) : decoder_.decode_fec(frame.payload, out);
+    case jitter::FrameKind::concealed: return decoder_.conceal(out);
+  }
+  return std::nullopt;
+}
+
+// The speaker was idle and a burst starts: put it behind the same silence a busy queue holds.
+void Receiver::wake_speaker() {
+  static constexpr std::array<float, 256> kZeros{};
+  while (speaker_->queued() < low_water())
+    speaker_->write(std::span<const float>(kZeros.data(), std::min(kZeros.size(), low_water() - speaker_->queued())));
+  speaker_->set_idle(false);
+}
+
+bool Receiver::next_frame() {
+  const Micros now = clock_.now_us();
+  const int period = static_cast<int>(speaker_->period_samples());
+  jitter::PlayoutFrame frame;
+  frame.samples = period;
+  // Without a permit a new burst is held back (its packets wait) but one playing never stops.
+  if (may_start() || playout_.in_burst()) frame = playout_.next(now, period);
+  if (frame.burst_start) permit_ = false;
+  const auto out = std::span<float>(pcm_.data(), static_cast<std::size_t>(frame.samples));
+  const auto got = decode(frame, out);
+  if (!got || *got != frame.samples) {
+    ++counters_.decode_errors;
+    std::fill(out.begin(), out.end(), 0.0f);
+  }
+  pcm_len_ = static_cast<std::size_t>(frame.samples);
+  pcm_pos_ = 0;
+  if (frame.kind == jitter::FrameKind::silence && !frame.burst_end) {
+    observer_.on_idle(now);
+    pcm_pos_ = pcm_len_ = 0;  // nothing to play: what is queued plays out, then the device's silence
+    speaker_->set_idle(true);
+    return false;
+  }
+  if (speaker_->idle()) wake_speaker();
+  // When this frame's first sample will be heard: after what is queued, plus the device's latency.
+  const Micros play_us = heard_at(now) + static_cast<Micros>(speaker_->output_latency() * 1e6);
+  if (frame.burst_start) in_burst_ = true;
+  if (frame.burst_end) in_burst_ = false;
+  observer_.on_played({frame, frame.sequence >= 0 ? info_for(frame.sequence) : nullptr, ssrc_, play_us, now});
+  return true;
+}
+
+}  // namespace pttcam::media
