@@ -10,6 +10,8 @@
 
 #include "pttcam/audio/portaudio.hpp"
 #include "pttcam/app/receiver_options.hpp"
+#include "pttcam/audio/sndfile.hpp"
+#include "pttcam/session/camera_model.hpp"
 #include "pttcam/camera/camera.hpp"
 
 namespace {
@@ -54,12 +56,20 @@ std::vector<double> parse_times(const std::string& text) {
     } catch (const std::exception&) {
     }
     if (used != item.size() || item.empty() || v < 0 || (!out.empty() && v <= out.back()))
-      throw std::invalid_argument("bad --reboot-at '" + text + "': expected increasing seconds, e.g. 5 or 5,30");
+      throw std::invalid_argument("'" + text + "' is not increasing seconds from start, e.g. 5 or 5,30");
     out.push_back(v);
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
   return out;
+}
+
+// --mic: a capture spec, or none; a refused microphone is the client's fault, not a camera's.
+audio::EndpointSpec parse_mic(const std::string& text) {
+  const auto spec = audio::parse_capture_spec(text);
+  if (spec.kind == audio::EndpointSpec::Kind::deny)
+    throw std::invalid_argument("deny is a client fault; use --mic none for a camera without a microphone");
+  return spec;
 }
 
 int run(int argc, char** argv) {
@@ -71,16 +81,23 @@ int run(int argc, char** argv) {
   std::string summary_path;
   bool list = false;
   camera::CameraConfig config;
-  app.add_option("--listen", listen, "Address to receive on, HOST:PORT (port 0 picks one)")->capture_default_str();
+  app.add_option("--listen", listen, "Address to receive on, HOST:PORT (port 0 picks one)")
+      ->check(cli::parsed_by("HOST:PORT", [](const std::string& t) { (void)net::parse_endpoint(t); }))
+      ->capture_default_str();
   app.add_option("--port-file", port_file, "Write the bound port here once listening");
   app.add_option("--output", output, "Speaker: default | speaker | device:NAME|INDEX | wav:PATH | null")
+      ->check(cli::parsed_by("SPEC", [](const std::string& t) { (void)audio::parse_playback_spec(t); }))
       ->capture_default_str();
   std::string mic = "default";
   std::string reboot_at;
   app.add_option("--mic", mic, "Camera microphone, streamed to the client: default | device:NAME|INDEX | wav:PATH | "
                                "tone:HZ | none")
+      ->check(cli::parsed_by("SPEC", [](const std::string& t) { if (t != "none") (void)parse_mic(t); }))
       ->capture_default_str();
   app.add_option("--model", config.model, "Camera model (docs/cameras.md): mini, indoor-gen2, outdoor, xt2, doorbell, indoor")
+      ->check(cli::parsed_by("NAME", [](const std::string& t) {
+        if (!session::find_camera_model(t)) throw std::invalid_argument("unknown camera model '" + t + "' (see docs/cameras.md)");
+      }))
       ->capture_default_str();
   app.add_option("--serial", config.serial, "Camera id the client names with --camera-id (generated if absent)");
   app.add_option("--session-limit", config.session_limit_s, "Live view cap in seconds")
@@ -95,7 +112,8 @@ int run(int argc, char** argv) {
   app.add_option("--boot-time", config.boot_time_s, "Seconds a power cycle keeps the camera offline")
       ->check(CLI::Range(0.0, 600.0))
       ->capture_default_str();
-  app.add_option("--reboot-at", reboot_at, "Power-cycle at these times, seconds from start (e.g. 5 or 5,30)");
+  app.add_option("--reboot-at", reboot_at, "Power-cycle at these times, seconds from start (e.g. 5 or 5,30)")
+      ->check(cli::parsed_by("TIMES", [](const std::string& t) { (void)parse_times(t); }));
   app.add_flag("--half-duplex", config.half_duplex, "Mute the microphone while the client holds the talk floor");
   app.add_option("--video-kbps", config.video_kbps, "Dummy video load sent to the client during a live view (kbit/s)")
       ->check(CLI::Range(0.0, 100000.0))
@@ -103,13 +121,16 @@ int run(int argc, char** argv) {
   app.add_flag("--no-session", config.no_session,
                "Play any RTP/Opus stream without the live-view protocol (standard RTP senders)");
   auto* redundancy = app.add_option("--redundancy", config.mic_opus.redundancy,
-                                    "Microphone stream: earlier frames repeated in each packet, RFC 2198 (0-2; default 2, 0 with --no-session)");
+                                    "Microphone stream: earlier frames repeated in each packet, RFC 2198 (0-2; default 2, 0 with --no-session)")
+                         ->check(CLI::Range(0, codec::OpusSettings::kMaxRedundancy));
   std::string packets_path;
   app::add_receiver_options(app, config.receiver, packets_path);
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   app.add_flag("--list-devices", list, "List audio devices and exit");
   if (const auto code = cli::parse(app, argc, argv, "camera-sim")) return *code;
+  cli::require_not_above("--jitter-min-ms", config.receiver.playout.min_delay_ms, "--jitter-max-ms",
+                         config.receiver.playout.max_delay_ms);
 
   audio::PortAudioLibrary::set_client_name("camera-sim");
   if (list) {
@@ -121,14 +142,21 @@ int run(int argc, char** argv) {
   if (mic == "none")
     config.mic.reset();
   else
-    config.mic = audio::parse_capture_spec(mic);
-  if (config.mic && config.mic->kind == audio::EndpointSpec::Kind::deny)
-    throw std::invalid_argument("--mic deny is a client fault; use --mic none for a camera without a microphone");
+    config.mic = parse_mic(mic);
   config.reboot_at_s = parse_times(reboot_at);
   if (config.no_session && redundancy->count() == 0) config.mic_opus.redundancy = 0;
-  if (const auto why = config.mic_opus.validate(); !why.empty()) throw std::invalid_argument(why);
+  if (const auto why = config.mic_opus.validate(); !why.empty()) throw cli::UsageError(why);
   config.events_path = events_path;
   config.receiver.metrics.packets_csv = packets_path;
+  // Runtime checks before anything starts: results that cannot be written would waste the run.
+  cli::require_writable("--summary", summary_path);
+  cli::require_writable("--events", events_path);
+  cli::require_writable("--packets", packets_path);
+  cli::require_writable("--port-file", port_file);
+  if (config.output.kind == audio::EndpointSpec::Kind::wav) cli::require_writable("--output", config.output.arg);
+  // A wrong WAV is one line naming the option now, not a failure when the microphone opens (which reads it again).
+  if (config.mic && config.mic->kind == audio::EndpointSpec::Kind::wav)
+    cli::runtime_checked("--mic", [&] { return audio::read_mono_48k(config.mic->arg); });
 
   boost::asio::io_context io;
   camera::Camera cam(io, config);
@@ -161,17 +189,12 @@ int run(int argc, char** argv) {
   auto summary = cam.summary();
   measure::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
   print_summary(summary);
-  if (!summary_path.empty()) std::ofstream(summary_path) << summary.dump(2) << '\n';
+  if (!summary_path.empty()) cli::write_file("--summary", summary_path, summary.dump(2) + '\n');
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "camera-sim: %s\n", e.what());
-    return 1;
-  }
+  return pttcam::cli::run_main("camera-sim", [&] { return run(argc, argv); });
 }

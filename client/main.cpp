@@ -14,6 +14,7 @@
 #include "pttcam/app/receiver_options.hpp"
 #include "pttcam/client/client.hpp"
 #include "pttcam/client/key_source.hpp"
+#include "pttcam/audio/sndfile.hpp"
 
 namespace {
 
@@ -31,6 +32,24 @@ void print_summary(const nlohmann::json& s) {
                 u(a, "bursts"), u(a, "frames_normal"), u(a, "frames_concealed"));
 }
 
+// One Opus setting checked at parse time by the codec's own rule (the others left at their defaults),
+// so the error names the option that carries it.
+template <class T>
+CLI::Validator opus_rule(T codec::OpusSettings::*field) {
+  return cli::parsed_by("", [field](const std::string& text) {
+    codec::OpusSettings s;
+    if (!CLI::detail::lexical_cast(text, s.*field)) return;  // not a number: CLI11 says so
+    if (const auto why = s.validate(); !why.empty()) throw std::invalid_argument(why);
+  });
+}
+
+net::Udp::endpoint camera_endpoint(const std::string& text) {
+  const auto ep = net::parse_endpoint(text);
+  if (ep.port() == 0) throw std::invalid_argument("port 0 is not a camera's port (use 1-65535)");
+  if (ep.address().is_unspecified()) throw std::invalid_argument(ep.address().to_string() + " is not a camera's address");
+  return ep;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"ptt-client: push-to-talk to a camera (Opus over RTP/UDP, RFC 7587)"};
   std::string camera;
@@ -43,11 +62,14 @@ int run(int argc, char** argv) {
   bool list = false;
   client::ClientConfig config;
   auto& opus = config.opus;
-  app.add_option("--camera", camera, "Camera address HOST:PORT");
+  app.add_option("--camera", camera, "Camera address HOST:PORT")
+      ->check(cli::parsed_by("HOST:PORT", [](const std::string& t) { (void)camera_endpoint(t); }));
   std::string speaker = "default";
   app.add_option("--input", input, "Microphone: default | device:NAME|INDEX | wav:PATH | tone:HZ | deny")
+      ->check(cli::parsed_by("SPEC", [](const std::string& t) { (void)audio::parse_capture_spec(t); }))
       ->capture_default_str();
   app.add_option("--speaker", speaker, "Plays the camera's microphone: default | device:NAME|INDEX | wav:PATH | null")
+      ->check(cli::parsed_by("SPEC", [](const std::string& t) { (void)audio::parse_playback_spec(t); }))
       ->capture_default_str();
   app.add_option("--camera-id", config.camera_id, "Serial of the camera to open (default: whichever answers)");
   app.add_flag("--renew", config.renew, "Start a new live view whenever one ends (soak tests)");
@@ -58,7 +80,8 @@ int run(int argc, char** argv) {
   app::add_receiver_options(app, config.receiver, packets_path);
   app.add_flag("--no-session", config.no_session,
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
-  app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end");
+  app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end")
+      ->check(cli::parsed_by("TEXT", [](const std::string& t) { (void)ptt::parse_talk_script(t); }));
   app.add_option("--keys", keys,
                  "Where the talk key comes from: terminal (hold SPACE) | stdin (lines 'down' / 'up' on a pipe, "
                  "end of input quits; for programs that press the key)")
@@ -68,37 +91,60 @@ int run(int argc, char** argv) {
   app.add_flag("--cold-mic", config.cold_mic,
                "Open the microphone at each key-down and close it at key-up (talk-start pays for the open)");
   app.add_flag("--list-devices", list, "List audio devices and exit");
-  app.add_option("--frame-ms", opus.frame_ms, "Opus frame size: 2.5, 5, 10, 20, 40 or 60")->capture_default_str();
-  app.add_option("--bitrate", opus.bitrate, "Opus bitrate in bit/s")->capture_default_str();
-  app.add_option("--complexity", opus.complexity, "Opus complexity 0-10")->capture_default_str();
-  app.add_flag("--fec,!--no-fec", opus.fec, "Opus in-band FEC")->capture_default_str();
-  app.add_option("--loss-perc", opus.packet_loss_perc, "Expected packet loss % (tunes FEC)")->capture_default_str();
+  app.add_option("--frame-ms", opus.frame_ms, "Opus frame size: 2.5, 5, 10, 20, 40 or 60")
+      ->check(opus_rule(&codec::OpusSettings::frame_ms))
+      ->capture_default_str();
+  app.add_option("--bitrate", opus.bitrate, "Opus bitrate in bit/s")
+      ->check(opus_rule(&codec::OpusSettings::bitrate))
+      ->capture_default_str();
+  app.add_option("--complexity", opus.complexity, "Opus complexity 0-10")
+      ->check(opus_rule(&codec::OpusSettings::complexity))
+      ->capture_default_str();
+  auto* fec = app.add_flag("--fec,!--no-fec", opus.fec, "Opus in-band FEC")->capture_default_str();
+  app.add_option("--loss-perc", opus.packet_loss_perc, "Expected packet loss % (tunes FEC)")
+      ->check(opus_rule(&codec::OpusSettings::packet_loss_perc))
+      ->capture_default_str();
   app.add_flag("--dtx", opus.dtx, "Opus discontinuous transmission");
-  app.add_flag("--low-delay", opus.low_delay, "Restricted low-delay application (CELT only, no FEC)");
+  app.add_flag("--low-delay", opus.low_delay, "Restricted low-delay application (CELT only, no FEC; not with --fec)");
   auto* redundancy = app.add_option("--redundancy", opus.redundancy,
-                                    "Earlier frames repeated in each packet, RFC 2198 (0-2; default 2, 0 with --no-session)");
+                                    "Earlier frames repeated in each packet, RFC 2198 (0-2; default 2, 0 with --no-session)")
+                         ->check(opus_rule(&codec::OpusSettings::redundancy));
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   if (const auto code = cli::parse(app, argc, argv, "ptt-client")) return *code;
+
+  // What one option cannot say alone (each value was checked as it was parsed).
+  if (camera.empty() && !list) throw cli::UsageError("--camera: required (the camera's HOST:PORT)");
+  if (!script.empty() && toggle) throw cli::UsageError("--talk-script and --toggle cannot be combined");
+  if (keys == "stdin" && (!script.empty() || toggle))
+    throw cli::UsageError("--keys stdin cannot be combined with --talk-script or --toggle");
+  if (opus.low_delay && fec->count() > 0 && opus.fec)
+    throw cli::UsageError("--low-delay and --fec cannot be combined: the low-delay mode has no FEC");
+  cli::require_not_above("--jitter-min-ms", config.receiver.playout.min_delay_ms, "--jitter-max-ms",
+                         config.receiver.playout.max_delay_ms);
 
   audio::PortAudioLibrary::set_client_name("ptt-client");
   if (list) {
     std::fputs(audio::format_device_list(audio::list_devices()).c_str(), stdout);
     return 0;
   }
-  if (camera.empty()) throw std::invalid_argument("--camera HOST:PORT is required");
-  if (!script.empty() && toggle) throw std::invalid_argument("--talk-script and --toggle cannot be combined");
-  if (keys == "stdin" && (!script.empty() || toggle))
-    throw std::invalid_argument("--keys stdin cannot be combined with --talk-script or --toggle");
-  config.camera = net::parse_endpoint(camera);
+  config.camera = camera_endpoint(camera);
   config.input = audio::parse_capture_spec(input);
   config.speaker = audio::parse_playback_spec(speaker);
   config.events_path = events_path;
   config.receiver.metrics.packets_csv = packets_path;
   // A standard RTP receiver expects plain Opus unless told otherwise; a camera speaks both.
   if (config.no_session && redundancy->count() == 0) opus.redundancy = 0;
-  if (const auto why = opus.validate(); !why.empty()) throw std::invalid_argument(why);
+  if (const auto why = opus.validate(); !why.empty()) throw cli::UsageError(why);
   const auto windows = script.empty() ? std::vector<ptt::TalkWindow>{} : ptt::parse_talk_script(script);
+  // Runtime checks before anything starts: results that cannot be written would waste the run.
+  cli::require_writable("--summary", summary_path);
+  cli::require_writable("--events", events_path);
+  cli::require_writable("--packets", packets_path);
+  if (config.speaker.kind == audio::EndpointSpec::Kind::wav) cli::require_writable("--speaker", config.speaker.arg);
+  // A wrong WAV is one line naming the option now, not a failure when the microphone opens (which reads it again).
+  if (config.input.kind == audio::EndpointSpec::Kind::wav)
+    cli::runtime_checked("--input", [&] { return audio::read_mono_48k(config.input.arg); });
 
   boost::asio::io_context io;
   client::Client client(io, config);
@@ -150,7 +196,7 @@ int run(int argc, char** argv) {
   measure::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
   if (piped) summary["key_commands"] = {{"accepted", piped->reader().accepted()}, {"rejected", piped->reader().rejected()}};
   print_summary(summary);
-  if (!summary_path.empty()) std::ofstream(summary_path) << summary.dump(2) << '\n';
+  if (!summary_path.empty()) cli::write_file("--summary", summary_path, summary.dump(2) + '\n');
   // A refused microphone is an error the user must fix: make scripts notice it.
   const bool mic_refused = !client.sender().has_microphone() && summary.value("talk_failed", 0) > 0;
   return mic_refused ? 1 : 0;
@@ -159,10 +205,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "ptt-client: %s\n", e.what());
-    return 1;
-  }
+  return pttcam::cli::run_main("ptt-client", [&] { return run(argc, argv); });
 }

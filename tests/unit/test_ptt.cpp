@@ -78,7 +78,7 @@ TEST_CASE("parse_talk_script") {
       const char* message;
     };
     const Row rows[] = {
-        {"", "empty --talk-script"},
+        {"", "empty script"},
         {"0.5-2", "item 1 '0.5-2': missing '+'"},
         {"0.5", "item 1 '0.5': missing '+'"},
         {"0+1,2", "item 2 '2': missing '+'"},
@@ -110,7 +110,7 @@ TEST_CASE("parse_talk_script") {
 
   SUBCASE("item errors carry the expected grammar") {
     CHECK(script_error("x") ==
-          "bad --talk-script item 1 'x': missing '+' (expected START+DURATION,... in seconds, e.g. 0.5+2.0,3.0+1.5)");
+          "bad script item 1 'x': missing '+' (expected START+DURATION,... in seconds, e.g. 0.5+2.0,3.0+1.5)");
   }
 }
 

@@ -249,26 +249,34 @@ int run(int argc, char** argv) {
   app.add_option("--record", record_paths, "WAV file to record to; repeat, one per --from");
   app.add_option("--from", from, "Output port to record (regex), e.g. 'camera-sim:out_0'; repeat for more");
   app.add_option("--seconds", seconds, "How long to run")->check(CLI::Range(0.1, 3600.0))->capture_default_str();
-  app.add_option("--wait-ports", wait_ports, "How long to wait for the ports to appear (s)")->capture_default_str();
+  app.add_option("--wait-ports", wait_ports, "How long to wait for the ports to appear (s)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
   app.add_option("--info", info_path, "Write {play_t0_us, record_t0_us} (CLOCK_MONOTONIC) here");
   app.add_option("--ready-file", ready_path, "Create this file once connected");
   std::string key_script, keys_to;
   app.add_option("--key-script", key_script,
-                 "Press the talk key START+DURATION,... (seconds from the first sample), via --keys-to");
+                 "Press the talk key START+DURATION,... (seconds from the first sample), via --keys-to")
+      ->check(cli::parsed_by("TEXT", [](const std::string& t) { (void)ptt::parse_talk_script(t); }));
   app.add_option("--keys-to", keys_to, "FIFO to write 'down' / 'up' lines to (ptt-client --keys stdin reads it)");
   if (const auto code = cli::parse(app, argc, argv, "pttcam-jack-io")) return *code;
-  if (play_path.empty() != to.empty()) throw std::invalid_argument("--play and --to go together");
-  if (record_paths.size() != from.size()) throw std::invalid_argument("give one --record for each --from");
-  if (to.size() > kMaxPorts || from.size() > kMaxPorts) throw std::invalid_argument("at most 16 --to and 16 --from");
-  if (key_script.empty() != keys_to.empty()) throw std::invalid_argument("--key-script and --keys-to go together");
+  if (play_path.empty() != to.empty()) throw cli::UsageError("--play and --to go together");
+  if (record_paths.size() != from.size()) throw cli::UsageError("--record: give one for each --from");
+  if (to.size() > kMaxPorts || from.size() > kMaxPorts) throw cli::UsageError("--to, --from: at most 16 of each");
+  if (key_script.empty() != keys_to.empty()) throw cli::UsageError("--key-script and --keys-to go together");
   std::vector<KeyWrite> keys;
   for (const auto& w : key_script.empty() ? std::vector<ptt::TalkWindow>{} : ptt::parse_talk_script(key_script)) {
     keys.push_back({true, std::llround(w.start * 48000)});
     keys.push_back({false, std::llround(w.end() * 48000)});
   }
 
+  // Runtime checks before anything starts: results that cannot be written would waste the run.
+  for (const auto& path : record_paths) cli::require_writable("--record", path);
+  cli::require_writable("--info", info_path);
+  cli::require_writable("--ready-file", ready_path);
+
   Engine e;
-  if (!play_path.empty()) e.play = audio::read_mono_48k(play_path);
+  if (!play_path.empty()) e.play = cli::runtime_checked("--play", [&] { return audio::read_mono_48k(play_path); });
   e.record.assign(from.size(), std::vector<float>(static_cast<std::size_t>(seconds * 48000)));
 
   jack_status_t status{};
@@ -381,7 +389,7 @@ int run(int argc, char** argv) {
     info["keys_not_written"] = keys.size() - written;
     info["key_late_samples"] = {{"max", late_max}, {"mean", written ? late_sum / static_cast<double>(written) : 0.0}};
   }
-  if (!info_path.empty()) std::ofstream(info_path) << info.dump() << '\n';
+  if (!info_path.empty()) cli::write_file("--info", info_path, info.dump() + '\n');
   std::printf("pttcam-jack-io: played %zu, recorded %zu samples\n", std::min(e.play_pos, e.play.size()),
               e.recorded.load());
   return 0;
@@ -393,10 +401,5 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, [](int) { g_stop = true; });
   std::signal(SIGINT, [](int) { g_stop = true; });
   std::signal(SIGPIPE, SIG_IGN);  // a client gone from --keys-to: the write fails and says so
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& ex) {
-    std::fprintf(stderr, "pttcam-jack-io: %s\n", ex.what());
-    return 1;
-  }
+  return pttcam::cli::run_main("pttcam-jack-io", [&] { return run(argc, argv); });
 }

@@ -82,7 +82,7 @@ class Proxy {
     if (ec) throw std::runtime_error("cannot open a socket for --copy-to: " + ec.message());
     if (!log_path.empty()) {
       log_.open(log_path, std::ios::trunc);
-      if (!log_) throw std::invalid_argument("cannot write --log file " + log_path);
+      if (!log_) throw std::runtime_error("--log " + log_path + ": cannot write");
     }
   }
 
@@ -302,55 +302,64 @@ void print_summary(const nlohmann::ordered_json& s) {
   }
 }
 
-impair::LinkSpec link_spec(const char* option, const std::string& text) {
-  try {
-    return impair::parse_link_spec(text);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string(option) + ": " + e.what());
-  }
-}
-
 std::uint64_t parse_seed(const std::string& text) {
   std::uint64_t seed = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
-    throw std::invalid_argument("--seed must be a whole number from 0 to 18446744073709551615, not '" + text + "'");
+    throw std::invalid_argument("must be a whole number from 0 to 18446744073709551615, not '" + text + "'");
   return seed;
+}
+
+// --to and --copy-to: somewhere packets can be sent.
+Udp::endpoint concrete_endpoint(const std::string& text) {
+  const auto ep = net::parse_endpoint(text);
+  if (ep.port() == 0) throw std::invalid_argument("needs a port from 1 to 65535, not " + text);
+  if (ep.address().is_unspecified())
+    throw std::invalid_argument("needs a concrete address, not " + ep.address().to_string());
+  return ep;
+}
+
+CLI::Validator link_rule() {
+  return cli::parsed_by("SPEC", [](const std::string& t) { (void)impair::parse_link_spec(t); });
 }
 
 int run(int argc, char** argv) {
   CLI::App app{"net-impair: a seeded UDP proxy that delays, drops, reorders and duplicates datagrams"};
   std::string listen, to, port_file, up_text, down_text, both_text, log_path, summary_path;
   std::string seed_text = "1";
-  app.add_option("--listen", listen, "Address clients send to, HOST:PORT (port 0 picks one)")->required();
-  app.add_option("--to", to, "Target to forward to, HOST:PORT")->required();
+  app.add_option("--listen", listen, "Address clients send to, HOST:PORT (port 0 picks one)")
+      ->required()
+      ->check(cli::parsed_by("HOST:PORT", [](const std::string& t) { (void)net::parse_endpoint(t); }));
+  const auto concrete = cli::parsed_by("HOST:PORT", [](const std::string& t) { (void)concrete_endpoint(t); });
+  app.add_option("--to", to, "Target to forward to, HOST:PORT")->required()->check(concrete);
   std::vector<std::string> copy_to;
-  app.add_option("--copy-to", copy_to, "Also send every delivered up packet here, HOST:PORT (repeat for more)");
+  app.add_option("--copy-to", copy_to, "Also send every delivered up packet here, HOST:PORT (repeat for more)")
+      ->check(concrete);
   app.add_option("--port-file", port_file, "Write the bound port here once listening");
-  app.add_option("--seed", seed_text, "Seed of the impairment model (same seed, same fates)")->capture_default_str();
-  app.add_option("--up", up_text, "Impairment of client -> target packets (docs/scenarios.md), e.g. loss=5,delay=40");
-  app.add_option("--down", down_text, "Impairment of target -> client packets");
-  app.add_option("--both", both_text, "Same impairment in both directions (instead of --up/--down)");
+  app.add_option("--seed", seed_text, "Seed of the impairment model (same seed, same fates)")
+      ->check(cli::parsed_by("N", [](const std::string& t) { (void)parse_seed(t); }))
+      ->capture_default_str();
+  app.add_option("--up", up_text, "Impairment of client -> target packets (docs/scenarios.md), e.g. loss=5,delay=40")
+      ->check(link_rule());
+  app.add_option("--down", down_text, "Impairment of target -> client packets")->check(link_rule());
+  app.add_option("--both", both_text, "Same impairment in both directions (instead of --up/--down)")->check(link_rule());
   app.add_option("--log", log_path, "Write one JSON line per packet here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   if (const auto code = cli::parse(app, argc, argv, "net-impair")) return *code;
-  const std::uint64_t seed = parse_seed(seed_text);
   if (!both_text.empty() && (!up_text.empty() || !down_text.empty()))
-    throw std::invalid_argument("--both sets both directions: use it alone, or --up and --down");
+    throw cli::UsageError("--both sets both directions: use it alone, or --up and --down");
   if (!both_text.empty()) up_text = down_text = both_text;
+  const std::uint64_t seed = parse_seed(seed_text);
   const auto listen_ep = net::parse_endpoint(listen);
-  const auto target_ep = net::parse_endpoint(to);
-  if (target_ep.port() == 0) throw std::invalid_argument("--to needs a port from 1 to 65535");
-  if (target_ep.address().is_unspecified())
-    throw std::invalid_argument("--to needs a concrete address, not " + target_ep.address().to_string());
+  const auto target_ep = concrete_endpoint(to);
   std::vector<Udp::endpoint> copies;
-  for (const auto& c : copy_to) {
-    copies.push_back(net::parse_endpoint(c));
-    if (copies.back().port() == 0 || copies.back().address().is_unspecified())
-      throw std::invalid_argument("--copy-to needs a concrete address and port, not " + c);
-  }
-  const auto up = link_spec("--up", up_text);
-  const auto down = link_spec("--down", down_text);
+  for (const auto& c : copy_to) copies.push_back(concrete_endpoint(c));
+  const auto up = impair::parse_link_spec(up_text);
+  const auto down = impair::parse_link_spec(down_text);
+  // Runtime checks before anything starts: results that cannot be written would waste the run.
+  cli::require_writable("--summary", summary_path);
+  cli::require_writable("--log", log_path);
+  cli::require_writable("--port-file", port_file);
 
   boost::asio::io_context io;
   Proxy proxy(io, listen_ep, target_ep, std::move(copies), up, down, seed, log_path);
@@ -370,24 +379,12 @@ int run(int argc, char** argv) {
 
   const auto summary = proxy.summary();
   print_summary(summary);
-  if (!summary_path.empty()) {
-    std::ofstream out(summary_path, std::ios::trunc);
-    out << summary.dump(2) << '\n';
-    if (!out) throw std::runtime_error("cannot write --summary file " + summary_path);
-  }
+  if (!summary_path.empty()) cli::write_file("--summary", summary_path, summary.dump(2) + '\n');
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "net-impair: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "net-impair: %s\n", e.what());
-    return 1;
-  }
+  return pttcam::cli::run_main("net-impair", [&] { return run(argc, argv); });
 }

@@ -20,7 +20,7 @@ std::pair<std::string_view, std::string_view> split(std::string_view text) {
 EndpointSpec parse_capture_spec(std::string_view text) {
   const auto [kind, arg] = split(text);
   const auto bad = [&](const std::string& why) {
-    return std::invalid_argument("bad --input '" + std::string(text) + "': " + why +
+    return std::invalid_argument("bad audio input '" + std::string(text) + "': " + why +
                                  " (use default, device:NAME, wav:PATH, tone:HZ or deny)");
   };
   if (kind == "default" && arg.empty()) return {EndpointSpec::Kind::device, "default"};
@@ -46,7 +46,7 @@ EndpointSpec parse_capture_spec(std::string_view text) {
 EndpointSpec parse_playback_spec(std::string_view text) {
   const auto [kind, arg] = split(text);
   const auto bad = [&](const std::string& why) {
-    return std::invalid_argument("bad --output '" + std::string(text) + "': " + why +
+    return std::invalid_argument("bad audio output '" + std::string(text) + "': " + why +
                                  " (use default, speaker, device:NAME, wav:PATH or null)");
   };
   if ((kind == "default" || kind == "speaker") && arg.empty()) return {EndpointSpec::Kind::device, "default"};

@@ -1,17 +1,47 @@
 #include "pttcam/audio/sndfile.hpp"
 
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "pttcam/audio/endpoint.hpp"
 
 namespace pttcam::audio {
 
+namespace {
+
+// What is wrong with PATH as a WAV file, "" if it looks like one. Checked before libsndfile sees the
+// file: given an MP3, libsndfile hands it to mpg123, which prints its own lines on stderr, and its
+// error for an unreadable file ("File does not exist ...") names the wrong cause.
+std::string wav_problem(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::strerror(errno);
+  std::array<char, 12> head{};
+  in.read(head.data(), head.size());
+  const std::string_view h(head.data(), static_cast<std::size_t>(in.gcount()));
+  const auto riff = h.substr(0, 4);
+  const bool wav = h.size() == 12 && (riff == "RIFF" || riff == "RIFX" || riff == "RF64" || riff == "BW64") &&
+                   h.substr(8, 4) == "WAVE";
+  if (wav) return {};
+  const bool mp3 = h.substr(0, 3) == "ID3" || (!h.empty() && h[0] == '\xff');
+  return std::string("not a WAV file (") + (mp3 ? "it looks like an MP3" : "no RIFF/WAVE header") +
+         "; convert: sox IN -r 48000 -c 1 OUT.wav)";
+}
+
+}  // namespace
+
 std::vector<float> read_mono_48k(const std::filesystem::path& path) {
+  if (const auto why = wav_problem(path); !why.empty())
+    throw std::runtime_error("cannot read audio file '" + path.string() + "': " + why);
   SF_INFO info{};
   SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
   if (!file)
-    throw std::runtime_error("cannot read audio file '" + path.string() + "': " + sf_strerror(nullptr));
+    throw std::runtime_error("cannot read audio file '" + path.string() + "': a broken WAV file (libsndfile: " +
+                             sf_strerror(nullptr) + ")");
   if (info.samplerate != kSampleRate)
     throw std::runtime_error("audio file '" + path.string() + "' is " + std::to_string(info.samplerate) +
                              " Hz; pttcam needs 48000 Hz (convert: sox IN -r 48000 -c 1 OUT.wav)");

@@ -17,10 +17,10 @@ bool parse_seconds(std::string_view text, double& out) {
 
 std::vector<TalkWindow> parse_talk_script(std::string_view text) {
   const auto fail = [&](std::size_t item, std::string_view piece, const std::string& why) {
-    return std::invalid_argument("bad --talk-script item " + std::to_string(item) + " '" + std::string(piece) +
+    return std::invalid_argument("bad script item " + std::to_string(item) + " '" + std::string(piece) +
                                  "': " + why + " (expected START+DURATION,... in seconds, e.g. 0.5+2.0,3.0+1.5)");
   };
-  if (text.empty()) throw std::invalid_argument("empty --talk-script (expected START+DURATION,..., e.g. 0.5+2.0)");
+  if (text.empty()) throw std::invalid_argument("empty script (expected START+DURATION,..., e.g. 0.5+2.0)");
   std::vector<TalkWindow> windows;
   std::size_t item = 1;
   for (std::size_t pos = 0; pos <= text.size(); ++item) {

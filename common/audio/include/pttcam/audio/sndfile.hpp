@@ -13,7 +13,7 @@ struct SndfileCloser {
 };
 using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
 
-// Reads a whole sound file as 48 kHz mono float (channels are mixed down). Throws a one-line
+// Reads a whole WAV file as 48 kHz mono float (channels are mixed down). Throws a one-line
 // error when the file cannot be opened or has another sample rate (with the sox line to fix it).
 std::vector<float> read_mono_48k(const std::filesystem::path& path);
 
