@@ -232,6 +232,7 @@ TEST_CASE("parse_sdp: tolerance and choice of stream") {
   SUBCASE("session-level direction and connection apply to the stream") {
     const auto d = must_parse("v=0\nc=IN IP4 0.0.0.0\na=inactive\nm=audio 7 RTP/AVP 96\na=rtpmap:96 opus/48000\n");
     CHECK(d.direction == Direction::inactive);
+    CHECK(d.session_name.empty());  // no s= line: not "pttcam"
     CHECK(d.address == "0.0.0.0");
     CHECK(d.opus.channels == 2);  // "opus/48000" without channels: the RFC's 2
   }

@@ -539,7 +539,14 @@ class Parser {
   std::optional<Connection> session_connection_;
   std::optional<Direction> session_direction_;
   Failure skipped_{0, {}};
-  Description description_;
+  Description description_ = unnamed();
+
+  // A file without s= or o= must not read as pttcam's own: those fields start empty here.
+  static Description unnamed() {
+    Description d;
+    d.session_name.clear();
+    return d;
+  }
 };
 
 // ---- writing -----------------------------------------------------------------------------------
