@@ -23,21 +23,30 @@ constexpr const char* kGstLaunch = "/usr/bin/gst-launch-1.0";
 constexpr int kToneHz = 440;
 
 // A free even UDP port whose successor is free too: ffmpeg and sdpdemux bind PORT and PORT+1 (RTCP,
-// they ignore a=rtcp-mux). Checked on 0.0.0.0, where both tools bind; the sockets are closed before
-// the tool starts, so another process could take the port in between (then the tool fails to bind
-// and the test fails loudly, it does not hang).
+// they ignore a=rtcp-mux). Checked on the IPv4 and IPv6 wildcard addresses, where the tools bind;
+// each probe is closed before the tool starts, so another process could take the port in between
+// (then the tool fails to bind and the test fails loudly, it does not hang).
 unsigned short free_port_pair() {
   using boost::asio::ip::udp;
   boost::asio::io_context io;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    udp::socket probe(io, udp::endpoint(udp::v4(), 0));
-    const auto port = probe.local_endpoint().port();
-    if (port % 2 != 0 || port == 65534) continue;
+  const auto bindable = [&](udp protocol, unsigned short port) {
     boost::system::error_code ec;
-    udp::socket next(io);
-    next.open(udp::v4(), ec);
-    if (!ec) next.bind(udp::endpoint(udp::v4(), static_cast<unsigned short>(port + 1)), ec);
-    if (!ec) return port;
+    udp::socket s(io);
+    s.open(protocol, ec);
+    if (!ec) s.bind(udp::endpoint(protocol, port), ec);
+    return !ec;
+  };
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    unsigned short port = 0;
+    {
+      udp::socket probe(io, udp::endpoint(udp::v4(), 0));
+      port = probe.local_endpoint().port();
+    }
+    if (port % 2 != 0 || port == 65534) continue;
+    const auto next = static_cast<unsigned short>(port + 1);
+    if (bindable(udp::v4(), port) && bindable(udp::v4(), next) && bindable(udp::v6(), port) &&
+        bindable(udp::v6(), next))
+      return port;
   }
   FAIL("no free UDP port pair");
   return 0;
@@ -114,9 +123,10 @@ Tone measure_tone(const std::vector<float>& samples) {
   return t;
 }
 
-sdp::PttcamStream stream_to(unsigned short port, bool redundancy) {
+sdp::PttcamStream stream_to(unsigned short port, bool redundancy, bool ipv6 = false) {
   sdp::PttcamStream s;
-  s.address = "127.0.0.1";
+  s.family = ipv6 ? sdp::AddressFamily::ip6 : sdp::AddressFamily::ip4;
+  s.address = ipv6 ? "::1" : "127.0.0.1";
   s.port = port;
   s.opus_payload_type = redundancy ? 96 : 111;  // any dynamic type must do
   if (redundancy) s.red_payload_type = 63;
@@ -133,11 +143,13 @@ void write_text(const fs::path& path, const std::string& text) {
 
 TEST_CASE("ffmpeg receives and decodes a stream described by pttcam's SDP") {
   bool redundancy = false;
+  bool ipv6 = false;
   SUBCASE("Opus on payload type 111") {}
   SUBCASE("Opus on 96 with RED 63 listed") { redundancy = true; }
-  const auto dir = scratch_dir(redundancy ? "sdp_ffmpeg_red" : "sdp_ffmpeg");
+  SUBCASE("over IPv6") { ipv6 = true; }
+  const auto dir = scratch_dir(redundancy ? "sdp_ffmpeg_red" : ipv6 ? "sdp_ffmpeg_ipv6" : "sdp_ffmpeg");
   const auto port = free_port_pair();
-  const auto stream = stream_to(port, redundancy);
+  const auto stream = stream_to(port, redundancy, ipv6);
   write_text(dir / "ours.sdp", sdp::write_sdp(sdp::describe(stream)));
 
   Process ffmpeg({kFfmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-protocol_whitelist", "file,udp,rtp",
@@ -149,7 +161,7 @@ TEST_CASE("ffmpeg receives and decodes a stream described by pttcam's SDP") {
   Process gst({kGstLaunch, "-q", "audiotestsrc", "is-live=true", "freq=" + std::to_string(kToneHz),
                "samplesperbuffer=960", "num-buffers=250", "!", "audio/x-raw,rate=48000,channels=1", "!", "opusenc",
                "!", "rtpopuspay", "pt=" + std::to_string(stream.opus_payload_type), "!", "udpsink",
-               "host=127.0.0.1", "port=" + std::to_string(port)},
+               "host=" + stream.address, "port=" + std::to_string(port)},
               dir / "gst-send.log");
   const auto ffmpeg_exit = ffmpeg.wait(60s);
   INFO("ffmpeg: " << ffmpeg.output());
