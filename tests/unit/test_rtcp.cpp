@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,13 @@ Bytes rr_header(int count, int length_words) {
 
 Bytes block_bytes(int lost_hi, int lost_mid, int lost_lo) {
   return bytes({0x0a, 0x0b, 0x0c, 0x0d, 0x00, lost_hi, lost_mid, lost_lo, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+}
+
+Bytes from_hex(std::string_view hex) {
+  Bytes out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<std::byte>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
 }
 
 }  // namespace
@@ -443,5 +451,42 @@ TEST_CASE("RTCP transmission interval, RFC 3550 A.7") {
     schedule.on_received(80);
     schedule.on_sent(schedule.next_due_us(), 72, true, 0.999);
     CHECK(schedule.next_due_us() > first);
+  }
+}
+
+TEST_CASE("parse_rtcp: what ffmpeg and GStreamer send") {
+  // Captured on loopback from ffmpeg 5.1 (`-f rtp`, its RTCP port) and GStreamer 1.22 (rtpbin's
+  // send_rtcp_src after audiotestsrc ! opusenc ! rtpopuspay), byte for byte.
+  SUBCASE("ffmpeg: a lone SR, no SDES") {
+    const auto r = parse_rtcp(from_hex("80c800067841d62beec0fc30604189376d91676e0000000000000000"));
+    REQUIRE(r);
+    REQUIRE(r.compound->report_count == 1);
+    const auto& sr = r.compound->reports[0];
+    CHECK(sr.ssrc == 0x7841d62bu);
+    REQUIRE(sr.sender);
+    CHECK(sr.sender->ntp_timestamp == 0xeec0fc3060418937ull);
+    CHECK(sr.sender->rtp_timestamp == 0x6d91676eu);
+    CHECK(sr.sender->packet_count == 0);
+    CHECK(sr.block_count == 0);
+    CHECK(r.compound->cname_count == 0);
+  }
+  SUBCASE("GStreamer: SR + SDES (CNAME, TOOL) + BYE") {
+    const auto r = parse_rtcp(from_hex(
+        "80c80006b919a217eec0fc40dd58a7615e1d425f000001410000ca8181ca000cb919a217011b7573657239303230353436"
+        "393740686f73742d626633633063346106094753747265616d65720000000081cb0001b919a217"));
+    REQUIRE(r);
+    const auto& c = *r.compound;
+    REQUIRE(c.report_count == 1);
+    CHECK(c.reports[0].ssrc == 0xb919a217u);
+    REQUIRE(c.reports[0].sender);
+    CHECK(c.reports[0].sender->packet_count == 0x141u);
+    CHECK(c.reports[0].sender->octet_count == 0xca81u);
+    REQUIRE(c.cname_count == 1);
+    CHECK(c.cnames[0].ssrc == 0xb919a217u);
+    CHECK(c.cnames[0].cname == "user902054697@host-bf3c0c4a");
+    REQUIRE(c.bye);
+    CHECK(c.bye->count == 1);
+    CHECK(c.bye->ssrcs[0] == 0xb919a217u);
+    CHECK(c.bye->reason.empty());
   }
 }
