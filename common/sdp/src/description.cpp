@@ -85,6 +85,7 @@ std::string quoted(std::string_view s) {
 std::string format_ms(double ms) {
   std::array<char, 64> buf{};
   const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), ms, std::chars_format::fixed);
+  // Cannot fail for what valid_ms() accepts, which both callers check first.
   return ec == std::errc{} ? std::string(buf.data(), end) : std::string("20");
 }
 
@@ -113,7 +114,7 @@ struct Connection {
   std::string address;
 };
 
-// "IN IP4 ADDRESS[/TTL[/N]]" (c=) or the tail of o= and a=rtcp.
+// "IN IP4 ADDRESS[/TTL[/N]]": c=, and the tail of a=rtcp.
 std::optional<Connection> parse_connection(std::string_view value, std::string& why) {
   const auto f = fields(value);
   if (f.size() != 3) {
