@@ -1,0 +1,286 @@
+// The media engine driven by hand: a manual clock, a microphone and a speaker whose periods the
+// test runs itself, and observers that record every fact. Nothing sleeps.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <memory>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "pttcam/audio/endpoint.hpp"
+#include "pttcam/media/observer.hpp"
+#include "pttcam/media/receiver.hpp"
+#include "pttcam/media/sender.hpp"
+#include "pttcam/net/address.hpp"
+#include "pttcam/rtp/packet.hpp"
+#include "pttcam/rtp/red.hpp"
+#include "pttcam/timing/clock.hpp"
+
+using namespace pttcam;
+
+namespace {
+
+constexpr std::size_t kFrame = 960;  // 20 ms
+constexpr std::size_t kPeriod = 128;
+constexpr timing::Micros kPeriodUs = 2'667;
+
+class ManualMic final : public audio::Capture {
+ public:
+  void start() override { started = true; }
+  void stop() noexcept override { started = false; }
+  std::string describe() const override { return "manual"; }
+  // One device period of a 440 Hz tone.
+  void period(std::size_t n) {
+    std::vector<float> pcm(n);
+    for (auto& s : pcm) s = 0.3f * static_cast<float>(std::sin(phase_ += 2 * M_PI * 440.0 / 48000.0));
+    on_input(pcm.data(), pcm.size());
+  }
+  bool started = false;
+
+ private:
+  double phase_ = 0;
+};
+
+class ManualSpeaker final : public audio::Playback {
+ public:
+  void start() override {}
+  void stop() noexcept override {}
+  std::string describe() const override { return "manual"; }
+  std::size_t period_samples() const noexcept override { return kPeriod; }
+  void period() {
+    std::vector<float> out(kPeriod);
+    on_output(out.data(), out.size());
+    played.insert(played.end(), out.begin(), out.end());
+  }
+  std::vector<float> played;
+};
+
+struct SenderLog final : media::SenderObserver {
+  void on_first_packet(const media::BurstSent& b) override { firsts.push_back(b); }
+  void on_last_packet(const media::BurstSent& b) override { lasts.push_back(b); }
+  std::vector<media::BurstSent> firsts, lasts;
+};
+
+struct ReceiverLog final : media::ReceiverObserver {
+  void on_dropped(const media::Dropped& d) override { drops.push_back(d.reason); }
+  void on_arrived(const media::Arrived& a) override { arrivals.push_back(a.result); }
+  void on_played(const media::Played& p) override {
+    frames.push_back({p.frame.kind, p.frame.burst_start, p.frame.burst_end, p.frame.redundant, p.play_us,
+                      p.info && p.info->key_down_us ? *p.info->key_down_us : -1});
+  }
+  void on_cut(std::string_view cause, media::Micros) override { cuts.emplace_back(cause); }
+  struct Frame {
+    jitter::FrameKind kind;
+    bool start, end, redundant;
+    media::Micros play_us, key_down_us;
+  };
+  std::vector<media::DropReason> drops;
+  std::vector<jitter::InsertResult> arrivals;
+  std::vector<Frame> frames;
+  std::vector<std::string> cuts;
+};
+
+// A talker and a listener on one manual clock, wired datagram to datagram.
+struct Rig {
+  explicit Rig(int redundancy = 2, bool gated = false) {
+    codec::OpusSettings opus;
+    opus.redundancy = redundancy;
+    auto mic_ptr = std::make_unique<ManualMic>();
+    mic = mic_ptr.get();
+    sender = std::make_unique<media::Sender>(std::move(mic_ptr), opus,
+                                             [this](std::span<const std::byte> d) { wire.emplace_back(d.begin(), d.end()); },
+                                             clock, sender_log);
+    auto speaker_ptr = std::make_unique<ManualSpeaker>();
+    speaker = speaker_ptr.get();
+    receiver = std::make_unique<media::Receiver>(std::move(speaker_ptr), media::Receiver::Options{}, clock, receiver_log);
+    receiver->set_gated(gated);
+    sender->start();
+    receiver->start();
+  }
+  // One device period passes: the microphone captures, the sender pumps, the wire delivers
+  // (except the datagrams numbered in `lose`), the speaker plays, the receiver refills.
+  void period(const std::vector<std::size_t>& lose = {}) {
+    clock.advance(kPeriodUs);
+    mic->period(kPeriod);
+    sender->pump();
+    deliver(lose);
+    speaker->period();
+    receiver->pump();
+  }
+  void deliver(const std::vector<std::size_t>& lose = {}) {
+    for (; delivered < wire.size(); ++delivered)
+      if (std::find(lose.begin(), lose.end(), delivered) == lose.end())
+        receiver->on_datagram(wire[delivered], from);
+  }
+
+  timing::ManualClock clock{1'000'000};
+  SenderLog sender_log;
+  ReceiverLog receiver_log;
+  ManualMic* mic = nullptr;
+  ManualSpeaker* speaker = nullptr;
+  std::vector<std::vector<std::byte>> wire;
+  std::size_t delivered = 0;
+  net::Udp::endpoint from = net::parse_endpoint("127.0.0.1:40000");
+  std::unique_ptr<media::Sender> sender;
+  std::unique_ptr<media::Receiver> receiver;
+};
+
+std::size_t count_kind(const ReceiverLog& log, jitter::FrameKind kind) {
+  return static_cast<std::size_t>(std::count_if(log.frames.begin(), log.frames.end(), [&](const auto& f) { return f.kind == kind; }));
+}
+
+}  // namespace
+
+TEST_CASE("media::Sender") {
+  Rig rig;
+  SUBCASE("captures only while talking, one RTP packet per frame, facts at the burst's edges") {
+    for (int i = 0; i < 10; ++i) rig.period();
+    CHECK(rig.wire.empty());
+    CHECK(rig.sender->stats().samples_discarded_idle == 10 * kPeriod);
+    const auto key_down = rig.clock.now_us();
+    rig.sender->set_talking(true);
+    for (int i = 0; i < 30; ++i) rig.period();  // 30 * 128 = 3840 samples: 4 frames
+    rig.sender->set_talking(false);             // the partial fifth frame goes out as the last
+    REQUIRE(rig.wire.size() == 5);
+    REQUIRE(rig.sender_log.firsts.size() == 1);
+    CHECK(rig.sender_log.firsts[0].key_down_us == key_down);
+    REQUIRE(rig.sender_log.lasts.size() == 1);
+    CHECK(rig.sender_log.lasts[0].frames == 5);
+    std::uint16_t seq = 0;
+    std::uint32_t ts = 0;
+    for (std::size_t i = 0; i < rig.wire.size(); ++i) {
+      const auto p = rtp::parse(rig.wire[i]);
+      REQUIRE(p);
+      if (i > 0) {
+        CHECK(p.packet->header.sequence == static_cast<std::uint16_t>(seq + 1));
+        CHECK(p.packet->header.timestamp - ts == kFrame);
+        // Every packet after the first carries copies of the frames before it (RFC 2198).
+        CHECK(p.packet->header.payload_type == rtp::kRedPayloadType);
+      }
+      CHECK(p.packet->header.marker == (i == 0));
+      CHECK(p.packet->extras.end_of_burst == (i + 1 == rig.wire.size()));
+      seq = p.packet->header.sequence;
+      ts = p.packet->header.timestamp;
+    }
+  }
+  SUBCASE("the end packet is repeated on the sender's clock, not on the wall clock") {
+    rig.sender->set_talking(true);
+    for (int i = 0; i < 8; ++i) rig.period();
+    rig.sender->set_talking(false);
+    const auto sent = rig.wire.size();
+    rig.sender->pump();
+    CHECK(rig.wire.size() == sent);  // not due yet: no time has passed
+    rig.clock.advance(media::Sender::kEndRepeatGapUs);
+    rig.sender->pump();
+    CHECK(rig.wire.size() == sent + 1);
+    rig.clock.advance(media::Sender::kEndRepeatGapUs);
+    rig.sender->pump();
+    rig.clock.advance(media::Sender::kEndRepeatGapUs);
+    rig.sender->pump();
+    CHECK(rig.wire.size() == sent + media::Sender::kEndRepeats);
+    CHECK(rtp::parse(rig.wire.back()).packet->extras.repeat);
+  }
+}
+
+TEST_CASE("media::Receiver") {
+  SUBCASE("a burst plays in order: start, normal frames, end; talk-start from the sender's key-down") {
+    Rig rig;
+    const auto key_down = rig.clock.now_us();
+    rig.sender->set_talking(true);
+    for (int i = 0; i < 60; ++i) rig.period();
+    rig.sender->set_talking(false);
+    for (int i = 0; i < 60; ++i) rig.period();
+    const auto& log = rig.receiver_log;
+    CHECK(log.drops.empty());
+    CHECK(std::count(log.arrivals.begin(), log.arrivals.end(), jitter::InsertResult::accepted) ==
+          static_cast<long>(rig.sender->stats().frames_sent));
+    REQUIRE(!log.frames.empty());
+    CHECK(log.frames.front().start);
+    CHECK(log.frames.front().key_down_us == key_down);
+    CHECK(log.frames.front().play_us > key_down);
+    CHECK(log.frames.back().end);
+    CHECK(count_kind(log, jitter::FrameKind::normal) == rig.sender->stats().frames_sent);
+    CHECK(count_kind(log, jitter::FrameKind::concealed) == 0);
+    CHECK(!rig.receiver->in_burst());
+    // The tone reached the speaker.
+    double energy = 0;
+    for (float s : rig.speaker->played) energy += static_cast<double>(s) * s;
+    CHECK(energy > 1.0);
+  }
+  SUBCASE("a lost packet plays from the copy in the next one") {
+    Rig rig;
+    rig.sender->set_talking(true);
+    for (int i = 0; i < 60; ++i) rig.period({3});  // 8 frames; the fourth is lost
+    rig.sender->set_talking(false);
+    for (int i = 0; i < 60; ++i) rig.period({3});
+    const auto& log = rig.receiver_log;
+    CHECK(std::count_if(log.frames.begin(), log.frames.end(), [](const auto& f) { return f.redundant; }) == 1);
+    // No speech lost: a concealed frame here is only the first burst growing its delay (a stretch)
+    // while the copy came a frame late.
+    CHECK(count_kind(log, jitter::FrameKind::concealed) == rig.receiver->jitter_buffer().counters().stretched);
+    CHECK(rig.receiver->counters().rtp_expected - rig.receiver->counters().rtp_received == 1);
+  }
+  SUBCASE("bad datagrams are dropped with their reason and never played") {
+    Rig rig;
+    const std::vector<std::byte> junk(5, std::byte{0x80});
+    rig.receiver->on_datagram(junk, rig.from);
+    rtp::RtpHeader h;
+    h.payload_type = 97;
+    rtp::RtpWriter w;
+    const std::array<std::byte, 3> payload{std::byte{0x08}, std::byte{1}, std::byte{2}};
+    rig.receiver->on_datagram(w.write(h, {}, payload), rig.from);
+    h.payload_type = rtp::kOpusPayloadType;
+    rig.receiver->on_datagram(w.write(h, {}, {}), rig.from);  // no Opus frame in it
+    CHECK(rig.receiver_log.drops ==
+          std::vector{media::DropReason::malformed, media::DropReason::wrong_payload_type, media::DropReason::bad_opus});
+    CHECK(rig.receiver->counters().dropped() == 3);
+    CHECK(rig.receiver_log.frames.empty());
+  }
+  SUBCASE("gated: packets wait for the floor, then play; a cut ends the burst with its cause") {
+    Rig rig(2, /*gated=*/true);
+    rig.sender->set_talking(true);
+    for (int i = 0; i < 40; ++i) rig.period();
+    CHECK(rig.receiver_log.frames.empty());  // held: no floor yet
+    rig.receiver->permit_burst();
+    for (int i = 0; i < 20; ++i) rig.period();
+    REQUIRE(!rig.receiver_log.frames.empty());
+    CHECK(rig.receiver_log.frames.front().start);
+    CHECK(rig.receiver->in_burst());
+    rig.receiver->cut("session_cap");
+    CHECK(rig.receiver_log.cuts == std::vector<std::string>{"session_cap"});
+    CHECK(!rig.receiver->in_burst());
+  }
+}
+
+TEST_CASE("rtp::RedPacker and rtp::place_copy") {
+  rtp::RedPacker packer(2, rtp::kOpusPayloadType, rtp::kRedPayloadType);
+  const std::array<std::byte, 4> a{std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4}};
+  auto first = packer.pack(a, 1000, true, 1400);
+  CHECK(first.copies == 0);
+  CHECK(first.payload_type == rtp::kRedPayloadType);
+  packer.pack(a, 1960, false, 1400);
+  const auto third = packer.pack(a, 2920, false, 1400);
+  CHECK(third.copies == 2);
+  const auto red = rtp::parse_red(third.payload);
+  REQUIRE(red);
+  REQUIRE(red.payload->redundant_count == 2);
+  const auto placed = rtp::place_copy(red.payload->redundant[0], 960, rtp::kOpusPayloadType, 7, 2920, 960);
+  REQUIRE(placed);
+  CHECK(placed->frames_back == 2);
+  CHECK(placed->sequence == 5);
+  CHECK(placed->timestamp == 1000);
+  // Across the sequence wrap, and refused when the copy is not a whole frame back.
+  CHECK(rtp::place_copy(red.payload->redundant[1], 960, rtp::kOpusPayloadType, 0, 2920, 960)->sequence == 0xFFFF);
+  CHECK(!rtp::place_copy(red.payload->redundant[1], 480, rtp::kOpusPayloadType, 0, 2920, 960));
+  CHECK(!rtp::place_copy(red.payload->redundant[1], 960, 96, 0, 2920, 960));
+  // A new burst carries no copies of the last one.
+  CHECK(packer.pack(a, 9000, true, 1400).copies == 0);
+  // Without redundancy the frame passes through as plain Opus.
+  rtp::RedPacker plain(0, rtp::kOpusPayloadType, rtp::kRedPayloadType);
+  const auto p = plain.pack(a, 1000, true, 1400);
+  CHECK(p.payload_type == rtp::kOpusPayloadType);
+  CHECK(p.payload.size() == a.size());
+}
