@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <memory>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -90,12 +90,13 @@ struct Rig {
     opus.redundancy = redundancy;
     auto mic_ptr = std::make_unique<ManualMic>();
     mic = mic_ptr.get();
-    sender = std::make_unique<media::Sender>(std::move(mic_ptr), opus,
-                                             [this](std::span<const std::byte> d) { wire.emplace_back(d.begin(), d.end()); },
-                                             clock, sender_log);
+    sender = std::make_unique<media::Sender>(
+        std::move(mic_ptr), opus, [this](std::span<const std::byte> d) { wire.emplace_back(d.begin(), d.end()); },
+        clock, sender_log);
     auto speaker_ptr = std::make_unique<ManualSpeaker>();
     speaker = speaker_ptr.get();
-    receiver = std::make_unique<media::Receiver>(std::move(speaker_ptr), media::Receiver::Options{}, clock, receiver_log);
+    receiver =
+        std::make_unique<media::Receiver>(std::move(speaker_ptr), media::Receiver::Options{}, clock, receiver_log);
     receiver->set_gated(gated);
     sender->start();
     receiver->start();
@@ -112,8 +113,7 @@ struct Rig {
   }
   void deliver(const std::vector<std::size_t>& lose = {}) {
     for (; delivered < wire.size(); ++delivered)
-      if (std::find(lose.begin(), lose.end(), delivered) == lose.end())
-        receiver->on_datagram(wire[delivered], from);
+      if (std::find(lose.begin(), lose.end(), delivered) == lose.end()) receiver->on_datagram(wire[delivered], from);
   }
 
   timing::ManualClock clock{1'000'000};
@@ -129,7 +129,8 @@ struct Rig {
 };
 
 std::size_t count_kind(const ReceiverLog& log, jitter::FrameKind kind) {
-  return static_cast<std::size_t>(std::count_if(log.frames.begin(), log.frames.end(), [&](const auto& f) { return f.kind == kind; }));
+  return static_cast<std::size_t>(
+      std::count_if(log.frames.begin(), log.frames.end(), [&](const auto& f) { return f.kind == kind; }));
 }
 
 }  // namespace
@@ -234,8 +235,8 @@ TEST_CASE("media::Receiver") {
     rig.receiver->on_datagram(w.write(h, {}, payload), rig.from);
     h.payload_type = rtp::kOpusPayloadType;
     rig.receiver->on_datagram(w.write(h, {}, {}), rig.from);  // no Opus frame in it
-    CHECK(rig.receiver_log.drops ==
-          std::vector{media::DropReason::malformed, media::DropReason::wrong_payload_type, media::DropReason::bad_opus});
+    CHECK(rig.receiver_log.drops == std::vector{media::DropReason::malformed, media::DropReason::wrong_payload_type,
+                                                media::DropReason::bad_opus});
     CHECK(rig.receiver->counters().dropped() == 3);
     CHECK(rig.receiver_log.frames.empty());
   }

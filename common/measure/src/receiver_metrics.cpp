@@ -8,8 +8,8 @@
 namespace pttcam::measure {
 namespace {
 
-using media::Micros;
 using jitter::FrameKind;
+using media::Micros;
 
 // Each drop is logged up to a cap, so a flood cannot fill the disk.
 constexpr std::uint64_t kMaxDropsLogged = 1000;
@@ -35,7 +35,9 @@ const char* fate_of(const jitter::PlayoutFrame& f) {
   return f.kind == FrameKind::normal ? "played" : f.redundant ? "red" : f.kind == FrameKind::fec ? "fec" : "lost";
 }
 
-double max_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
+double max_of(const std::vector<double>& v) {
+  return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end());
+}
 
 }  // namespace
 
@@ -63,9 +65,9 @@ void ReceiverMetrics::csv_row(std::uint16_t seq, std::uint32_t ts, std::uint32_t
 void ReceiverMetrics::on_dropped(const media::Dropped& d) {
   ++drops_;
   if (drops_ <= kMaxDropsLogged)
-    events_.write("packet_dropped", {{"reason", drop_reason(d)},
-                                     {"bytes", d.bytes},
-                                     {"from", d.from ? net::to_string(*d.from) : std::string()}});
+    events_.write(
+        "packet_dropped",
+        {{"reason", drop_reason(d)}, {"bytes", d.bytes}, {"from", d.from ? net::to_string(*d.from) : std::string()}});
   if (drops_ == kMaxDropsLogged) events_.write("packet_dropped_log_capped", {{"after", kMaxDropsLogged}});
 }
 
@@ -83,8 +85,12 @@ void ReceiverMetrics::on_arrived(const media::Arrived& a) {
       analyzer_.on_late(h.sequence);
       csv_row(h.sequence, h.timestamp, h.ssrc, "late", a.info.arrival_us, 0);
       break;
-    case jitter::InsertResult::duplicate: csv_row(h.sequence, h.timestamp, h.ssrc, "duplicate", a.info.arrival_us, 0); break;
-    case jitter::InsertResult::too_large: csv_row(h.sequence, h.timestamp, h.ssrc, "too_large", a.info.arrival_us, 0); break;
+    case jitter::InsertResult::duplicate:
+      csv_row(h.sequence, h.timestamp, h.ssrc, "duplicate", a.info.arrival_us, 0);
+      break;
+    case jitter::InsertResult::too_large:
+      csv_row(h.sequence, h.timestamp, h.ssrc, "too_large", a.info.arrival_us, 0);
+      break;
   }
 }
 
@@ -201,8 +207,8 @@ nlohmann::json ReceiverMetrics::summary(const media::Receiver& receiver) const {
   }
   auto s = packet_counts(receiver);
   s.update(playout_counts(receiver));
-  s["mouth_to_ear_ms"] = {{"p50", percentile(m2e, 50)}, {"p95", percentile(m2e, 95)}, {"p99", percentile(m2e, 99)},
-                          {"max", max_of(m2e)}};
+  s["mouth_to_ear_ms"] = {
+      {"p50", percentile(m2e, 50)}, {"p95", percentile(m2e, 95)}, {"p99", percentile(m2e, 99)}, {"max", max_of(m2e)}};
   s["talk_start_ms"] = {{"p50", percentile(talk_start, 50)}, {"max", max_of(talk_start)}};
   s["cutoff_count"] = cutoffs.size();
   s["cutoffs"] = cutoffs;

@@ -15,13 +15,17 @@ void SenderMetrics::on_last_packet(const media::BurstSent& b) {
   events_.write("burst_last_packet", {{"ssrc", b.ssrc}, {"burst", b.burst}, {"seq", b.sequence}, {"frames", b.frames}});
 }
 
-void SenderMetrics::on_mic_open(double open_ms) { events_.write("mic_open", {{"open_ms", open_ms}}); }
+void SenderMetrics::on_mic_open(double open_ms) {
+  events_.write("mic_open", {{"open_ms", open_ms}});
+}
 
 void SenderMetrics::on_mic_open_failed(std::string_view message) {
   events_.write("mic_open_failed", {{"message", message}});
 }
 
-void SenderMetrics::on_mic_close() { events_.write("mic_close", {}); }
+void SenderMetrics::on_mic_close() {
+  events_.write("mic_close", {});
+}
 
 nlohmann::json SenderMetrics::summary(const media::Sender& sender) {
   const auto& st = sender.stats();

@@ -2,10 +2,10 @@
 // The receiver's settings and command-line options, shared by ptt-client (the camera's
 // microphone) and camera-sim (the client's talk): the media engine's playout and what is
 // measured about it. Header-only: only the programs' main.cpp include the CLI11 part.
-#include <CLI/CLI.hpp>
-
 #include <filesystem>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "pttcam/measure/receiver_metrics.hpp"
 #include "pttcam/media/receiver.hpp"
@@ -29,8 +29,10 @@ inline void add_receiver_options(CLI::App& app, ReceiverSettings& settings, std:
   app.add_option("--jitter-max-ms", p.max_delay_ms, "Largest adaptive playout delay (ms)")
       ->check(CLI::Range(1.0, 2000.0))
       ->capture_default_str();
-  app.add_option("--packets", packets_path, "Write a per-packet CSV of the received audio (seq, timestamp, arrival, fate)");
-  app.add_option("--cutoff-ms", settings.metrics.cutoff_ms, "Concealment runs this long or longer inside a burst are cutoffs")
+  app.add_option("--packets", packets_path,
+                 "Write a per-packet CSV of the received audio (seq, timestamp, arrival, fate)");
+  app.add_option("--cutoff-ms", settings.metrics.cutoff_ms,
+                 "Concealment runs this long or longer inside a burst are cutoffs")
       ->check(CLI::Range(1.0, 10000.0))
       ->capture_default_str();
 }
