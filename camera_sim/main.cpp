@@ -129,8 +129,7 @@ int run(int argc, char** argv) {
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   app.add_flag("--list-devices", list, "List audio devices and exit");
   if (const auto code = cli::parse(app, argc, argv, "camera-sim")) return *code;
-  cli::require_not_above("--jitter-min-ms", config.receiver.playout.min_delay_ms, "--jitter-max-ms",
-                         config.receiver.playout.max_delay_ms);
+  app::check_receiver_options(config.receiver);
 
   audio::PortAudioLibrary::set_client_name("camera-sim");
   if (list) {

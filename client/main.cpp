@@ -120,8 +120,7 @@ int run(int argc, char** argv) {
     throw cli::UsageError("--keys stdin cannot be combined with --talk-script or --toggle");
   if (opus.low_delay && fec->count() > 0 && opus.fec)
     throw cli::UsageError("--low-delay and --fec cannot be combined: the low-delay mode has no FEC");
-  cli::require_not_above("--jitter-min-ms", config.receiver.playout.min_delay_ms, "--jitter-max-ms",
-                         config.receiver.playout.max_delay_ms);
+  app::check_receiver_options(config.receiver);
 
   audio::PortAudioLibrary::set_client_name("ptt-client");
   if (list) {

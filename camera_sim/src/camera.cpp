@@ -9,7 +9,6 @@ namespace pttcam::camera {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr std::uint64_t kMaxDropsLogged = 1000;  // a flood must not fill the disk
 constexpr std::uint8_t kVideoPayloadType = 96;
 constexpr std::size_t kVideoPacketBytes = 1200;
 
@@ -49,6 +48,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
       loop_(io, clock_),
       video_timer_(io),
       events_(config_.events_path),
+      control_in_(events_),
       mic_metrics_(events_),
       speaker_metrics_(config_.receiver.metrics, events_, ""),
       session_(session_config(config_, serial_), clock_.now_us()) {
@@ -175,7 +175,7 @@ void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
 }
 
 void Camera::on_control(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now) {
-  const auto decoded = control::decode(datagram);
+  const auto decoded = control_in_.decode(datagram, from, /*answer_other_versions=*/session_.online());
   if (decoded) {
     apply(session_.on_message(*decoded.message, from, now), now);
   } else if (decoded.error == control::DecodeError::unsupported_version && session_.online()) {
@@ -185,10 +185,6 @@ void Camera::on_control(std::span<const std::byte> datagram, const net::Udp::end
     send_to(control_writer_.write(reply), from);
     events_.write("session_reject",
                   {{"peer", net::to_string(from)}, {"reason", "unsupported_version"}, {"version", decoded.version}});
-  } else {
-    stats_.control_malformed.record(decoded.error);
-    if (stats_.control_malformed.total() <= kMaxDropsLogged)
-      events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}, {"from", net::to_string(from)}});
   }
 }
 
@@ -260,22 +256,13 @@ nlohmann::json Camera::summary() const {
   s["talk_seconds"] = talk_seconds;
   s["cpu_split"] = cpu_.summary(clock_.now_us());  // active: while a talk burst played
   s["media_dropped"] = stats_.media_dropped;
-  s["control_malformed"] = stats_.control_malformed.total();
+  s["control_malformed"] = control_in_.malformed();
   s["power_cycles"] = stats_.power_cycles;
   s["video_packets_sent"] = stats_.video_packets;
   s["video_bytes_sent"] = stats_.video_bytes;
   s["serial"] = serial_;
   s["model"] = config_.model;
-  const auto& c = session_.counters();
-  s["session"] = {{"sessions", c.sessions},
-                  {"rejected_busy", c.rejected_busy},
-                  {"rejected_unknown_camera", c.rejected_unknown_camera},
-                  {"talk_granted", c.talk_granted},
-                  {"talk_denied", c.talk_denied},
-                  {"ignored_unknown_session", c.ignored_unknown_session},
-                  {"ignored_out_of_order", c.ignored_out_of_order},
-                  {"ignored_wrong_direction", c.ignored_wrong_direction},
-                  {"ignored_offline", c.ignored_offline}};
+  s["session"] = session_.summary();
   s["microphone"] = measure::SenderMetrics::summary(*mic_);
   return s;
 }

@@ -33,6 +33,7 @@ Client::Client(boost::asio::io_context& io, ClientConfig config)
       socket_(io, config_.camera.protocol()),
       loop_(io, clock_),
       events_(config_.events_path),
+      control_in_(events_),
       sender_metrics_(events_),
       receiver_metrics_(config_.receiver.metrics, events_, "camera_audio_"),
       session_(session_config(config_), config_.camera) {
@@ -80,14 +81,7 @@ void Client::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
   }
   const std::int64_t now = clock_.now_us();
   if (control::is_control(datagram)) {
-    const auto decoded = control::decode(datagram);
-    if (!decoded) {
-      stats_.control_malformed.record(decoded.error);
-      if (stats_.control_malformed.total() <= 1000)  // a flood must not fill the disk
-        events_.write("control_dropped", {{"reason", control::to_string(decoded.error)}});
-      return;
-    }
-    apply(session_.on_message(*decoded.message, now), now);
+    if (const auto decoded = control_in_.decode(datagram, from)) apply(session_.on_message(*decoded.message, now), now);
     return;
   }
   // The camera's video (PT 96) is load, not content: counted, never decoded.
@@ -238,19 +232,12 @@ nlohmann::json Client::summary() const {
   auto s = measure::SenderMetrics::summary(*sender_);
   s["send_errors"] = stats_.send_errors;
   s["talk_failed"] = stats_.talk_failed;
-  s["control_malformed"] = stats_.control_malformed.total();
+  s["control_malformed"] = control_in_.malformed();
   s["datagrams_from_strangers"] = stats_.control_ignored;
   s["video_packets_received"] = stats_.video_packets;
   s["video_bytes_received"] = stats_.video_bytes;
   s["media_outside_session"] = stats_.media_outside_session;
-  const auto& c = session_.counters();
-  s["session"] = {{"sessions", c.sessions},
-                  {"renewals", c.renewals},
-                  {"keepalive_timeouts", c.keepalive_timeouts},
-                  {"ignored_wrong_session", c.ignored_wrong_session},
-                  {"ignored_out_of_order", c.ignored_out_of_order},
-                  {"ignored_wrong_direction", c.ignored_wrong_direction}};
-  if (const auto r = session_.end_reason()) s["session"]["last_end_reason"] = control::to_string(*r);
+  s["session"] = session_.summary();
   s["camera_audio"] = receiver_metrics_.summary(*receiver_);
   // active: while the key was down and the burst streamed.
   s["cpu_split"] = cpu_.summary(clock_.now_us());

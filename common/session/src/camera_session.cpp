@@ -254,4 +254,17 @@ nlohmann::json CameraSession::session_fields() const {
   return {{"session_id", live_->id}, {"peer", net::to_string(live_->peer)}};
 }
 
+nlohmann::json CameraSession::summary() const {
+  const auto& c = counters_;
+  return {{"sessions", c.sessions},
+          {"rejected_busy", c.rejected_busy},
+          {"rejected_unknown_camera", c.rejected_unknown_camera},
+          {"talk_granted", c.talk_granted},
+          {"talk_denied", c.talk_denied},
+          {"ignored_unknown_session", c.ignored_unknown_session},
+          {"ignored_out_of_order", c.ignored_out_of_order},
+          {"ignored_wrong_direction", c.ignored_wrong_direction},
+          {"ignored_offline", c.ignored_offline}};
+}
+
 }  // namespace pttcam::session

@@ -282,4 +282,16 @@ void ClientSession::set_remaining(std::uint32_t remaining_ms, Micros now) {
   remaining_at_ = now;
 }
 
+nlohmann::json ClientSession::summary() const {
+  const auto& c = counters_;
+  nlohmann::json s = {{"sessions", c.sessions},
+                     {"renewals", c.renewals},
+                     {"keepalive_timeouts", c.keepalive_timeouts},
+                     {"ignored_wrong_session", c.ignored_wrong_session},
+                     {"ignored_out_of_order", c.ignored_out_of_order},
+                     {"ignored_wrong_direction", c.ignored_wrong_direction}};
+  if (end_reason_) s["last_end_reason"] = control::to_string(*end_reason_);
+  return s;
+}
+
 }  // namespace pttcam::session

@@ -12,6 +12,7 @@
 #include "pttcam/audio/factory.hpp"
 #include "pttcam/codec/opus_settings.hpp"
 #include "pttcam/control/wire.hpp"
+#include "pttcam/app/control_intake.hpp"
 #include "pttcam/app/io_loop.hpp"
 #include "pttcam/app/receiver_options.hpp"
 #include "pttcam/measure/event_log.hpp"
@@ -49,7 +50,6 @@ struct CameraStats {
   std::uint64_t power_cycles = 0;
   std::uint64_t video_packets = 0;
   std::uint64_t video_bytes = 0;
-  control::DecodeCounters control_malformed;
 };
 
 // The camera: live-view sessions (control protocol, 5-minute cap, talk floor, keepalive, power
@@ -90,6 +90,7 @@ class Camera {
   boost::asio::steady_timer video_timer_;
   measure::EventLog events_;
   measure::CpuSplit cpu_;  // active: while a client's talk burst plays
+  app::ControlIntake control_in_;
   measure::SenderMetrics mic_metrics_;
   measure::ReceiverMetrics speaker_metrics_;
   session::CameraSession session_;

@@ -12,6 +12,7 @@
 #include "pttcam/audio/factory.hpp"
 #include "pttcam/codec/opus_settings.hpp"
 #include "pttcam/control/wire.hpp"
+#include "pttcam/app/control_intake.hpp"
 #include "pttcam/app/io_loop.hpp"
 #include "pttcam/app/receiver_options.hpp"
 #include "pttcam/measure/event_log.hpp"
@@ -46,7 +47,6 @@ struct ClientStats {
   std::uint64_t video_packets = 0;
   std::uint64_t video_bytes = 0;
   std::uint64_t media_outside_session = 0;
-  control::DecodeCounters control_malformed;
 };
 
 // The phone app: a live-view session with the camera (control protocol), the talk path
@@ -89,6 +89,7 @@ class Client {
   app::IoLoop loop_;
   measure::EventLog events_;
   measure::CpuSplit cpu_;
+  app::ControlIntake control_in_;
   measure::SenderMetrics sender_metrics_;
   measure::ReceiverMetrics receiver_metrics_;
   session::ClientSession session_;

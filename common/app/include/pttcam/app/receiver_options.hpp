@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pttcam/cli/parse.hpp"
 #include "pttcam/measure/receiver_metrics.hpp"
 #include "pttcam/media/receiver.hpp"
 
@@ -35,6 +36,12 @@ inline void add_receiver_options(CLI::App& app, ReceiverSettings& settings, std:
                  "Concealment runs this long or longer inside a burst are cutoffs")
       ->check(CLI::Range(1.0, 10000.0))
       ->capture_default_str();
+}
+
+// After parsing: options that contradict each other are a usage error naming both.
+inline void check_receiver_options(const ReceiverSettings& settings) {
+  cli::require_not_above("--jitter-min-ms", settings.playout.min_delay_ms, "--jitter-max-ms",
+                         settings.playout.max_delay_ms);
 }
 
 }  // namespace pttcam::app

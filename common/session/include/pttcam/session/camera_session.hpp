@@ -55,6 +55,7 @@ class CameraSession {
   bool mic_muted() const noexcept { return config_.half_duplex && floor_held(); }
   std::optional<Micros> session_end_at() const;
   const Counters& counters() const noexcept { return counters_; }
+  nlohmann::json summary() const;  // the counters, for the program's summary
 
  private:
   enum class Power { on, booting, off };

@@ -55,6 +55,7 @@ class ClientSession {
   Micros remaining_us(Micros now) const noexcept;  // from the latest ACCEPT/KEEPALIVE/WARNING; 0 unless live
   bool camera_rebooted() const noexcept { return camera_rebooted_; }
   const Counters& counters() const noexcept { return counters_; }
+  nlohmann::json summary() const;  // the counters, for the program's summary
 
  private:
   Output begin_starting(Micros now);
