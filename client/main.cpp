@@ -88,6 +88,11 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"terminal", "stdin"}))
       ->capture_default_str();
   app.add_flag("--toggle", toggle, "A key press starts talking, the next stops");
+  std::optional<double> release_ms;
+  app.add_option("--release-ms", release_ms,
+                 "Terminals without release events: the key counts as released this long after a press that did not "
+                 "repeat (default: learnt from the keyboard's auto-repeat delay, 700 ms until then)")
+      ->check(CLI::Range(100.0, 5000.0));
   app.add_flag("--cold-mic", config.cold_mic,
                "Open the microphone at each key-down and close it at key-up (talk-start pays for the open)");
   app.add_flag("--list-devices", list, "List audio devices and exit");
@@ -186,7 +191,12 @@ int run(int argc, char** argv) {
     piped.emplace(io, client, linger_then_finish);
     piped->start();
   } else {
-    terminal.emplace(io, client, toggle, finish);
+    client::AutoRepeatRelease::Config release;
+    if (release_ms) {
+      release.first_repeat_us = static_cast<std::int64_t>(*release_ms * 1000);
+      release.learn = false;
+    }
+    terminal.emplace(io, client, toggle, release, finish);
     terminal->start();
   }
   io.run();

@@ -1,5 +1,6 @@
 #include "pttcam/client/key_decoder.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace pttcam::client {
@@ -73,21 +74,68 @@ void KeyDecoder::finish_csi(std::vector<KeyEvent>& out) {
   }
 }
 
+void AutoRepeatRelease::learn(std::int64_t delay_us) noexcept {
+  if (!config_.learn) return;
+  learned_us_ = delay_us;
+  first_repeat_us_ = std::clamp(delay_us + std::max<std::int64_t>(delay_us / 4, 60'000), kMinFirstRepeatUs,
+                                kMaxFirstRepeatUs);
+}
+
 bool AutoRepeatRelease::on_space(std::int64_t now_us) noexcept {
-  const bool fresh = !held_;
-  if (held_) repeating_ = true;
+  if (held_) {
+    if (!repeating_) learn(now_us - press_us_);  // the first repeat: the terminal's delay
+    repeating_ = true;
+    last_us_ = now_us;
+    return false;
+  }
+  // The first repeat of a press judged released too early (a delay longer than the wait): the
+  // key was held all along. It still counts as a new press, but later ones wait long enough.
+  const bool late_first_repeat = released_us_ >= 0 && now_us - released_us_ < config_.repeat_gap_us * 3 &&
+                                 now_us - press_us_ < kMaxFirstRepeatUs;
+  if (late_first_repeat) learn(now_us - press_us_);
   held_ = true;
+  repeating_ = late_first_repeat;  // then the key repeats from here on
+  press_us_ = last_us_ = now_us;
+  released_us_ = -1;
+  return true;
+}
+
+AutoRepeatRelease::Tap AutoRepeatRelease::on_tap(std::int64_t now_us) noexcept {
+  if (pending_us_ >= 0) {
+    // Another space within the gap: the pending one was a held key's first repeat.
+    learn(pending_us_ - press_us_);
+    pending_us_ = -1;
+    repeating_ = true;
+    last_us_ = now_us;
+    return Tap::repeat;
+  }
+  if (!held_ || repeating_) return on_space(now_us) ? Tap::tap : Tap::repeat;
+  if (learned_us_ > 0) {
+    if (now_us - press_us_ >= learned_us_ * 7 / 10) return on_space(now_us) ? Tap::tap : Tap::repeat;
+    press_us_ = last_us_ = now_us;  // a second tap, sooner than any repeat could come
+    return Tap::tap;
+  }
+  pending_us_ = now_us;
   last_us_ = now_us;
-  return fresh;
+  return Tap::pending;
+}
+
+bool AutoRepeatRelease::poll_tap(std::int64_t now_us) noexcept {
+  if (pending_us_ < 0 || now_us < tap_due_us()) return false;
+  press_us_ = last_us_ = pending_us_;  // a new tap: the key was not held
+  pending_us_ = -1;
+  return true;
 }
 
 std::int64_t AutoRepeatRelease::deadline_us() const noexcept {
-  return last_us_ + (repeating_ ? config_.repeat_gap_us : config_.first_repeat_us);
+  return last_us_ + (repeating_ ? config_.repeat_gap_us : first_repeat_us_);
 }
 
 bool AutoRepeatRelease::poll(std::int64_t now_us) noexcept {
   if (!held_ || now_us < deadline_us()) return false;
   held_ = false;
+  released_us_ = now_us;
+  if (repeating_) released_us_ = -1;  // a repeating key that stopped was really let go
   repeating_ = false;
   return true;
 }

@@ -78,8 +78,16 @@ void StdinKey::apply(const KeyCommandReader::Result& r) {
   }
 }
 
-TerminalKey::TerminalKey(boost::asio::io_context& io, Client& client, bool toggle, std::function<void()> quit)
-    : client_(client), toggle_(toggle), quit_(std::move(quit)), in_(io), release_timer_(io), refresh_timer_(io) {}
+TerminalKey::TerminalKey(boost::asio::io_context& io, Client& client, bool toggle, AutoRepeatRelease::Config release,
+                         std::function<void()> quit)
+    : client_(client),
+      toggle_(toggle),
+      quit_(std::move(quit)),
+      in_(io),
+      release_timer_(io),
+      tap_timer_(io),
+      refresh_timer_(io),
+      legacy_(release) {}
 
 TerminalKey::~TerminalKey() { stop(); }
 
@@ -99,8 +107,8 @@ void TerminalKey::start() {
   std::fputs("\x1b[?u\x1b[>11u", stdout);
   std::fflush(stdout);
   in_.assign(dup(STDIN_FILENO));
-  std::printf("Hold SPACE to talk%s, r for a new live view, q to quit.\r\n",
-              toggle_ ? " (toggle mode: press to start, press to stop)" : "");
+  std::printf("%s, r for a new live view, q to quit.\r\n",
+              toggle_ ? "Press SPACE to start talking and again to stop (toggle mode)" : "Hold SPACE to talk");
   client_.on_notice = [this](const std::string& line) { notice(line); };
   show();
   read();
@@ -110,6 +118,7 @@ void TerminalKey::start() {
 void TerminalKey::stop() {
   boost::system::error_code ec;
   release_timer_.cancel();
+  tap_timer_.cancel();
   refresh_timer_.cancel();
   if (in_.is_open()) in_.close(ec);
   if (raw_) {
@@ -133,7 +142,10 @@ void TerminalKey::read() {
 
 void TerminalKey::on_event(KeyEvent e) {
   switch (e) {
-    case KeyEvent::kitty_supported: kitty_ = true; return;
+    case KeyEvent::kitty_supported:
+      kitty_ = true;
+      say_release_mode();
+      return;
     case KeyEvent::quit: quit_(); return;
     case KeyEvent::renew: client_.renew(); return;
     case KeyEvent::space_repeat: return;
@@ -141,9 +153,12 @@ void TerminalKey::on_event(KeyEvent e) {
       if (!toggle_) client_.set_talking(false);
       break;
     case KeyEvent::space_press:
+      say_release_mode();
       if (toggle_) {
-        // Legacy terminals repeat a held key; in toggle mode only the first press counts.
-        if (kitty_ || legacy_.on_space(timing::monotonic_us())) client_.set_talking(!client_.key_held());
+        // Legacy terminals repeat a held key; in toggle mode a repeat is not a tap.
+        const auto tap = kitty_ ? AutoRepeatRelease::Tap::tap : legacy_.on_tap(timing::monotonic_us());
+        if (tap == AutoRepeatRelease::Tap::tap) client_.set_talking(!client_.key_held());
+        if (tap == AutoRepeatRelease::Tap::pending) arm_tap_timer();
         if (!kitty_) arm_release_timer();
       } else if (kitty_) {
         client_.set_talking(true);
@@ -170,15 +185,41 @@ void TerminalKey::arm_release_timer() {
   });
 }
 
+// Says once how key release is detected, so a user whose words are cut knows why and what to set.
+void TerminalKey::say_release_mode() {
+  if (mode_said_) return;
+  mode_said_ = true;
+  char line[200];
+  if (kitty_)
+    std::snprintf(line, sizeof line, "key release: reported by the terminal (kitty keyboard protocol)");
+  else
+    std::snprintf(line, sizeof line,
+                  "key release: guessed from auto-repeat (released %lld ms after a press without repeat, learnt from "
+                  "your keyboard's delay; --release-ms to set it)",
+                  static_cast<long long>(legacy_.first_repeat_us() / 1000));
+  notice(line);
+}
+
+// A space that may have been a second tap: confirmed when no repeat follows it.
+void TerminalKey::arm_tap_timer() {
+  tap_timer_.expires_after(std::chrono::microseconds(legacy_.tap_due_us() - timing::monotonic_us()));
+  tap_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || !legacy_.poll_tap(timing::monotonic_us())) return;
+    client_.set_talking(!client_.key_held());
+    show();
+  });
+}
+
 void TerminalKey::show() {
   const std::string status = client_.status_line(timing::monotonic_us());
   if (client_.sending())
-    std::printf("\r\x1b[2K\x1b[1;37;41m  ● TALKING  \x1b[0m  %s  release SPACE to stop", status.c_str());
+    std::printf("\r\x1b[2K\x1b[1;37;41m  ● TALKING  \x1b[0m  %s  %s SPACE to stop", status.c_str(),
+                toggle_ ? "press" : "release");
   else if (client_.key_held())
     std::printf("\r\x1b[2K\x1b[1;30;43m  ✕ NOT SENT \x1b[0m  %s", status.c_str());
   else
-    std::printf("\r\x1b[2K\x1b[1;30;47m  ○ idle     \x1b[0m  %s  hold SPACE to talk, r new live view, q quit",
-                status.c_str());
+    std::printf("\r\x1b[2K\x1b[1;30;47m  ○ idle     \x1b[0m  %s  %s SPACE to talk, r new live view, q quit",
+                status.c_str(), toggle_ ? "press" : "hold");
   std::fflush(stdout);
 }
 

@@ -166,13 +166,63 @@ TEST_CASE("AutoRepeatRelease") {
     CHECK_FALSE(ar.held());
   }
 
-  SUBCASE("after a release the next space is a new press with the long delay again") {
+  SUBCASE("the first repeat teaches the terminal's delay: later presses wait that long, plus a margin") {
     AutoRepeatRelease ar(config);
+    ar.on_space(0);
+    ar.on_space(600'000);
+    CHECK(ar.learned_delay_us() == 600'000);
+    CHECK(ar.poll(800'000));
+    CHECK(ar.on_space(2'000'000));
+    CHECK(ar.deadline_us() == 2'000'000 + 750'000);  // 600 ms + a quarter
+    CHECK_FALSE(ar.poll(2'700'000));
+    CHECK(ar.poll(2'750'000));
+  }
+
+  SUBCASE("a delay longer than the wait is cut once, then learnt") {
+    AutoRepeatRelease ar(config);
+    ar.on_space(0);
+    CHECK(ar.poll(700'000));          // judged released: the terminal's delay is 900 ms
+    CHECK(ar.on_space(900'000));      // its first repeat comes 200 ms later: a new press...
+    CHECK(ar.learned_delay_us() == 900'000);
+    CHECK(ar.first_repeat_us() == 1'125'000);  // ...but the next held press is not cut
+    ar.on_space(900'000 + 30'000);
+    CHECK(ar.poll(900'000 + 30'000 + 120'000));
+    CHECK(ar.on_space(5'000'000));
+    CHECK_FALSE(ar.poll(5'000'000 + 900'000));
+  }
+
+  SUBCASE("a fixed wait (--release-ms) does not learn") {
+    AutoRepeatRelease ar({300'000, 120'000, false});
     ar.on_space(0);
     ar.on_space(600'000);
     CHECK(ar.poll(800'000));
     CHECK(ar.on_space(2'000'000));
-    CHECK(ar.deadline_us() == 2'700'000);
-    CHECK_FALSE(ar.poll(2'200'000));
+    CHECK(ar.deadline_us() == 2'300'000);
+    CHECK(ar.learned_delay_us() == 0);
+  }
+
+  SUBCASE("toggle: a tap is never swallowed, a repeat never toggles") {
+    using Tap = AutoRepeatRelease::Tap;
+    AutoRepeatRelease ar(config);
+    CHECK(ar.on_tap(0) == Tap::tap);
+    // Nothing learnt yet: a space 300 ms later may be a second tap or the first repeat.
+    CHECK(ar.on_tap(300'000) == Tap::pending);
+    CHECK(ar.tap_due_us() == 420'000);
+    CHECK_FALSE(ar.poll_tap(419'999));
+    CHECK(ar.poll_tap(420'000));  // nothing followed it: a tap
+    CHECK_FALSE(ar.poll_tap(500'000));
+    // A held key: the pending space is followed by its repeats.
+    CHECK(ar.poll(2'000'000));
+    CHECK(ar.on_tap(3'000'000) == Tap::tap);
+    CHECK(ar.on_tap(3'500'000) == Tap::pending);
+    CHECK(ar.on_tap(3'540'000) == Tap::repeat);  // the repeat stream: it was held
+    CHECK(ar.learned_delay_us() == 500'000);
+    CHECK_FALSE(ar.poll_tap(4'000'000));
+    CHECK(ar.on_tap(3'580'000) == Tap::repeat);
+    CHECK(ar.poll(3'580'000 + 120'000));
+    // Learnt: a second tap well before the delay is a tap at once; one at the delay is a repeat.
+    CHECK(ar.on_tap(5'000'000) == Tap::tap);
+    CHECK(ar.on_tap(5'200'000) == Tap::tap);
+    CHECK(ar.on_tap(5'700'000) == Tap::repeat);
   }
 }

@@ -52,10 +52,12 @@ class StdinKey {
 };
 
 // Hold SPACE to talk (or press to toggle with `toggle`), q to quit. Uses the kitty keyboard
-// protocol's release events where the terminal answers its query, else auto-repeat timing.
+// protocol's release events where the terminal answers its query, else auto-repeat timing
+// (`release`: its wait for the first repeat, learnt from the terminal unless set by --release-ms).
 class TerminalKey {
  public:
-  TerminalKey(boost::asio::io_context& io, Client& client, bool toggle, std::function<void()> quit);
+  TerminalKey(boost::asio::io_context& io, Client& client, bool toggle, AutoRepeatRelease::Config release,
+              std::function<void()> quit);
   ~TerminalKey();  // restores the terminal
   void start();
   void stop();
@@ -64,8 +66,10 @@ class TerminalKey {
   void read();
   void on_event(KeyEvent e);
   void arm_release_timer();
+  void arm_tap_timer();
   void show();
   void notice(const std::string& line);
+  void say_release_mode();
   void refresh();  // redraws the status line (countdown) four times a second
 
   Client& client_;
@@ -73,10 +77,12 @@ class TerminalKey {
   std::function<void()> quit_;
   boost::asio::posix::stream_descriptor in_;
   boost::asio::steady_timer release_timer_;
+  boost::asio::steady_timer tap_timer_;
   boost::asio::steady_timer refresh_timer_;
   KeyDecoder decoder_;
   AutoRepeatRelease legacy_;
   bool kitty_ = false;
+  bool mode_said_ = false;
   bool raw_ = false;
   termios saved_{};
   std::array<char, 256> buf_{};
