@@ -176,6 +176,7 @@ int run(int argc, char** argv) {
     std::printf("ptt-client: %s\n", line.c_str());
     std::fflush(stdout);
   };
+  client.on_failure = [&](const std::string&) { finish(); };
   // After the last release, linger a moment before ending the live view: on a jittery link the
   // SESSION_END would otherwise overtake the burst's last packets and the camera would drop them.
   const auto linger_then_finish = [&] {
@@ -206,6 +207,8 @@ int run(int argc, char** argv) {
   if (piped) summary["key_commands"] = {{"accepted", piped->reader().accepted()}, {"rejected", piped->reader().rejected()}};
   print_summary(summary);
   if (!summary_path.empty()) cli::write_file("--summary", summary_path, summary.dump(2) + '\n');
+  // The camera never answered: the run was for nothing, and scripts must notice.
+  if (client.failure()) throw std::runtime_error(*client.failure());
   // A refused microphone is an error the user must fix: make scripts notice it.
   const bool mic_refused = !client.sender().has_microphone() && summary.value("talk_failed", 0) > 0;
   return mic_refused ? 1 : 0;

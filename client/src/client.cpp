@@ -16,6 +16,7 @@ session::ClientSessionConfig session_config(const ClientConfig& c) {
   s.camera_id = c.camera_id;
   s.renew = c.renew;
   s.keepalive_timeout_us = static_cast<session::Micros>(c.keepalive_timeout_s * 1e6);
+  s.start_timeout_us = s.keepalive_timeout_us;
   return s;
 }
 
@@ -163,6 +164,9 @@ void Client::carry_out(const session::Action& action) {
     if (receiver_->in_burst()) receiver_->cut(cut->cause);
   } else if (const auto* notice = std::get_if<session::Notice>(&action)) {
     notify(*notice);
+  } else if (const auto* give_up = std::get_if<session::GiveUp>(&action)) {
+    failure_ = give_up->message;
+    on_failure(give_up->message);
   }
 }
 

@@ -119,6 +119,16 @@ TEST_CASE("ptt-client with a refused microphone: each talk attempt fails with th
   CHECK_MESSAGE(count == 2, out.output);
 }
 
+TEST_CASE("ptt-client to an address where no camera answers: one line naming it, exit 1, no hang") {
+  const auto out = run({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:9", "--input", "tone:300", "--speaker", "null",
+                        "--keepalive-timeout", "1", "--talk-script", "0.2+5"},
+                       "no_answer");
+  CHECK(out.code == 1);
+  CHECK_MESSAGE(out.output.find("ptt-client: no answer from the camera at 127.0.0.1:9 within 1.0 s") != std::string::npos,
+                out.output);
+  CHECK_MESSAGE(out.output.find("live view ended") == std::string::npos, out.output);  // it never started
+}
+
 TEST_CASE("camera-sim: exit 2 for usage errors, 1 for runtime failures, one line naming the option") {
   const std::vector<Row> rows{
       {"listen_bad", {"--listen", "1.2.3:5"}, 2, "--listen: bad address '1.2.3:5'"},

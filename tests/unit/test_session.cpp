@@ -1166,3 +1166,42 @@ TEST_CASE("CameraSession and ClientSession over an in-memory network") {
     CHECK_FALSE(net.camera.session_open());
   }
 }
+
+TEST_CASE("ClientSession gives up on a camera that never answers") {
+  ClientSessionConfig config;
+  config.start_timeout_us = 3'000'000;
+  SUBCASE("before any session: one GiveUp naming the address, and no more START") {
+    ClientSession s(config, kCamera);
+    s.start(0);
+    Output out;
+    for (Micros t = 0; t < 3'000'000; t += 200'000) {
+      out = s.on_tick(t);
+      for (const auto& a : out.actions) CHECK_FALSE(std::holds_alternative<GiveUp>(a));
+    }
+    REQUIRE(s.next_timer_us());
+    CHECK(*s.next_timer_us() <= 3'000'000);
+    out = s.on_tick(3'000'000);
+    REQUIRE(out.actions.size() == 1);
+    const auto* give_up = std::get_if<GiveUp>(&out.actions[0]);
+    REQUIRE(give_up);
+    CHECK(give_up->message.find("10.0.0.2:5004") != std::string::npos);
+    CHECK(find_event(out, "camera_no_answer"));
+    CHECK(s.state() == ClientSession::State::ended);
+    CHECK(s.on_tick(4'000'000).send.empty());
+    CHECK(s.counters().start_timeouts == 1);
+  }
+  SUBCASE("with renew: says so once and keeps asking") {
+    config.renew = true;
+    ClientSession s(config, kCamera);
+    s.start(0);
+    const auto out = s.on_tick(3'000'000);
+    REQUIRE(out.actions.size() == 1);
+    CHECK(std::holds_alternative<Notice>(out.actions[0]));
+    CHECK(count_sent(out, control::MessageType::live_view_start) == 1);
+    CHECK(s.state() == ClientSession::State::starting);
+    std::size_t starts = 0;
+    for (Micros t = 3'000'000; t < 6'000'000; t += 100'000) starts += s.on_tick(t).send.size();
+    CHECK(starts > 0);
+    CHECK(s.counters().start_timeouts == 1);
+  }
+}

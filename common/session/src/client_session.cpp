@@ -1,6 +1,7 @@
 #include "pttcam/session/client_session.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 #include <variant>
 
@@ -50,6 +51,8 @@ Output ClientSession::begin_starting(Micros now) {
   talk_ = Talk::none;
   reject_reason_.reset();
   renew_at_.reset();
+  started_at_ = now;
+  said_no_answer_ = false;
   next_start_ = now + start_retry();
   return send(control::LiveViewStart{config_.camera_id});
 }
@@ -171,9 +174,7 @@ Output ClientSession::on_session_warning(std::uint32_t remaining_ms, Micros now)
 Output ClientSession::on_tick(Micros now) {
   switch (state_) {
     case State::starting:
-      if (now < next_start_) return {};
-      next_start_ = now + start_retry();
-      return send(control::LiveViewStart{config_.camera_id});
+      return tick_starting(now);
     case State::live:
       return tick_live(now);
     case State::ended:
@@ -187,7 +188,7 @@ Output ClientSession::on_tick(Micros now) {
 
 std::optional<Micros> ClientSession::next_timer_us() const noexcept {
   switch (state_) {
-    case State::starting: return next_start_;
+    case State::starting: return said_no_answer_ ? next_start_ : std::min(next_start_, started_at_ + config_.start_timeout_us);
     case State::live: {
       Micros at = std::min(last_heard_ + config_.keepalive_timeout_us, next_keepalive_);
       if (talk_ == Talk::requested) at = std::min(at, next_talk_);
@@ -212,6 +213,36 @@ Output ClientSession::tick_live(Micros now) {
     next_talk_ = now + config_.talk_retry_us;
   }
   return out;
+}
+
+Output ClientSession::tick_starting(Micros now) {
+  Output out;
+  if (!said_no_answer_ && now - started_at_ >= config_.start_timeout_us) {
+    out = no_answer(now);
+    if (state_ != State::starting) return out;  // gave up
+  }
+  if (now < next_start_) return out;
+  next_start_ = now + start_retry();
+  out.append(send(control::LiveViewStart{config_.camera_id}));
+  return out;
+}
+
+// Nothing came back from the camera's address: say where, and the likely causes.
+Output ClientSession::no_answer(Micros now) {
+  ++counters_.start_timeouts;
+  said_no_answer_ = true;
+  const std::string where = net::to_string(camera_);
+  char message[256];
+  std::snprintf(message, sizeof message,
+                "no answer from the camera at %s within %.1f s: is camera-sim (or the camera) running, on that "
+                "address and port, and reachable?",
+                where.c_str(), static_cast<double>(config_.start_timeout_us) / 1e6);
+  Output out{{}, {{"camera_no_answer", {{"camera", where}, {"waited_us", now - started_at_}}}}};
+  if (counters_.sessions == 0 && !config_.renew) {
+    state_ = State::ended;  // never answered: nothing to go on with
+    return out.act(GiveUp{message});
+  }
+  return out.act(Notice{Notice::Kind::camera_not_responding, message});  // keeps trying
 }
 
 Output ClientSession::camera_silent(Micros now) {
@@ -252,7 +283,8 @@ Output ClientSession::key_down(Micros now) {
   if (state_ != State::live) {
     talk_ = Talk::denied;
     deny_reason_ = control::DenyReason::no_session;
-    return Output{{}, {{"talk_failed", {{"reason", "no_session"}}}}}.act(Notice{Notice::Kind::talk_failed, "no_session"});
+    return Output{{}, {{"talk_failed", {{"reason", "no_session"}}}}}.act(
+        Notice{Notice::Kind::talk_failed, "cannot talk: no live view (the camera has not answered, or the view ended)"});
   }
   if (holding_floor()) return {};  // already pressed
   ++burst_;
@@ -286,6 +318,7 @@ nlohmann::json ClientSession::summary() const {
   const auto& c = counters_;
   nlohmann::json s = {{"sessions", c.sessions},
                      {"renewals", c.renewals},
+                     {"start_timeouts", c.start_timeouts},
                      {"keepalive_timeouts", c.keepalive_timeouts},
                      {"ignored_wrong_session", c.ignored_wrong_session},
                      {"ignored_out_of_order", c.ignored_out_of_order},

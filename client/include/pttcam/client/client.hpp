@@ -66,6 +66,9 @@ class Client {
 
   // Lines for the user ("live view started ...", "talk denied: ..."); the key source prints them.
   std::function<void(const std::string&)> on_notice = [](const std::string&) {};
+  // The client cannot go on (the camera never answered): the line to print; the program exits 1.
+  std::function<void(const std::string&)> on_failure = [](const std::string&) {};
+  const std::optional<std::string>& failure() const noexcept { return failure_; }
 
   const session::ClientSession& session() const noexcept { return session_; }
   const media::Sender& sender() const noexcept { return *sender_; }
@@ -97,6 +100,7 @@ class Client {
   ClientStats stats_;
   bool key_held_ = false;
   bool running_ = false;
+  std::optional<std::string> failure_;
   std::unique_ptr<media::Receiver> receiver_;
   std::unique_ptr<media::Sender> sender_;
 };

@@ -17,6 +17,9 @@ struct ClientSessionConfig {
   Micros keepalive_interval_us = 1'000'000;
   Micros keepalive_timeout_us = 3'000'000;
   Micros start_retry_us = 200'000;
+  // No answer to LIVE_VIEW_START for this long: the camera is not there. Before any session the
+  // client gives up (GiveUp); later, or with `renew`, it says so and keeps trying.
+  Micros start_timeout_us = 3'000'000;
   Micros talk_retry_us = 50'000;
   bool renew = false;  // start a new session whenever one ends (except by stop())
   Micros renew_retry_us = 1'000'000;
@@ -28,7 +31,7 @@ class ClientSession {
   enum class Talk { none, requested, granted, denied };
   struct Counters {
     std::uint64_t ignored_wrong_session = 0, ignored_out_of_order = 0, ignored_wrong_direction = 0,
-                  keepalive_timeouts = 0, sessions = 0, renewals = 0;
+                  keepalive_timeouts = 0, sessions = 0, renewals = 0, start_timeouts = 0;
   };
 
   ClientSession(ClientSessionConfig config, Peer camera);
@@ -67,6 +70,8 @@ class ClientSession {
   Output on_session_warning(std::uint32_t remaining_ms, Micros now);
   Output tick_live(Micros now);
   Output camera_silent(Micros now);
+  Output tick_starting(Micros now);
+  Output no_answer(Micros now);
   Output finish(control::EndReason reason);
   Output renew_if_configured(Micros now);
 
@@ -90,6 +95,8 @@ class ClientSession {
   bool renewing_ = false;
   std::optional<Micros> renew_at_;  // ended by a REJECT with renew on: start again then
   Micros next_start_ = 0;
+  Micros started_at_ = 0;     // the first LIVE_VIEW_START of this attempt
+  bool said_no_answer_ = false;
   Micros last_heard_ = 0;
   Micros next_keepalive_ = 0;
   Micros requested_at_ = 0;  // first TALK_REQUEST of the current burst

@@ -47,7 +47,13 @@ struct Notice {
   bool by_user = false;  // session_ended: the user stopped it
 };
 
-using Action = std::variant<GrantFloor, ReleaseFloor, DropHeldAudio, CutPlayback, StartTalking, StopTalking, Notice>;
+// Nothing to go on with: the camera never answered (client). `message` says where and why.
+struct GiveUp {
+  std::string message;
+};
+
+using Action =
+    std::variant<GrantFloor, ReleaseFloor, DropHeldAudio, CutPlayback, StartTalking, StopTalking, Notice, GiveUp>;
 
 struct Outgoing {
   Peer to;
