@@ -160,11 +160,21 @@ int run(int argc, char** argv) {
   boost::asio::io_context io;
   camera::Camera cam(io, config);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (ec) return;
-    cam.stop();
-    io.stop();
-  });
+  // A talk burst still playing is heard to its end (at most 2 s more), so its figures are whole; a
+  // second signal stops at once.
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (cam.stopping()) {
+        cam.stop();
+        io.stop();
+        return;
+      }
+      cam.stop_when_quiet(2'000'000, [&] { io.stop(); });
+      wait_signal();
+    });
+  };
+  wait_signal();
   // SIGHUP = pull the plug and put it back: sessions vanish, back after --boot-time.
   boost::asio::signal_set hangup(io, SIGHUP);
   std::function<void()> wait_hangup = [&] {

@@ -148,6 +148,12 @@ void Camera::stop() {
   events_.write("camera_stop", summary());
 }
 
+void Camera::stop_when_quiet(std::int64_t max_wait_us, std::function<void()> done) {
+  stop_at_ = clock_.now_us() + max_wait_us;
+  on_stopped_ = std::move(done);
+  loop_.wake();  // run_due() looks at once
+}
+
 void Camera::power_cycle() {
   ++stats_.power_cycles;
   // Unplugged: what was playing stops mid-word, and the microphone stream stops without an end.
@@ -191,6 +197,7 @@ void Camera::on_control(std::span<const std::byte> datagram, const net::Udp::end
 // The io loop sleeps until the earliest of these, as the client's does.
 std::int64_t Camera::next_due_us(std::int64_t now) const {
   std::int64_t due = std::min(mic_->next_due_us(now), receiver_->next_due_us(now));
+  if (stop_at_) due = std::min(due, *stop_at_);
   if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(media::kNever));
   if (const auto reboot = next_reboot_us()) due = std::min(due, *reboot);
   return due;
@@ -210,6 +217,10 @@ void Camera::run_due(std::int64_t now) {
   mic_->pump();
   receiver_->pump();
   cpu_.set_active(receiver_->in_burst(), now);
+  if (stop_at_ && (!receiver_->in_burst() || now >= *stop_at_)) {
+    stop();
+    if (on_stopped_) on_stopped_();
+  }
 }
 
 void Camera::apply(session::Output out, std::int64_t now_us) {

@@ -280,3 +280,14 @@ TEST_CASE("a tap shorter than a frame plays at once, not later inside the next t
     CHECK(p["talk_start_ms"].get<double>() < 200.0);  // sanity: not held until the next grant
   }
 }
+
+TEST_CASE("camera-sim stopped while a burst still plays: the burst is heard to its end and kept in the summary") {
+  const auto dir = scratch_dir("stop_while_playing");
+  Camera camera(dir, {"--mic", "none", "--playout-delay-ms", "400"});
+  CHECK(run_client(dir, "client", camera.address, {"--input", kSpeech, "--speaker", "null", "--talk-script", "0.3+1.0"}) == 0);
+  const auto s = camera.stop();  // at once: about 400 ms of the burst is still to play
+  CHECK(s["bursts"] == 1);
+  REQUIRE(s["per_burst"].size() == 1);
+  CHECK(s["per_burst"][0]["ended_by"] == "end");
+  CHECK(s["talk_seconds"].get<double>() > 0.9);
+}

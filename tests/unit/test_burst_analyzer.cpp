@@ -206,3 +206,18 @@ TEST_CASE("BurstAnalyzer") {
     CHECK(j["cutoffs"].empty());
   }
 }
+
+TEST_CASE("BurstAnalyzer::finish_all closes a burst still playing with what it played") {
+  BurstAnalyzer a(60);
+  for (std::int64_t i = 0; i < 5; ++i) {
+    auto info = packet(100 + i, static_cast<std::uint32_t>(i) * kFrame, 0);
+    a.on_frame(frame(FrameKind::normal, 100 + i, i == 0), &info, 1'050'000 + i * kFrameUs);
+  }
+  CHECK(a.all().empty());
+  a.finish_all();
+  REQUIRE(a.all().size() == 1);
+  CHECK(a.all()[0].ended_by == "receiver_stopped");
+  CHECK(a.all()[0].frames_normal == 5);
+  CHECK(a.all()[0].cutoffs.empty());
+  CHECK(a.take_finished().size() == 1);
+}

@@ -152,6 +152,11 @@ void BurstAnalyzer::finish_suspended() {
   current_ = std::move(playing);
 }
 
+void BurstAnalyzer::finish_all() {
+  finish_suspended();
+  if (current_) finish("receiver_stopped", current_->last_play_end_us);
+}
+
 void BurstAnalyzer::on_idle(Micros now_us) {
   if (suspended_ && now_us - suspended_->since_us > kResumeWindowUs) finish_suspended();
 }

@@ -2,6 +2,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,9 @@ class Camera {
 
   void start();
   void stop();          // SESSION_END(camera_shutdown) to an open session, then stops
+  // Stops once no talk burst plays (at most `max_wait_us` from now), then calls `done`.
+  void stop_when_quiet(std::int64_t max_wait_us, std::function<void()> done);
+  bool stopping() const noexcept { return stop_at_.has_value(); }
   void power_cycle();   // as if unplugged: sessions vanish without a word; back after boot time
   net::Udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
   const std::string& serial() const noexcept { return serial_; }
@@ -100,6 +104,8 @@ class Camera {
   bool running_ = false;
   std::int64_t start_us_ = 0;
   std::size_t next_reboot_ = 0;
+  std::optional<std::int64_t> stop_at_;  // stop_when_quiet(): the latest it stops
+  std::function<void()> on_stopped_;
   rtp::RtpWriter video_writer_;
   rtp::RtpHeader video_header_;
   std::unique_ptr<media::Receiver> receiver_;

@@ -58,7 +58,8 @@ class BurstAnalyzer {
   // Time passes with nothing to play: a burst that timed out long enough ago is final.
   void on_idle(Micros now_us);
   // Makes everything final (the receiver is stopping).
-  void finish_all() { finish_suspended(); }
+  // A burst still playing ends here, with what it played so far (ended_by "receiver_stopped").
+  void finish_all();
 
   // Bursts that ended since the last call (their cutoffs are final then).
   std::vector<BurstSummary> take_finished();
