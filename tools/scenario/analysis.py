@@ -218,21 +218,47 @@ class Run:
                 out.append((e["t_us"], cause, "client session_end"))
         return sorted(out)
 
+    def audio_seqs(self, direction: str) -> set[int] | None:
+        """The RTP sequence numbers of this direction's audio: the span the receiver's packet log
+        covers (audio numbers run on across bursts). The camera's video is RTP too, numbered apart."""
+        seqs = [int(r["seq"]) for r in self.packets[direction] if r.get("seq", "").isdigit()]
+        if not seqs:
+            return None
+        span, first, offset, prev = set(), seqs[0], 0, seqs[0]
+        lo = hi = 0
+        for q in seqs[1:]:
+            step = (q - prev + 32768) % 65536 - 32768  # wrap-aware
+            offset += step
+            prev = q
+            lo, hi = min(lo, offset), max(hi, offset)
+        for k in range(lo, hi + 1):
+            span.add((first + k) % 65536)
+        return span
+
     def network_why(self, direction: str, start_us: float, end_us: float, latency_us: float) -> str:
-        """What the proxy did to this direction's audio while the cut audio was on its way."""
+        """What the link did to this direction's audio while the cut audio was on its way."""
         lo, hi = start_us - latency_us - 50_000, end_us - latency_us + 50_000
+        audio = self.audio_seqs(direction)
         fates: dict[str, int] = {}
+        delays = []
         for p in self.proxy:
-            if p.get("dir") == PROXY_DIR[direction] and "rtp_seq" in p and lo <= p.get("t_in_us", 0) <= hi:
+            if (p.get("dir") == PROXY_DIR[direction] and "rtp_seq" in p and lo <= p.get("t_in_us", 0) <= hi
+                    and (audio is None or p["rtp_seq"] in audio)):
                 fates[p["fate"]] = fates.get(p["fate"], 0) + 1
+                if p.get("t_out_us"):
+                    delays.append((p["t_out_us"] - p["t_in_us"]) / 1000)
         drops = {k: v for k, v in fates.items() if k in DROP_TEXT}
         if drops:
             worst = max(drops, key=drops.get)
             return f"{DROP_TEXT[worst]}: {sum(drops.values())} of {sum(fates.values())} packets dropped"
+        late = sum(1 for r in self.packets[direction] if r.get("fate") == "late"
+                   and start_us <= float(r.get("arrival_us") or 0) <= end_us + 500_000)
+        if late:
+            delay = f", link delay up to {max(delays):.0f} ms" if delays else ""
+            return f"{late} packet{'s' if late > 1 else ''} arrived late{delay}"
         if sum(fates.values()) == 0 and hi - lo > 200_000:
             return "no packets sent"
         return ""
-
 
 def _latency_us(bursts: list[dict]) -> float:
     known = [b["talk_start_ms"] * 1000 for b in bursts if b.get("talk_start_ms") not in (None, -1)]

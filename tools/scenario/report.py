@@ -33,8 +33,9 @@ def _series(run, direction):
     t = lambda us: (us - origin) / 1e6  # noqa: E731
     counts = {k: Counter() for k in ("sent", "dropped", "late", "normal", "fec", "concealed")}
     delay = []
+    audio = run.audio_seqs(direction)  # not the camera's video
     for p in run.proxy:
-        if p.get("dir") == PROXY_DIR[direction] and "rtp_seq" in p:
+        if p.get("dir") == PROXY_DIR[direction] and "rtp_seq" in p and (audio is None or p["rtp_seq"] in audio):
             b = int(t(p["t_in_us"]) // BIN_S)
             counts["sent"][b] += 1
             if p.get("fate", "").startswith("drop"):
@@ -74,7 +75,9 @@ def _gnuplot_svg(run, result, name) -> str:
         script = ["set terminal svg size 1100,1500 dynamic noenhanced font 'sans,11' background rgb 'white'",
                   "set multiplot layout 6,1 margins 0.07,0.97,0.04,0.97 spacing 0,0.035",
                   f"set xrange [0:{xmax:.2f}]", "set grid xtics ytics lc rgb '#dddddd'",
-                  "set key inside top right horizontal samplen 2 opaque", "set style fill solid 0.35 noborder",
+                  "set key inside top right horizontal samplen 2 opaque",
+                  "set offsets 0, 0, graph 0.45, 0",  # room above the data for the key and the cut labels
+                  "set style fill solid 0.35 noborder",
                   "set datafile missing '?'"]
         for d in ("talk", "camera_mic"):
             s = series[d]
@@ -135,7 +138,7 @@ def _gnuplot_svg(run, result, name) -> str:
         return svg[svg.index("<svg"):]
 
 
-def write(out: Path, name: str, preset: dict, result: dict, verdict_line: str) -> None:
+def write(out: Path, name: str, preset: dict, result: dict, verdict_line: str, printed: str = "") -> None:
     run = result["run"]
     svg = _gnuplot_svg(run, result, name)
     e = html.escape
@@ -184,6 +187,9 @@ RFC 2198 copies, and concealed per 100 ms. Times are seconds into that direction
 <h2>Key presses</h2>
 <table><tr><th>press</th><th>key down</th><th>key up</th><th>outcome</th></tr>{press_rows}</table>
 <p>(seconds of camera-speaker.wav)</p>
+<h2>What the programs printed</h2>
+<details><summary>both programs' summaries, the per-burst table, the proxy's counts, every cut</summary>
+<pre>{e(printed)}</pre></details>
 <h2>Files</h2>
 <ul>{links}</ul>
 </body></html>
