@@ -82,6 +82,17 @@ class Analysis(unittest.TestCase):
         self.assertTrue(line.startswith("NOT REPRODUCED: expected no cut; found 1: audio cut 0.08 s at 1.00–1.08 s"),
                         line)
 
+    def test_a_cut_while_the_sender_sent_nothing_is_put_on_the_machine(self):
+        loss = {"burst": 1, "at_us": at(1.5), "cause": "late_packets", "duration_ms": 140.0}
+        burst = {"event": "burst_summary", "burst": 1, "first_play_us": at(0.55), "last_play_end_us": at(2.6),
+                 "talk_start_ms": 50.0, "terminated": True, "ended_by": "end", "cutoffs": [loss], "t_us": 0}
+        sent = [t / 100 for t in range(50, 250, 2) if not 140 < t < 162]  # every 20 ms, but 1.40-1.62 s
+        proxy = [{"dir": "up", "rtp_seq": n, "t_in_us": at(t), "t_out_us": at(t) + 4000, "fate": "deliver"}
+                 for n, t in enumerate(sent)]
+        write_run(self.dir, [burst], press(0.5, 2.5, 1), proxy)
+        cut, = analysis.analyse(self.dir)["cuts"]
+        self.assertEqual(cut.why, "nothing dropped; the sender sent nothing for 220 ms: the machine stalled?")
+
     def test_a_denied_press_fails_unless_expected(self):
         write_run(self.dir, [], [{"event": "key_down", "t_us": at(1.0)},
                                  {"event": "talk_denied", "burst": 1, "reason": "session_ending", "t_us": at(1.01)},

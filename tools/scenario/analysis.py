@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PERIOD_US = 128 * 1_000_000 / 48_000
-MIN_CUT_US = 60_000  # the receivers' default --cutoff-ms: shorter gaps are concealment, not cuts
+MIN_CUT_US = 60_000
+SENDER_PAUSE_US = 100_000  # no packet this long inside a stream: the sender did not run  # the receivers' default --cutoff-ms: shorter gaps are concealment, not cuts
 # Session-level events this long after a burst stopped can still be what stopped it (a keepalive
 # timeout fires seconds after the link went quiet).
 EXPLAIN_AFTER_US = 8_000_000
@@ -240,10 +241,13 @@ class Run:
         lo, hi = start_us - latency_us - 50_000, end_us - latency_us + 50_000
         audio = self.audio_seqs(direction)
         fates: dict[str, int] = {}
-        delays = []
+        delays, arrivals = [], []
         for p in self.proxy:
-            if (p.get("dir") == PROXY_DIR[direction] and "rtp_seq" in p and lo <= p.get("t_in_us", 0) <= hi
-                    and (audio is None or p["rtp_seq"] in audio)):
+            if (p.get("dir") == PROXY_DIR[direction] and "rtp_seq" in p and (audio is None or p["rtp_seq"] in audio)
+                    and lo - 300_000 <= p.get("t_in_us", 0) <= hi + 300_000):
+                arrivals.append(p["t_in_us"])
+                if not lo <= p["t_in_us"] <= hi:
+                    continue
                 fates[p["fate"]] = fates.get(p["fate"], 0) + 1
                 if p.get("t_out_us"):
                     delays.append((p["t_out_us"] - p["t_in_us"]) / 1000)
@@ -251,6 +255,11 @@ class Run:
         if drops:
             worst = max(drops, key=drops.get)
             return f"{DROP_TEXT[worst]}: {sum(drops.values())} of {sum(fates.values())} packets dropped"
+        # Nothing dropped: did the sender stop sending for a while? A frame is 20 ms; a pause of many
+        # frames inside a stream is the sending process not running (on a loaded test machine).
+        pause = max((b - a for a, b in zip(arrivals, arrivals[1:])), default=0)
+        if SENDER_PAUSE_US < pause < 1_000_000:
+            return f"nothing dropped; the sender sent nothing for {pause / 1000:.0f} ms: the machine stalled?"
         late = sum(1 for r in self.packets[direction] if r.get("fate") == "late"
                    and start_us <= float(r.get("arrival_us") or 0) <= end_us + 500_000)
         if late:
@@ -316,6 +325,8 @@ def find_cuts(run: Run, direction: str) -> tuple[list[Cut], list[Press]]:
                         + [f"tail_clipped {c['duration_ms']:.0f} ms" for c in tail]))
 
     matched = {bursts[i].get("burst") for i in used}
+    burst_latency = {b.get("burst"): b["talk_start_ms"] * 1000 for b in bursts
+                     if b.get("talk_start_ms") not in (None, -1)}
     for c in cutoffs:
         if c["cause"] in RECEIVER_CAUSES and c["cause"] != "tail_clipped" and c["at_us"] is not None:
             if c["burst"] not in matched:
@@ -326,7 +337,8 @@ def find_cuts(run: Run, direction: str) -> tuple[list[Cut], list[Press]]:
                 start, end = start - c["duration_ms"] * 1000, start
             if end - start < MIN_CUT_US:
                 continue
-            cuts.append(Cut(direction, start, end, c["cause"], run.network_why(direction, start, end, typical),
+            latency = burst_latency.get(c["burst"], typical)
+            cuts.append(Cut(direction, start, end, c["cause"], run.network_why(direction, start, end, latency),
                             burst=c["burst"], sources=[f"receiver cutoff {c['cause']} {c['duration_ms']:.0f} ms"]))
     cuts.sort(key=lambda c: c.start_us)
     return cuts, presses
