@@ -18,27 +18,43 @@ namespace {
 
 using namespace pttcam;
 
+// A figure, or "-" where there is none (a burst cut before its key-up has no tail).
+std::string figure(const nlohmann::json& v, const char* unit) {
+  char buf[32];
+  if (!v.is_number()) return "-";
+  std::snprintf(buf, sizeof buf, "%.1f%s", v.get<double>(), unit);
+  return buf;
+}
+
+// "loss 120 ms", or for a cut (whose unheard rest is not known here) just its cause.
+std::string describe_cutoffs(const nlohmann::json& cutoffs) {
+  std::string out;
+  for (const auto& c : cutoffs) {
+    const double ms = c["duration_ms"].get<double>();
+    out += (out.empty() ? "" : ", ") + c["cause"].get<std::string>();
+    if (ms > 0) out += " " + std::to_string(static_cast<int>(ms)) + " ms";
+  }
+  return out.empty() ? "-" : out;
+}
+
 void print_summary(const nlohmann::json& s) {
   const auto u = [&](const char* k) { return s.value(k, 0ULL); };
+  // Bursts as heard: a burst that came back after an outage is one burst, not two.
+  const auto heard = static_cast<unsigned long long>(s["per_burst"].size());
   std::printf("camera-sim: %llu burst(s); %llu packets (%llu malformed, %llu late, %llu duplicate, %llu outside a "
               "session); frames %llu played, %llu FEC-recovered, %llu concealed (%.2f %%); %llu cut; %llu cutoff(s); "
               "%llu speaker underrun samples\n",
-              u("bursts"), u("packets"), u("malformed"), u("late"), u("duplicate"), u("media_dropped"),
-              u("frames_normal"), u("frames_fec"), u("frames_concealed"), s["concealed_pct"].get<double>(),
-              u("bursts_cut"), u("cutoff_count"), u("speaker_underrun_samples"));
-  if (s["per_burst"].empty()) return;
-  std::printf("  burst  talk-start  mouth-to-ear p50/p95/p99   tail     FEC  concealed  cutoffs\n");
-  const auto ms = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : -1.0; };
+              heard, u("packets"), u("malformed"), u("late"), u("duplicate"), u("media_dropped"), u("frames_normal"),
+              u("frames_fec"), u("frames_concealed"), s["concealed_pct"].get<double>(), u("bursts_cut"),
+              u("cutoff_count"), u("speaker_underrun_samples"));
+  if (heard == 0) return;
+  std::printf("  burst  talk-start  mouth-to-ear p50/p95/p99       tail     FEC  concealed  cutoffs\n");
   for (const auto& b : s["per_burst"]) {
     const auto& m = b["mouth_to_ear_ms"];
-    std::string cuts;
-    for (const auto& c : b["cutoffs"])
-      cuts += (cuts.empty() ? "" : ", ") + c["cause"].get<std::string>() + " " +
-              std::to_string(static_cast<int>(c["duration_ms"].get<double>())) + " ms";
-    std::printf("  %5llu  %7.1f ms  %6.1f/%5.1f/%5.1f ms  %7.1f ms  %4llu  %9llu  %s\n", b["burst"].get<unsigned long long>(),
-                ms(b["talk_start_ms"]), m["p50"].get<double>(), m["p95"].get<double>(), m["p99"].get<double>(),
-                ms(b["tail_ms"]), b["frames_fec"].get<unsigned long long>(), b["frames_concealed"].get<unsigned long long>(),
-                cuts.empty() ? "-" : cuts.c_str());
+    std::printf("  %5llu  %10s  %6.1f/%5.1f/%5.1f ms  %10s  %4llu  %9llu  %s\n", b["burst"].get<unsigned long long>(),
+                figure(b["talk_start_ms"], " ms").c_str(), m["p50"].get<double>(), m["p95"].get<double>(),
+                m["p99"].get<double>(), figure(b["tail_ms"], " ms").c_str(), b["frames_fec"].get<unsigned long long>(),
+                b["frames_concealed"].get<unsigned long long>(), describe_cutoffs(b["cutoffs"]).c_str());
   }
 }
 

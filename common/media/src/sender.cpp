@@ -116,6 +116,13 @@ void Sender::set_talking(bool on) {
   }
 }
 
+void Sender::abort_burst() noexcept {
+  // The time talked until now still counts: the user was talking when the burst was cut.
+  if (framer_.talking()) stats_.talk_seconds += static_cast<double>(clock_.now_us() - key_down_us_) / 1e6;
+  framer_.cancel();
+  end_repeats_left_ = 0;
+}
+
 bool Sender::open_cold_microphone() {
   // The key-down time stays the press (taken by the caller before this): the open is part of
   // the talk-start latency, which is the point of a cold microphone.

@@ -57,10 +57,7 @@ class Sender {
   void set_talking(bool on);
   bool talking() const noexcept { return framer_.talking(); }
   // Ends the burst without sending its last frame: the sender vanished (power cut).
-  void abort_burst() noexcept {
-    framer_.cancel();
-    end_repeats_left_ = 0;
-  }
+  void abort_burst() noexcept;
   // Moves captured samples on: discarded while idle, framed, encoded and sent while talking;
   // sends the repeats of a burst's end packet when they are due.
   void pump();
