@@ -309,3 +309,28 @@ TEST_CASE("camera-sim's RTSP answers: Require, one talker, Digest, bad input, va
     CHECK(summary["rtsp"]["backchannel_dropped"] == 1);
   }
 }
+
+TEST_CASE("a silent RTSP session times out and releases the talk floor") {
+  const auto dir = scratch_dir("rtsp_timeout");
+  Camera camera(dir, {"--rtsp-session-timeout", "1"});
+  Raw a(camera.port);
+  const auto track2 = camera.url + "/track2";
+  const auto setup = a.request("SETUP " + track2 + " RTSP/1.0\r\nCSeq: 1\r\nRequire: www.onvif.org/ver20/backchannel\r\n"
+                               "Transport: RTP/AVP;unicast;client_port=40000-40001\r\n\r\n");
+  REQUIRE(setup.starts_with("RTSP/1.0 200 OK"));
+  const auto session = header_value(setup, "Session");
+  CHECK(session.ends_with(";timeout=1"));
+  const auto play = a.request("PLAY " + camera.url + "/ RTSP/1.0\r\nCSeq: 2\r\nSession: " + session + "\r\n\r\n");
+  CHECK(play.starts_with("RTSP/1.0 200 OK"));
+  REQUIRE(camera.wait_event("rtsp_backchannel_open"));
+  REQUIRE(camera.wait_event("rtsp_backchannel_closed"));  // no keepalive: the sweep ends it
+  const auto events = read_events(dir / "events.jsonl");
+  bool timed_out = false;
+  for (const auto& e : events) timed_out |= e["event"] == "rtsp_session_end" && e["reason"] == "timeout";
+  CHECK(timed_out);
+  // The session is gone: requests naming it get 454.
+  CHECK(a.request("GET_PARAMETER " + camera.url + "/ RTSP/1.0\r\nCSeq: 3\r\nSession: " + session + "\r\n\r\n")
+            .starts_with("RTSP/1.0 454 Session Not Found"));
+  const auto summary = camera.stop();
+  CHECK(summary["rtsp"]["session_timeouts"] == 1);
+}
