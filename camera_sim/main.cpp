@@ -26,6 +26,14 @@ void print_summary(const nlohmann::json& s) {
               u("bursts"), u("packets"), u("malformed"), u("late"), u("duplicate"), u("media_dropped"),
               u("frames_normal"), u("frames_fec"), u("frames_concealed"), s["concealed_pct"].get<double>(),
               u("bursts_cut"), u("cutoff_count"), u("speaker_underrun_samples"));
+  if (s.contains("rtsp")) {
+    const auto& r = s["rtsp"];
+    const auto n = [&](const char* k) { return r.value(k, 0ULL); };
+    std::printf("camera-sim: RTSP: %llu connection(s), %llu request(s) (%llu unparseable, %llu refused auth), %llu "
+                "session(s) (%llu timed out), %llu talk packets played, %llu dropped, %llu microphone packets sent\n",
+                n("connections"), n("requests"), n("bad_requests"), n("auth_failures"), n("sessions"), n("session_timeouts"),
+                n("backchannel_packets"), n("backchannel_dropped"), n("microphone_packets"));
+  }
   if (s["per_burst"].empty()) return;
   std::printf("  burst  talk-start  mouth-to-ear p50/p95/p99   tail     FEC  concealed  cutoffs\n");
   const auto ms = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : -1.0; };

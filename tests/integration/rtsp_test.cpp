@@ -202,9 +202,17 @@ TEST_CASE("GStreamer's ONVIF client talks into camera-sim over RTSP") {
 }
 
 TEST_CASE("ffmpeg pulls the camera's microphone over RTSP") {
-  const auto dir = scratch_dir("rtsp_ffmpeg");
-  Camera camera(dir);
-  Process ffmpeg({"/usr/bin/ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", camera.url, "-t",
+  std::vector<std::string> auth;
+  std::string credentials;
+  SUBCASE("no authentication") {}
+  SUBCASE("Digest") {
+    auth = {"--user", "admin", "--password", "s3cret"};
+    credentials = "admin:s3cret@";
+  }
+  const auto dir = scratch_dir(auth.empty() ? "rtsp_ffmpeg" : "rtsp_ffmpeg_digest");
+  Camera camera(dir, auth);
+  const auto url = "rtsp://" + credentials + camera.url.substr(7);
+  Process ffmpeg({"/usr/bin/ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url, "-t",
                   "2", "-ac", "1", "-ar", "48000", "-y", (dir / "out.wav").string()},
                  dir / "ffmpeg.log");
   REQUIRE_MESSAGE(ffmpeg.wait(60s) == 0, ffmpeg.output());
@@ -213,6 +221,7 @@ TEST_CASE("ffmpeg pulls the camera's microphone over RTSP") {
   check_tone(pulled, 440);
   const auto summary = camera.stop();
   CHECK(summary["rtsp"]["microphone_packets"].get<long>() >= 75);
+  CHECK(summary["rtsp"]["auth_failures"] == 0);
 }
 
 TEST_CASE("camera-sim's RTSP answers: Require, one talker, Digest, bad input, vanished clients") {
@@ -251,6 +260,21 @@ TEST_CASE("camera-sim's RTSP answers: Require, one talker, Digest, bad input, va
                                    authorization("DESCRIBE", camera.url) + "\r\n");
     CHECK(unknown.starts_with("RTSP/1.0 551 Option not supported"));
     CHECK(header_value(unknown, "Unsupported") == "funky.example/x");
+    // Guessing costs the connection: the tenth wrong answer is the last one it gets.
+    SUBCASE("ten wrong passwords close the connection") {
+      Raw guess(camera.port);
+      int answered = 0;
+      for (int i = 0; i < 12; ++i) {
+        const auto r = guess.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: " + std::to_string(i + 1) + "\r\n" +
+                                     authorization("DESCRIBE", camera.url + "/guess") + "\r\n");
+        if (r.empty()) break;
+        CHECK(r.starts_with("RTSP/1.0 401"));
+        ++answered;
+      }
+      CHECK(answered == 10);
+      CHECK(a.request("OPTIONS " + camera.url + " RTSP/1.0\r\nCSeq: 20\r\n\r\n").starts_with("RTSP/1.0 200 OK"));
+      CHECK(camera.stop()["rtsp"]["auth_failures"] == 11);  // the earlier wrong uri, then ten guesses
+    }
 
     SUBCASE("one talker: a second backchannel SETUP gets 453; it is free again once the first client vanishes") {
       const auto track2 = camera.url + "/track2";

@@ -218,8 +218,8 @@ TEST_CASE("DigestAuth") {
     DigestAuth auth({.realm = "cam", .user = "admin", .password = "secret"});
     const auto ch = auth.challenge(0, false);
     REQUIRE(ch.size() == 2);
-    CHECK(ch[0].find("algorithm=MD5") != std::string::npos);
-    CHECK(ch[1].find("algorithm=SHA-256") != std::string::npos);
+    CHECK(ch[0].find("algorithm=SHA-256") != std::string::npos);
+    CHECK(ch[1].find("algorithm=MD5") != std::string::npos);
     const auto params = parse_digest_params(ch[0]);
     REQUIRE(params);
     const auto nonce = params->at("nonce");

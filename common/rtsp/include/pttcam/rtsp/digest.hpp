@@ -36,7 +36,9 @@ class DigestAuth {
     std::string realm = "pttcam";
     std::string user;
     std::string password;
-    std::vector<DigestAlgorithm> algorithms{DigestAlgorithm::md5, DigestAlgorithm::sha256};  // offered in this order
+    // Offered in this order, the preferred first (RFC 7616 §3.7). Clients that keep only the last
+    // challenge they read (ffmpeg) then find the MD5 one they can answer.
+    std::vector<DigestAlgorithm> algorithms{DigestAlgorithm::sha256, DigestAlgorithm::md5};
     std::int64_t nonce_lifetime_us = 60'000'000;
     std::size_t max_nonces = 256;  // oldest forgotten first: a flood of 401s cannot grow memory
   };
