@@ -71,6 +71,17 @@ TEST_CASE("StreamParser") {
     CHECK(p.counters().interleaved_frames == 3);
     CHECK(p.counters().requests == 1);
   }
+  SUBCASE("bare LF line ends and a body, byte by byte, give what one feed gives") {
+    const std::string text = "SET_PARAMETER * RTSP/1.0\nCSeq: 7\nContent-Length: 3\n\nabcOPTIONS * RTSP/1.0\r\nCSeq: 8\r\n\r\n";
+    StreamParser p;
+    std::vector<std::string> seen;
+    for (const char c : text) {
+      REQUIRE(p.feed(std::string(1, c)));
+      for (auto item = p.next(); item.kind == StreamParser::Kind::request; item = p.next())
+        seen.push_back(item.request.method + " " + item.request.body + std::to_string(*item.request.cseq()));
+    }
+    CHECK(seen == std::vector<std::string>{"SET_PARAMETER abc7", "OPTIONS 8"});
+  }
   SUBCASE("a frame cut anywhere waits for the rest") {
     const auto f = frame(1, "abcdef");
     for (std::size_t cut = 0; cut < f.size(); ++cut) {

@@ -77,7 +77,10 @@ StreamParser::Item StreamParser::fail(ParseError e) {
 StreamParser::Item StreamParser::next() {
   if (error_ != ParseError::none) return fail(error_);
   // Blank lines between messages are tolerated (some clients end a body with an extra CRLF).
-  while (pos_ < buffer_.size() && (buffer_[pos_] == std::byte{'\r'} || buffer_[pos_] == std::byte{'\n'})) ++pos_;
+  while (pos_ < buffer_.size() && (buffer_[pos_] == std::byte{'\r'} || buffer_[pos_] == std::byte{'\n'})) {
+    ++pos_;
+    scanned_ = 0;
+  }
   const std::size_t avail = buffer_.size() - pos_;
   if (avail == 0) return {};
   const auto* data = reinterpret_cast<const char*>(buffer_.data() + pos_);
@@ -96,27 +99,44 @@ StreamParser::Item StreamParser::next() {
     return item;
   }
 
-  // Find the blank line that ends the headers; lines end in CRLF or a bare LF.
-  const std::string_view text(data, std::min(avail, limits_.max_header_bytes + 1));
+  // Find the blank line that ends the headers (lines end in CRLF or a bare LF), scanning only what
+  // arrived since the last call: a client that sends a byte at a time costs linear work, not quadratic.
+  const std::size_t limit = std::min(avail, limits_.max_header_bytes + 1);
   std::size_t header_end = std::string_view::npos;  // index just past the blank line
-  std::vector<std::string_view> lines;
-  for (std::size_t at = 0;;) {
-    const auto lf = text.find('\n', at);
-    if (lf == std::string_view::npos) break;
-    std::string_view line = text.substr(at, lf - at);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    at = lf + 1;
-    if (line.empty()) {
-      header_end = at;
+  for (std::size_t i = scanned_; i < limit; ++i) {
+    if (data[i] != '\n') continue;
+    if (i + 1 < avail && data[i + 1] == '\n') {
+      header_end = i + 2;
       break;
     }
-    lines.push_back(line);
+    if (i + 2 < avail && data[i + 1] == '\r' && data[i + 2] == '\n') {
+      header_end = i + 3;
+      break;
+    }
+    if (i + 2 >= avail) break;  // the end may be arriving: look at this line end again next time
   }
   if (header_end == std::string_view::npos) {
     if (avail > limits_.max_header_bytes) return fail(ParseError::header_too_large);
+    // Resume at the first line end that could still start the blank line.
+    std::size_t resume = limit;
+    for (std::size_t i = scanned_; i < limit; ++i)
+      if (data[i] == '\n' && i + 2 >= avail) {
+        resume = i;
+        break;
+      }
+    scanned_ = resume;
     return {};
   }
   if (header_end > limits_.max_header_bytes) return fail(ParseError::header_too_large);
+  std::vector<std::string_view> lines;
+  for (std::size_t at = 0; at < header_end;) {
+    const auto lf = std::string_view(data, header_end).find('\n', at);
+    std::string_view line(data + at, lf - at);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    at = lf + 1;
+    if (line.empty()) break;
+    lines.push_back(line);
+  }
 
   Item item;
   item.kind = Kind::request;
@@ -169,6 +189,7 @@ StreamParser::Item StreamParser::next() {
   if (avail < header_end + body_length) return {};
   r.body.assign(data + header_end, body_length);
   pos_ += header_end + body_length;
+  scanned_ = 0;
   ++counters_.requests;
   return item;
 }

@@ -71,7 +71,8 @@ class StreamParser {
   Item fail(ParseError e);
   Limits limits_;
   std::vector<std::byte> buffer_;
-  std::size_t pos_ = 0;  // start of unread input
+  std::size_t pos_ = 0;      // start of unread input
+  std::size_t scanned_ = 0;  // headers of the message at pos_ searched up to here for their end
   ParseError error_ = ParseError::none;
   ParseCounters counters_;
 };
