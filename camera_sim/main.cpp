@@ -47,6 +47,14 @@ void print_summary(const nlohmann::json& s) {
               heard, u("packets"), u("malformed"), u("late"), u("duplicate"), u("media_dropped"), u("frames_normal"),
               u("frames_fec"), u("frames_concealed"), s["concealed_pct"].get<double>(), u("bursts_cut"),
               u("cutoff_count"), u("speaker_underrun_samples"));
+  if (s.contains("rtsp")) {
+    const auto& r = s["rtsp"];
+    const auto n = [&](const char* k) { return r.value(k, 0ULL); };
+    std::printf("camera-sim: RTSP: %llu connection(s), %llu request(s) (%llu unparseable, %llu refused auth), %llu "
+                "session(s) (%llu timed out), %llu talk packets played, %llu dropped, %llu microphone packets sent\n",
+                n("connections"), n("requests"), n("bad_requests"), n("auth_failures"), n("sessions"), n("session_timeouts"),
+                n("backchannel_packets"), n("backchannel_dropped"), n("microphone_packets"));
+  }
   if (heard == 0) return;
   std::printf("  burst  talk-start  mouth-to-ear p50/p95/p99       tail     FEC  concealed  cutoffs\n");
   for (const auto& b : s["per_burst"]) {
@@ -139,6 +147,17 @@ int run(int argc, char** argv) {
   auto* redundancy = app.add_option("--redundancy", config.mic_opus.redundancy,
                                     "Microphone stream: earlier frames repeated in each packet, RFC 2198 (0-2; default 2, 0 with --no-session)")
                          ->check(CLI::Range(0, codec::OpusSettings::kMaxRedundancy));
+  std::string rtsp_listen;
+  std::string rtsp_port_file;
+  camera::RtspOptions rtsp;
+  app.add_option("--rtsp", rtsp_listen, "Also serve RTSP with the ONVIF backchannel at rtsp://HOST:PORT/live (docs/rtsp.md)")
+      ->check(cli::parsed_by("HOST:PORT", [](const std::string& t) { (void)net::parse_endpoint(t); }));
+  app.add_option("--rtsp-port-file", rtsp_port_file, "Write the bound RTSP port here once listening");
+  app.add_option("--user", rtsp.user, "RTSP: require Digest authentication (MD5 or SHA-256) as this user");
+  app.add_option("--password", rtsp.password, "RTSP: the password for --user");
+  app.add_option("--rtsp-session-timeout", rtsp.session_timeout_s, "RTSP: seconds a silent session lives (Session: ;timeout=)")
+      ->check(CLI::Range(1u, 3600u))
+      ->capture_default_str();
   std::string packets_path;
   app::add_receiver_options(app, config.receiver, packets_path);
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
@@ -159,7 +178,16 @@ int run(int argc, char** argv) {
   else
     config.mic = parse_mic(mic);
   config.reboot_at_s = parse_times(reboot_at);
-  if (config.no_session && redundancy->count() == 0) config.mic_opus.redundancy = 0;
+  // Plain Opus for the standard peers of --no-session and RTSP: ffmpeg and GStreamer do not unpack RFC 2198.
+  if ((config.no_session || !rtsp_listen.empty()) && redundancy->count() == 0) config.mic_opus.redundancy = 0;
+  if (!rtsp_listen.empty()) {
+    const auto ep = net::parse_endpoint(rtsp_listen);
+    rtsp.listen = boost::asio::ip::tcp::endpoint(ep.address(), ep.port());
+    config.rtsp = rtsp;
+  } else if (!rtsp_port_file.empty() || !rtsp.user.empty()) {
+    throw cli::UsageError("--rtsp-port-file, --user and --password need --rtsp HOST:PORT");
+  }
+  if (rtsp.user.empty() != rtsp.password.empty()) throw cli::UsageError("--user and --password go together");
   if (const auto why = config.mic_opus.validate(); !why.empty()) throw cli::UsageError(why);
   config.events_path = events_path;
   config.receiver.metrics.packets_csv = packets_path;
@@ -168,6 +196,7 @@ int run(int argc, char** argv) {
   cli::require_writable("--events", events_path);
   cli::require_writable("--packets", packets_path);
   cli::require_writable("--port-file", port_file);
+  cli::require_writable("--rtsp-port-file", rtsp_port_file);
   if (config.output.kind == audio::EndpointSpec::Kind::wav) cli::require_writable("--output", config.output.arg);
   // A wrong WAV is one line naming the option now, not a failure when the microphone opens (which reads it again).
   if (config.mic && config.mic->kind == audio::EndpointSpec::Kind::wav)
@@ -208,6 +237,13 @@ int run(int argc, char** argv) {
   std::printf("camera-sim: %s (model %s) listening on %s, speaker %s\n", cam.serial().c_str(), config.model.c_str(),
               net::to_string(local).c_str(), cam.speaker_path().speaker().describe().c_str());
   std::fflush(stdout);
+  if (const auto* rtsp_server = cam.rtsp()) {
+    const auto ep = rtsp_server->local_endpoint();
+    std::printf("camera-sim: RTSP at rtsp://%s:%u/live%s\n", ep.address().to_string().c_str(), ep.port(),
+                rtsp.user.empty() ? "" : " (digest authentication)");
+    std::fflush(stdout);
+    if (!rtsp_port_file.empty()) net::write_port_file(rtsp_port_file, ep.port());
+  }
   if (!port_file.empty()) net::write_port_file(port_file, local.port());
   io.run();
 

@@ -70,10 +70,33 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
       std::move(mic), config_.mic_opus,
       [this](std::span<const std::byte> d) {
         if (peer_) send_to(d, *peer_);
+        if (rtsp_) rtsp_->send_microphone(d);
       },
       clock_, mic_metrics_);
   loop_.receive_on(socket_, [this](std::span<const std::byte> d, const net::Udp::endpoint& from) { on_datagram(d, from); });
   loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
+  if (config_.rtsp) make_rtsp(io);
+}
+
+// RTSP talk audio joins the speaker path like the control protocol's: the floor is held while
+// the backchannel PLAYs; the microphone streams while a session PLAYs it.
+void Camera::make_rtsp(boost::asio::io_context& io) {
+  const auto* model = session::find_camera_model(config_.model);
+  RtspHooks hooks;
+  hooks.backchannel_rtp = [this](std::span<const std::byte> d, const net::Udp::endpoint& from) {
+    receiver_->on_datagram(d, from);
+    loop_.wake();
+  };
+  hooks.floor = [this](bool held) {
+    if (held)
+      receiver_->permit_burst();
+    else
+      receiver_->release_floor();
+    loop_.wake();
+  };
+  hooks.media_changed = [this] { sync_media(); };
+  rtsp_ = std::make_unique<RtspServer>(io, *config_.rtsp, RtspServer::Offer{mic_->has_microphone(), model->speaker},
+                                       clock_, events_, std::move(hooks));
 }
 
 Camera::~Camera() = default;
@@ -103,6 +126,7 @@ void Camera::start() {
                                  {"session", !config_.no_session}});
   cpu_.start(clock_.now_us());
   loop_.start();
+  if (rtsp_) rtsp_->start();
   if (config_.video_kbps > 0) {
     video_header_.payload_type = kVideoPayloadType;
     video_header_.ssrc = std::random_device{}();
@@ -143,6 +167,7 @@ void Camera::stop() {
   mic_->stop();
   loop_.stop();
   video_timer_.cancel();
+  if (rtsp_) rtsp_->stop();
   boost::system::error_code ec;
   socket_.close(ec);
   events_.write("camera_stop", summary());
@@ -159,6 +184,7 @@ void Camera::power_cycle() {
   // Unplugged: what was playing stops mid-word, and the microphone stream stops without an end.
   receiver_->cut("power_cycle");
   mic_->abort_burst();
+  if (rtsp_) rtsp_->drop_all("power_cycle");
   const std::int64_t now = clock_.now_us();
   apply(session_.power_cycle(now), now);
 }
@@ -248,9 +274,9 @@ void Camera::carry_out(const session::Action& action) {
 // Media follows the session: the speaker plays only while the floor is held, the microphone
 // streams to the session's client unless half duplex mutes it while the client talks.
 void Camera::sync_media() {
-  if (config_.no_session) return;
+  if (config_.no_session && !rtsp_) return;
   const auto peer = session_.online() ? session_.session_peer() : std::nullopt;
-  const bool stream_mic = peer && !session_.mic_muted();
+  const bool stream_mic = (peer && !session_.mic_muted()) || (rtsp_ && rtsp_->wants_microphone());
   if (!stream_mic && mic_->talking()) mic_->set_talking(false);  // its last packet goes to the old peer
   peer_ = peer;
   if (stream_mic && !mic_->talking()) {
@@ -275,6 +301,7 @@ nlohmann::json Camera::summary() const {
   s["model"] = config_.model;
   s["session"] = session_.summary();
   s["microphone"] = measure::SenderMetrics::summary(*mic_);
+  if (rtsp_) s["rtsp"] = rtsp_->summary();
   return s;
 }
 

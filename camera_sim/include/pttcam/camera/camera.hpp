@@ -16,6 +16,7 @@
 #include "pttcam/app/control_intake.hpp"
 #include "pttcam/app/io_loop.hpp"
 #include "pttcam/app/receiver_options.hpp"
+#include "pttcam/camera/rtsp_server.hpp"
 #include "pttcam/measure/event_log.hpp"
 #include "pttcam/measure/receiver_metrics.hpp"
 #include "pttcam/measure/resource_usage.hpp"
@@ -44,6 +45,7 @@ struct CameraConfig {
   double video_kbps = 0;  // dummy video sent to the client during a live view (load, not content)
   bool no_session = false;  // plays any RTP stream, no live-view protocol (standard RTP senders)
   std::filesystem::path events_path;
+  std::optional<RtspOptions> rtsp;  // --rtsp: also serve rtsp://HOST:PORT/live (docs/rtsp.md)
 };
 
 struct CameraStats {
@@ -70,6 +72,7 @@ class Camera {
   net::Udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
   const std::string& serial() const noexcept { return serial_; }
   const media::Receiver& speaker_path() const noexcept { return *receiver_; }
+  const RtspServer* rtsp() const noexcept { return rtsp_.get(); }
   nlohmann::json summary() const;
 
  private:
@@ -85,6 +88,7 @@ class Camera {
   void sync_media();
   void send_to(std::span<const std::byte> datagram, const net::Udp::endpoint& to);
   void schedule_video();
+  void make_rtsp(boost::asio::io_context& io);
 
   CameraConfig config_;
   std::string serial_;
@@ -110,6 +114,7 @@ class Camera {
   rtp::RtpHeader video_header_;
   std::unique_ptr<media::Receiver> receiver_;
   std::unique_ptr<media::Sender> mic_;
+  std::unique_ptr<RtspServer> rtsp_;  // last: its hooks use the receiver and the microphone
 };
 
 }  // namespace pttcam::camera

@@ -1,0 +1,360 @@
+// camera-sim --rtsp against clients nobody here wrote: GStreamer's ONVIF client talks into the
+// backchannel (UDP and TCP interleaved, with Digest authentication) and the camera's WAV holds
+// the speech; ffmpeg pulls the camera's microphone over interleaved TCP. Raw sockets send what a
+// broken or hostile client would, and the camera stays usable.
+#include <doctest/doctest.h>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "process.hpp"
+#include "pttcam/audio/sndfile.hpp"
+#include "pttcam/dsp/align.hpp"
+#include "pttcam/dsp/levels.hpp"
+#include "pttcam/net/asio.hpp"
+#include "pttcam/rtsp/digest.hpp"
+#include "talk_check.hpp"
+
+using namespace pttcam::test;
+using namespace std::chrono_literals;
+using boost::asio::ip::tcp;
+
+namespace {
+
+std::vector<float> read_f32(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<float> out;
+  float v;
+  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) out.push_back(v);
+  return out;
+}
+
+// A camera-sim serving RTSP on loopback, its files in `dir`.
+struct Camera {
+  Camera(const fs::path& dir, std::vector<std::string> extra = {})
+      : dir_(dir), process_(args(dir, std::move(extra)), dir / "camera.log") {
+    REQUIRE_MESSAGE(wait_for_file(dir / "rtsp_port", process_, 20s), process_.output());
+    port = std::stoi(read_text(dir / "rtsp_port"));
+    url = "rtsp://127.0.0.1:" + std::to_string(port) + "/live";
+  }
+  static std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extra) {
+    std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--rtsp", "127.0.0.1:0", "--rtsp-port-file",
+                               (dir / "rtsp_port").string(), "--output", "wav:" + (dir / "speaker.wav").string(),
+                               "--mic", "tone:440", "--events", (dir / "events.jsonl").string(), "--summary",
+                               (dir / "camera.json").string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  nlohmann::json stop() {
+    process_.signal(SIGTERM);
+    REQUIRE_MESSAGE(process_.wait(20s) == 0, process_.output());
+    return nlohmann::json::parse(read_text(dir_ / "camera.json"));
+  }
+  bool wait_event(const std::string& name, std::size_t count = 1) {
+    return wait_for_lines(dir_ / "events.jsonl", "\"" + name + "\"", count, process_, 20s);
+  }
+  fs::path dir_;
+  Process process_;
+  int port = 0;
+  std::string url;
+};
+
+// A raw RTSP connection with a receive timeout (a hang fails the test instead of stalling it).
+struct Raw {
+  explicit Raw(int port) : socket(io) {
+    socket.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    timeval tv{5, 0};
+    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  void write(const std::string& bytes) { boost::asio::write(socket, boost::asio::buffer(bytes)); }
+  // One response: status line and headers, then Content-Length bytes of body. Empty on close.
+  std::string response() {
+    while (true) {
+      const auto end = buffer.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        std::size_t length = 0;
+        const auto cl = buffer.find("Content-Length: ");
+        if (cl != std::string::npos && cl < end) length = std::stoul(buffer.substr(cl + 16));
+        if (buffer.size() >= end + 4 + length) {
+          auto r = buffer.substr(0, end + 4 + length);
+          buffer.erase(0, end + 4 + length);
+          return r;
+        }
+      }
+      char chunk[4096];
+      const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+      if (n <= 0) return {};
+      buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+  std::string request(const std::string& text) {
+    write(text);
+    return response();
+  }
+  bool closed_by_peer() {
+    char c;
+    return ::recv(socket.native_handle(), &c, 1, 0) == 0;
+  }
+  boost::asio::io_context io;
+  tcp::socket socket;
+  std::string buffer;
+};
+
+std::string header_value(const std::string& response, const std::string& name) {
+  const auto at = response.find("\r\n" + name + ": ");
+  if (at == std::string::npos) return {};
+  const auto from = at + name.size() + 4;
+  return response.substr(from, response.find("\r\n", from) - from);
+}
+
+// The speech the client pushed, found in the speaker WAV: one lag from a 1 s piece, then each
+// 300 ms window of the speech that is not near-silent, searched within 300 ms of where the window
+// before it was found (the playout may shift when a loaded machine starves the speaker).
+std::vector<double> speech_windows(const std::vector<float>& speech, const std::vector<float>& speaker) {
+  constexpr long kWindow = 48 * 300;
+  constexpr long kDrift = 48 * 300;
+  REQUIRE(speech.size() > 48000 * 2);
+  const std::span<const float> probe(speech.data() + 24000, 48000);
+  const auto a = pttcam::dsp::align(probe, speaker, -24000, static_cast<long>(speaker.size()));
+  MESSAGE("speech found in the speaker WAV with correlation " << a.correlation << " at "
+                                                               << static_cast<double>(a.lag - 24000) / 48.0 << " ms");
+  long offset = a.lag - 24000;  // speech[i] ~ speaker[i + offset]
+  std::vector<double> out;
+  for (long at = 0; at + kWindow <= static_cast<long>(speech.size()); at += kWindow) {
+    const std::span<const float> w(speech.data() + at, kWindow);
+    if (pttcam::dsp::rms_dbfs(w) < -40) continue;  // pauses between words say nothing
+    const auto m = pttcam::dsp::align(w, speaker, at + offset - kDrift, at + offset + kDrift);
+    if (m.correlation < 0.85)
+      MESSAGE("window at " << at / 48 << " ms: correlation " << m.correlation << ", moved "
+                           << static_cast<double>(m.lag - at - offset) / 48.0 << " ms");
+    else
+      offset = m.lag - at;
+    out.push_back(m.correlation);
+  }
+  return out;
+}
+
+void check_tone(const std::vector<float>& audio, double hz) {
+  REQUIRE(audio.size() > 48000);
+  std::vector<float> tone(4800);
+  for (std::size_t i = 0; i < tone.size(); ++i) tone[i] = static_cast<float>(std::sin(2 * M_PI * hz * i / 48000));
+  const auto a = pttcam::dsp::align(tone, audio, 0, static_cast<long>(audio.size() - tone.size()));
+  MESSAGE(hz << " Hz tone found with correlation " << a.correlation);
+  CHECK(a.correlation > 0.9);
+}
+
+}  // namespace
+
+TEST_CASE("GStreamer's ONVIF client talks into camera-sim over RTSP") {
+  std::string protocols = "udp";
+  std::vector<std::string> auth;
+  SUBCASE("UDP") {}
+  SUBCASE("TCP interleaved, Digest authentication") {
+    protocols = "tcp";
+    auth = {"--user", "admin", "--password", "s3cret"};
+  }
+  const auto dir = scratch_dir("rtsp_gst_onvif_" + protocols);
+  auto camera_args = auth;
+  camera_args.insert(camera_args.end(), {"--playout-delay-ms", "150"});  // content is checked here, not timing
+  Camera camera(dir, camera_args);
+  std::vector<std::string> script{"/usr/bin/python3", std::string(PTTCAM_SOURCE_DIR) + "/tests/integration/gst_onvif_talk.py",
+                                  "--url", camera.url, "--wav", PTTCAM_SPEECH_WAV, "--protocols", protocols,
+                                  "--mic-out", (dir / "mic.f32").string()};
+  if (!auth.empty()) script.insert(script.end(), {"--user", "admin", "--password", "s3cret"});
+  Process client(script, dir / "client.log");
+  REQUIRE_MESSAGE(client.wait(90s) == 0, (client.output() + "\ncamera:\n" + camera.process_.output()));
+  REQUIRE(camera.wait_event("rtsp_session_end"));  // PAUSE, TEARDOWN
+  const auto summary = camera.stop();
+  INFO(summary.dump());
+  CHECK(summary["rtsp"]["backchannel_packets"].get<long>() > 100);
+  // RTP still in flight when the client PAUSEs is dropped, not played.
+  CHECK(summary["rtsp"]["backchannel_dropped"].get<long>() < 20);
+  CHECK(summary["rtsp"]["auth_failures"] == 0);
+  CHECK(summary["malformed"] == 0);
+  const auto speech = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
+  const auto speaker = pttcam::audio::read_mono_48k(dir / "speaker.wav");
+  const auto windows = speech_windows(speech, speaker);
+  REQUIRE(windows.size() >= 5);
+  auto sorted = windows;
+  std::sort(sorted.begin(), sorted.end());
+  const auto good = std::count_if(windows.begin(), windows.end(), [](double c) { return c >= 0.85; });
+  MESSAGE(protocols << ": " << windows.size() << " speech windows, " << good << " with correlation >= 0.85; worst "
+                    << sorted.front() << ", median " << sorted[sorted.size() / 2] << "; speaker underrun samples "
+                    << summary["speaker_underrun_samples"]);
+  if (summary["speaker_underrun_samples"] == 0) {
+    CHECK(sorted.front() >= 0.85);
+  } else {
+    // A speaker starved by a loaded machine inserts silence mid-window (the camera counts it):
+    // that window is the speaker's, not the backchannel's. The rest must hold the speech.
+    CHECK(static_cast<double>(good) >= 0.9 * static_cast<double>(windows.size()));
+    CHECK(sorted[sorted.size() / 2] >= 0.95);
+  }
+  // And the camera's microphone reached the client through the same session.
+  check_tone(read_f32(dir / "mic.f32"), 440);
+  const auto events = read_events(dir / "events.jsonl");
+  bool play_with_backchannel = false;
+  for (const auto& e : events) play_with_backchannel |= e["event"] == "rtsp_play" && e["backchannel"] == true;
+  CHECK(play_with_backchannel);
+}
+
+TEST_CASE("ffmpeg pulls the camera's microphone over RTSP") {
+  std::vector<std::string> auth;
+  std::string credentials;
+  SUBCASE("no authentication") {}
+  SUBCASE("Digest") {
+    auth = {"--user", "admin", "--password", "s3cret"};
+    credentials = "admin:s3cret@";
+  }
+  const auto dir = scratch_dir(auth.empty() ? "rtsp_ffmpeg" : "rtsp_ffmpeg_digest");
+  Camera camera(dir, auth);
+  const auto url = "rtsp://" + credentials + camera.url.substr(7);
+  Process ffmpeg({"/usr/bin/ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url, "-t",
+                  "2", "-ac", "1", "-ar", "48000", "-y", (dir / "out.wav").string()},
+                 dir / "ffmpeg.log");
+  REQUIRE_MESSAGE(ffmpeg.wait(60s) == 0, ffmpeg.output());
+  const auto pulled = pttcam::audio::read_mono_48k(dir / "out.wav");
+  CHECK(pulled.size() >= 48000 * 3 / 2);
+  check_tone(pulled, 440);
+  const auto summary = camera.stop();
+  CHECK(summary["rtsp"]["microphone_packets"].get<long>() >= 75);
+  CHECK(summary["rtsp"]["auth_failures"] == 0);
+}
+
+TEST_CASE("camera-sim's RTSP answers: Require, one talker, Digest, bad input, vanished clients") {
+  const auto dir = scratch_dir("rtsp_protocol");
+  Camera camera(dir, {"--user", "admin", "--password", "pw"});
+  const std::string require = "Require: www.onvif.org/ver20/backchannel\r\n";
+  // Authenticates `method uri` against the last challenge seen on `raw`.
+  std::string nonce;
+  const auto authorization = [&](const std::string& method, const std::string& uri) {
+    return "Authorization: Digest username=\"admin\", realm=\"pttcam camera-sim\", nonce=\"" + nonce + "\", uri=\"" +
+           uri + "\", response=\"" +
+           pttcam::rtsp::digest_response(pttcam::rtsp::DigestAlgorithm::md5, "admin", "pttcam camera-sim", "pw", method,
+                                         uri, nonce) +
+           "\"\r\n";
+  };
+
+  Raw a(camera.port);
+  SUBCASE("OPTIONS without credentials; DESCRIBE gets 401, then 200 with the backchannel only when required") {
+    const auto options = a.request("OPTIONS " + camera.url + " RTSP/1.0\r\nCSeq: 1\r\n\r\n");
+    CHECK(options.starts_with("RTSP/1.0 200 OK\r\nCSeq: 1\r\n"));
+    CHECK(header_value(options, "Public").find("DESCRIBE") != std::string::npos);
+    const auto challenge = a.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: 2\r\n" + require + "\r\n");
+    REQUIRE(challenge.starts_with("RTSP/1.0 401 Unauthorized"));
+    nonce = pttcam::rtsp::parse_digest_params(header_value(challenge, "WWW-Authenticate"))->at("nonce");
+    const auto wrong = a.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: 3\r\n" +
+                                 authorization("DESCRIBE", camera.url + "/other") + "\r\n");
+    CHECK(wrong.starts_with("RTSP/1.0 401"));
+    const auto with = a.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: 4\r\n" + require +
+                                authorization("DESCRIBE", camera.url) + "\r\n");
+    REQUIRE(with.starts_with("RTSP/1.0 200 OK"));
+    CHECK(with.find("a=control:track1\r\na=recvonly") != std::string::npos);
+    CHECK(with.find("a=control:track2\r\na=sendonly") != std::string::npos);
+    const auto without = a.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: 5\r\n" + authorization("DESCRIBE", camera.url) + "\r\n");
+    CHECK(without.find("track2") == std::string::npos);
+    const auto unknown = a.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: 6\r\nRequire: funky.example/x\r\n" +
+                                   authorization("DESCRIBE", camera.url) + "\r\n");
+    CHECK(unknown.starts_with("RTSP/1.0 551 Option not supported"));
+    CHECK(header_value(unknown, "Unsupported") == "funky.example/x");
+    // Guessing costs the connection: the tenth wrong answer is the last one it gets.
+    SUBCASE("ten wrong passwords close the connection") {
+      Raw guess(camera.port);
+      int answered = 0;
+      for (int i = 0; i < 12; ++i) {
+        const auto r = guess.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: " + std::to_string(i + 1) + "\r\n" +
+                                     authorization("DESCRIBE", camera.url + "/guess") + "\r\n");
+        if (r.empty()) break;
+        CHECK(r.starts_with("RTSP/1.0 401"));
+        ++answered;
+      }
+      CHECK(answered == 10);
+      CHECK(a.request("OPTIONS " + camera.url + " RTSP/1.0\r\nCSeq: 20\r\n\r\n").starts_with("RTSP/1.0 200 OK"));
+      CHECK(camera.stop()["rtsp"]["auth_failures"] == 11);  // the earlier wrong uri, then ten guesses
+    }
+
+    SUBCASE("one talker: a second backchannel SETUP gets 453; it is free again once the first client vanishes") {
+      const auto track2 = camera.url + "/track2";
+      const auto setup = a.request("SETUP " + track2 + " RTSP/1.0\r\nCSeq: 7\r\n" + require +
+                                   "Transport: RTP/AVP/TCP;unicast;interleaved=2-3\r\n" + authorization("SETUP", track2) + "\r\n");
+      REQUIRE(setup.starts_with("RTSP/1.0 200 OK"));
+      CHECK(header_value(setup, "Transport") == "RTP/AVP/TCP;unicast;interleaved=2-3");
+      const auto session = header_value(setup, "Session");
+      CHECK(session.ends_with(";timeout=60"));
+      const auto play = a.request("PLAY " + camera.url + "/ RTSP/1.0\r\nCSeq: 8\r\n" + require + "Session: " + session +
+                                  "\r\n" + authorization("PLAY", camera.url + "/") + "\r\n");
+      CHECK(play.starts_with("RTSP/1.0 200 OK"));
+      REQUIRE(camera.wait_event("rtsp_backchannel_open"));
+      Raw b(camera.port);
+      const auto busy = b.request("SETUP " + track2 + " RTSP/1.0\r\nCSeq: 1\r\n" + require +
+                                  "Transport: RTP/AVP;unicast;client_port=40000-40001\r\n" + authorization("SETUP", track2) + "\r\n");
+      CHECK(busy.starts_with("RTSP/1.0 453 Not Enough Bandwidth"));
+      a.socket.close();  // vanishes mid-session, no TEARDOWN
+      REQUIRE(camera.wait_event("rtsp_backchannel_closed"));
+      const auto free = b.request("SETUP " + track2 + " RTSP/1.0\r\nCSeq: 2\r\n" + require +
+                                  "Transport: RTP/AVP;unicast;client_port=40000-40001\r\n" + authorization("SETUP", track2) + "\r\n");
+      CHECK(free.starts_with("RTSP/1.0 200 OK"));
+      CHECK(header_value(free, "Transport").find(";server_port=") != std::string::npos);
+      const auto summary = camera.stop();
+      CHECK(summary["rtsp"]["backchannel_busy"] == 1);
+      CHECK(summary["rtsp"]["sessions"] == 2);
+    }
+  }
+  SUBCASE("malformed requests are answered and closed; a slow client does not block others") {
+    Raw slow(camera.port);
+    slow.write("OPTIONS " + camera.url + " RTSP/1.0\r\nCSeq: 1\r\nX-Slow: ");  // and then nothing
+    const struct {
+      std::string bytes;
+      std::string status;
+    } cases[] = {
+        {"HELLO\r\n\r\n", "400"},
+        {"OPTIONS * RTSP/2.0\r\nCSeq: 1\r\n\r\n", "505"},
+        {"OPTIONS * RTSP/1.0\r\nX: " + std::string(9000, 'a') + "\r\n\r\n", "400"},
+        {"OPTIONS * RTSP/1.0\r\nContent-Length: 100000\r\n\r\n", "413"},
+    };
+    for (const auto& c : cases) {
+      Raw bad(camera.port);
+      const auto r = bad.request(c.bytes);
+      CHECK(r.starts_with("RTSP/1.0 " + c.status));
+      CHECK(bad.closed_by_peer());
+    }
+    // No CSeq: answered 400 without closing; interleaved junk on no channel is dropped.
+    CHECK(a.request("OPTIONS * RTSP/1.0\r\n\r\n").starts_with("RTSP/1.0 400"));
+    a.write(std::string("$\x07\x00\x03" "abc", 7));
+    CHECK(a.request("GET_PARAMETER " + camera.url + " RTSP/1.0\r\nCSeq: 9\r\n" + authorization("GET_PARAMETER", camera.url) +
+                    "\r\n")
+              .starts_with("RTSP/1.0 401"));  // no nonce yet: challenged, still answering
+    CHECK(a.request("OPTIONS " + camera.url + " RTSP/1.0\r\nCSeq: 10\r\n\r\n").starts_with("RTSP/1.0 200 OK"));
+    const auto summary = camera.stop();
+    CHECK(summary["rtsp"]["bad_requests"] == 4);
+    CHECK(summary["rtsp"]["backchannel_dropped"] == 1);
+  }
+}
+
+TEST_CASE("a silent RTSP session times out and releases the talk floor") {
+  const auto dir = scratch_dir("rtsp_timeout");
+  Camera camera(dir, {"--rtsp-session-timeout", "1"});
+  Raw a(camera.port);
+  const auto track2 = camera.url + "/track2";
+  const auto setup = a.request("SETUP " + track2 + " RTSP/1.0\r\nCSeq: 1\r\nRequire: www.onvif.org/ver20/backchannel\r\n"
+                               "Transport: RTP/AVP;unicast;client_port=40000-40001\r\n\r\n");
+  REQUIRE(setup.starts_with("RTSP/1.0 200 OK"));
+  const auto session = header_value(setup, "Session");
+  CHECK(session.ends_with(";timeout=1"));
+  const auto play = a.request("PLAY " + camera.url + "/ RTSP/1.0\r\nCSeq: 2\r\nSession: " + session + "\r\n\r\n");
+  CHECK(play.starts_with("RTSP/1.0 200 OK"));
+  REQUIRE(camera.wait_event("rtsp_backchannel_open"));
+  REQUIRE(camera.wait_event("rtsp_backchannel_closed"));  // no keepalive: the sweep ends it
+  const auto events = read_events(dir / "events.jsonl");
+  bool timed_out = false;
+  for (const auto& e : events) timed_out |= e["event"] == "rtsp_session_end" && e["reason"] == "timeout";
+  CHECK(timed_out);
+  // The session is gone: requests naming it get 454.
+  CHECK(a.request("GET_PARAMETER " + camera.url + "/ RTSP/1.0\r\nCSeq: 3\r\nSession: " + session + "\r\n\r\n")
+            .starts_with("RTSP/1.0 454 Session Not Found"));
+  const auto summary = camera.stop();
+  CHECK(summary["rtsp"]["session_timeouts"] == 1);
+}
