@@ -135,8 +135,9 @@ void write_cdf_plot(const fs::path& plots, const Json& cell, const References& r
      << "set output " << quoted((plots / (name + "-cdf.svg")).string()) << "\n"
      << "set title " << quoted("mouth-to-ear, " + name + " (" + cell[k::kLink].get<std::string>() + ", " +
                                num(cell[k::kFrameMs].get<double>(), 0) + " ms frames; JACK ground truth)")
-     << "\nset xlabel 'mouth-to-ear latency (ms)'\nset ylabel 'fraction of markers'\nset yrange [0:1.05]\n"
-     << "set key bottom right\nset grid\n"
+     << "\nset xlabel 'mouth-to-ear latency (ms, log scale)'\nset ylabel 'fraction of markers'\nset yrange [0:1.05]\n"
+     << "set logscale x 10\nset xrange [10:1000]\nset xtics (10, 20, 30, 50, 100, 200, 300, 500, 1000)\n"
+     << "set key top left opaque\nset grid\n"
      << "plot " << quoted((plots / (name + "-ours.dat")).string()) << " using 1:2 with steps lw 2 title 'pttcam'";
   const auto add = [&](const char* file, const std::string& title, const Json& v) {
     if (measured(v)) gp << ", \\\n     " << quoted((plots / (name + file)).string()) << " using 1:2 with steps lw 2 title " << quoted(title);
@@ -175,9 +176,20 @@ void write_timeline_plot(const fs::path& plots, const Json& cell) {
 
 // The report's tables, filled a cell at a time.
 struct Tables {
-  std::ostringstream latency, unlatched, talk, per_burst, quality, resources, figures;
+  std::ostringstream headline, latency, unlatched, talk, per_burst, quality, resources, figures;
   bool any_unlatched = false;
 };
+
+// The first table a reader sees: per cell, what pttcam did and what GStreamer did on the same link.
+void headline_row(Tables& t, const Json& cell, const References& r) {
+  const Json& ours = cell[k::kOurs];
+  const Json& ts = ours[k::kTalkStartMs];
+  t.headline << "| " << cell[k::kName].get<std::string>() << " | "
+             << (measured(ours) ? "**" + num(p50(ours)) + " ms**" : std::string("–")) << " | "
+             << (ts.is_object() ? ms_or_dash(field(ts, k::kP50)) + " ms" : std::string("–")) << " | " << markers(ours)
+             << " | " << (measured(r.def) ? num(p50(r.def)) + " ms" : std::string("–")) << " | " << ratio(ours, r.def)
+             << " |\n";
+}
 
 void latency_row(Tables& t, const Json& cell, const References& r) {
   const Json& ours = cell[k::kOurs];
@@ -271,6 +283,8 @@ void resources_row(Tables& t, const Json& cell, const References& r) {
 }
 
 void start_tables(Tables& t) {
+  t.headline << "| cell | pttcam mouth-to-ear p50 | pttcam talk-start p50 | markers heard | GStreamer default p50 | "
+                "pttcam / GStreamer |\n|---|---|---|---|---|---|\n";
   t.latency << "| cell | frames | link | mic | pttcam p50 / p95 / p99 | GStreamer default (200 ms) p50 / p95 / p99 | "
                "GStreamer tuned p50 / p95 / p99 | ours / default | ours / tuned |\n|---|---|---|---|---|---|---|---|---|\n";
   t.talk << "| cell | mic | key pressed by | talk-start p50 / p99 (truth) | unmeasured presses | "
@@ -327,6 +341,7 @@ void write_report(const std::string& dir_name, const std::string& matrix) {
   Json out_cells = Json::array();
   for (const auto& cell : cells) {
     const References r = references_of(cell, cells);
+    headline_row(t, cell, r);
     latency_row(t, cell, r);
     unlatched_row(t, cell, r);
     talk_row(t, cell);
@@ -363,6 +378,10 @@ void write_markdown(const fs::path& dir, const std::string& mode, const Tables& 
                          "buffers are emulated, and the reference, which needs JACK, did not run).\n\n"
                        : "Every figure: mode `jack` (ground truth on the private JACK server's clock, markers found in the "
                          "recordings).\n\n")
+     << "### Headline\n\n" << t.headline.str()
+     << "\nMouth-to-ear: a sound at the client's microphone to the same sound at the camera's speaker. Talk-start: the "
+        "key press to the first sound heard. Lower is better; the tables below give p95/p99, the ladder of GStreamer "
+        "settings, CPU and every press.\n\n"
      << "### Mouth-to-ear latency\n\n" << t.latency.str()
      << "\nThe reference (GStreamer: opusenc, rtpopuspay, rtpjitterbuffer, opusdec with FEC and PLC) streams continuously; "
         "\"tuned\" is the lowest rtpjitterbuffer latency of the ladder that lost no more markers than pttcam. "
