@@ -287,10 +287,6 @@ void Camera::sync_media() {
 
 nlohmann::json Camera::summary() const {
   auto s = speaker_metrics_.summary(*receiver_);
-  double talk_seconds = 0;  // talk audio played: each burst's first to last sample
-  for (const auto& b : s["per_burst"])
-    talk_seconds += static_cast<double>(b["last_play_end_us"].get<std::int64_t>() - b["first_play_us"].get<std::int64_t>()) / 1e6;
-  s["talk_seconds"] = talk_seconds;
   s["cpu_split"] = cpu_.summary(clock_.now_us());  // active: while a talk burst played
   s["media_dropped"] = stats_.media_dropped;
   s["control_malformed"] = control_in_.malformed();

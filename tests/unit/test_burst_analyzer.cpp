@@ -62,8 +62,10 @@ TEST_CASE("BurstAnalyzer") {
     REQUIRE(done.size() == 1);
     const auto& b = done[0];
     CHECK(b.talk_start_ms == doctest::Approx(60.0));  // key-down 0.99 s, heard 1.05 s
-    CHECK(b.mouth_to_ear_ms.size() == 4);
-    CHECK(b.mouth_to_ear_ms[0] == doctest::Approx(50.0));
+    CHECK(b.mouth_to_ear.count == 4);
+    CHECK(b.mouth_to_ear.p50 == doctest::Approx(50.0));
+    CHECK(b.mouth_to_ear_ms.empty());  // dropped once the burst is over
+    CHECK(a.mouth_to_ear().count() == 4);
     CHECK(b.tail_ms == doctest::Approx(70.0));  // key-up 1.06 s, last sample ends 1.13 s
     CHECK(b.cutoffs.empty());
     CHECK(b.terminated);
@@ -220,4 +222,34 @@ TEST_CASE("BurstAnalyzer::finish_all closes a burst still playing with what it p
   CHECK(a.all()[0].frames_normal == 5);
   CHECK(a.all()[0].cutoffs.empty());
   CHECK(a.take_finished().size() == 1);
+}
+
+TEST_CASE("LatencyHistogram and the burst list hold a soak in fixed memory") {
+  measure::LatencyHistogram h;
+  CHECK(h.percentile(50) == 0.0);
+  for (int i = 1; i <= 100; ++i) h.add(i);  // 1..100 ms
+  CHECK(h.count() == 100);
+  CHECK(h.percentile(50) == doctest::Approx(measure::percentile([] {
+                                            std::vector<double> v;
+                                            for (int i = 1; i <= 100; ++i) v.push_back(i);
+                                            return v;
+                                          }(), 50)).epsilon(0.01));
+  CHECK(h.percentile(99) == doctest::Approx(99.05).epsilon(0.001));
+  h.add(5000);  // beyond the bins: the largest seen answers for the top
+  CHECK(h.max() == 5000);
+  CHECK(h.percentile(100) == 5000);
+
+  BurstAnalyzer a(60);
+  for (std::int64_t burst = 0; burst < 1100; ++burst) {
+    const std::int64_t seq = 100 + burst * 2;
+    auto info = packet(seq, 0, 0);
+    info.capture_us = 1'000'000;
+    a.on_frame(frame(FrameKind::normal, seq, true), &info, 1'050'000 + burst * 100'000);
+    a.on_frame(frame(FrameKind::normal, seq + 1, false, true), nullptr, 1'070'000 + burst * 100'000);
+  }
+  CHECK(a.bursts() == 1100);
+  CHECK(a.all().size() == BurstAnalyzer::kKeptBursts);
+  CHECK(a.all().front().index == 101);  // the oldest went
+  CHECK(a.take_finished().size() == BurstAnalyzer::kKeptBursts);
+  CHECK(a.mouth_to_ear().count() == 1100);
 }

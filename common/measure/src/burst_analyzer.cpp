@@ -61,6 +61,7 @@ void BurstAnalyzer::on_frame(const jitter::PlayoutFrame& frame, const PacketInfo
       ++current_->frames_normal;
       if (packet && packet->capture_us)
         current_->mouth_to_ear_ms.push_back(static_cast<double>(play_us - *packet->capture_us) / 1000.0);
+      if (packet && packet->capture_us) mouth_to_ear_.add(current_->mouth_to_ear_ms.back());
       if (packet && packet->key_up_us) current_->tail_ms = static_cast<double>(end_us - *packet->key_up_us) / 1000.0;
       if (packet && burst_start_ts_) {
         // Timestamps relative to the burst's first, so a wrap does not matter.
@@ -190,7 +191,18 @@ void BurstAnalyzer::finish(const std::string& ended_by, Micros end_us) {
             [](const Cutoff& a, const Cutoff& b) { return a.at_us < b.at_us; });
   current_->ended_by = ended_by;
   if (!current_->last_play_end_us) current_->last_play_end_us = end_us;
+  auto& m = current_->mouth_to_ear_ms;
+  current_->mouth_to_ear = {percentile(m, 50), percentile(m, 95), percentile(m, 99),
+                            m.empty() ? 0.0 : *std::max_element(m.begin(), m.end()), m.size()};
+  m = {};
+  if (current_->talk_start_ms) talk_start_.add(*current_->talk_start_ms);
+  ++finished_;
+  talk_seconds_ += static_cast<double>(current_->last_play_end_us - current_->first_play_us) / 1e6;
   done_.push_back(std::move(*current_));
+  if (done_.size() > kKeptBursts) {
+    done_.pop_front();
+    if (reported_ > 0) --reported_;
+  }
   current_.reset();
   runs_.clear();
   late_.clear();
@@ -225,10 +237,7 @@ nlohmann::json to_json(const BurstSummary& b) {
           {"frames_fec", b.frames_fec},
           {"frames_concealed", b.frames_concealed},
           {"mouth_to_ear_ms",
-           {{"p50", percentile(b.mouth_to_ear_ms, 50)},
-            {"p95", percentile(b.mouth_to_ear_ms, 95)},
-            {"p99", percentile(b.mouth_to_ear_ms, 99)},
-            {"max", b.mouth_to_ear_ms.empty() ? 0.0 : *std::max_element(b.mouth_to_ear_ms.begin(), b.mouth_to_ear_ms.end())}}},
+           {{"p50", b.mouth_to_ear.p50}, {"p95", b.mouth_to_ear.p95}, {"p99", b.mouth_to_ear.p99}, {"max", b.mouth_to_ear.max}}},
           {"terminated", b.terminated},
           {"ended_by", b.ended_by},
           {"cutoffs", cutoffs}};

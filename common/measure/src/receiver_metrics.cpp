@@ -35,10 +35,6 @@ const char* fate_of(const jitter::PlayoutFrame& f) {
   return f.kind == FrameKind::normal ? "played" : f.redundant ? "red" : f.kind == FrameKind::fec ? "fec" : "lost";
 }
 
-double max_of(const std::vector<double>& v) {
-  return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end());
-}
-
 }  // namespace
 
 ReceiverMetrics::ReceiverMetrics(const Options& options, EventLog& events, std::string prefix)
@@ -195,24 +191,25 @@ nlohmann::json playout_counts(const media::Receiver& r) {
 }  // namespace
 
 nlohmann::json ReceiverMetrics::summary(const media::Receiver& receiver) const {
-  std::vector<double> m2e;
-  std::vector<double> talk_start;
   nlohmann::json bursts = nlohmann::json::array();
   nlohmann::json cutoffs = nlohmann::json::array();
   for (const auto& b : analyzer_.all()) {
-    m2e.insert(m2e.end(), b.mouth_to_ear_ms.begin(), b.mouth_to_ear_ms.end());
-    if (b.talk_start_ms) talk_start.push_back(*b.talk_start_ms);
     bursts.push_back(to_json(b));
     for (const auto& c : b.cutoffs) cutoffs.push_back(to_json(c));
   }
+  const auto& m2e = analyzer_.mouth_to_ear();
+  const auto& ts = analyzer_.talk_start();
   auto s = packet_counts(receiver);
   s.update(playout_counts(receiver));
   s["mouth_to_ear_ms"] = {
-      {"p50", percentile(m2e, 50)}, {"p95", percentile(m2e, 95)}, {"p99", percentile(m2e, 99)}, {"max", max_of(m2e)}};
-  s["talk_start_ms"] = {{"p50", percentile(talk_start, 50)}, {"max", max_of(talk_start)}};
+      {"p50", m2e.percentile(50)}, {"p95", m2e.percentile(95)}, {"p99", m2e.percentile(99)}, {"max", m2e.max()}};
+  s["talk_start_ms"] = {{"p50", ts.percentile(50)}, {"max", ts.max()}};
   s["cutoff_count"] = cutoffs.size();
   s["cutoffs"] = cutoffs;
   s["per_burst"] = bursts;
+  // The newest bursts only, in a long run: the rest are in the event log (burst_summary).
+  s["per_burst_finished"] = analyzer_.bursts();
+  s["talk_seconds"] = analyzer_.talk_seconds();
   return s;
 }
 

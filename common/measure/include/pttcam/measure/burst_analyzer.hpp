@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <deque>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "pttcam/jitter/types.hpp"
+#include "pttcam/measure/latency_histogram.hpp"
 #include "pttcam/media/observer.hpp"
 
 namespace pttcam::measure {
@@ -28,6 +30,11 @@ struct Cutoff {
   std::string cause;
 };
 
+struct Percentiles {
+  double p50 = 0, p95 = 0, p99 = 0, max = 0;
+  std::uint64_t count = 0;
+};
+
 struct BurstSummary {
   std::uint64_t index = 0;
   Micros first_play_us = 0;
@@ -38,7 +45,8 @@ struct BurstSummary {
   std::uint64_t frames_normal = 0;
   std::uint64_t frames_fec = 0;
   std::uint64_t frames_concealed = 0;
-  std::vector<double> mouth_to_ear_ms;  // per normally played frame
+  std::vector<double> mouth_to_ear_ms;  // per normally played frame, while the burst plays
+  Percentiles mouth_to_ear;             // of those, once the burst is over (the list is then dropped)
   std::vector<Cutoff> cutoffs;
   bool terminated = false;  // its last packet played
   std::string ended_by;     // "end" | "timeout" | cut cause
@@ -63,7 +71,15 @@ class BurstAnalyzer {
 
   // Bursts that ended since the last call (their cutoffs are final then).
   std::vector<BurstSummary> take_finished();
-  const std::vector<BurstSummary>& all() const noexcept { return done_; }
+  // The finished bursts, the newest kKeptBursts of them (a soak must not grow); bursts() counts all.
+  const std::deque<BurstSummary>& all() const noexcept { return done_; }
+  std::uint64_t bursts() const noexcept { return finished_; }
+  // Talk heard, over every finished burst: first to last sample played.
+  double talk_seconds() const noexcept { return talk_seconds_; }
+  static constexpr std::size_t kKeptBursts = 1000;
+  // Every normally played frame's mouth-to-ear and every burst's talk-start, in fixed memory.
+  const LatencyHistogram& mouth_to_ear() const noexcept { return mouth_to_ear_; }
+  const LatencyHistogram& talk_start() const noexcept { return talk_start_; }
   bool in_burst() const noexcept { return current_.has_value(); }
   bool suspended() const noexcept { return suspended_.has_value(); }
 
@@ -103,7 +119,11 @@ class BurstAnalyzer {
   };
   std::vector<Delay> delays_;  // normal frames of the burst in the last kQueueWindowUs
   std::optional<Micros> lowest_delay_us_;  // of the burst so far
-  std::vector<BurstSummary> done_;
+  std::deque<BurstSummary> done_;
+  std::uint64_t finished_ = 0;
+  double talk_seconds_ = 0;
+  LatencyHistogram mouth_to_ear_;
+  LatencyHistogram talk_start_;
   std::size_t reported_ = 0;
   std::uint64_t next_index_ = 1;
 };
