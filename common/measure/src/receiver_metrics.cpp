@@ -155,6 +155,7 @@ nlohmann::json packet_counts(const media::Receiver& r) {
           {"red_copies_received", pc.redundant_received - c.end_repeats},
           {"end_repeats", c.end_repeats},
           {"end_repeats_used", c.end_repeats_used},
+          {"end_repeats_stale", c.end_repeats_stale},
           {"decode_errors", c.decode_errors},
           {"packets", pc.received},
           {"duplicate", pc.duplicate},

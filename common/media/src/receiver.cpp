@@ -165,6 +165,13 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
 void Receiver::insert_repeat(const rtp::RtpPacket& p, const jitter::IncomingPacket& in,
                              const std::optional<rtp::RedPayload>& red, Micros now) {
   ++counters_.end_repeats;
+  // A repeat only stands in for the end of a burst in progress: alone it never starts one (the
+  // repeats of a burst that already ended, arriving after a session changed, must not play).
+  if (!playout_.in_burst() && !playout_.waiting()) {
+    ++counters_.end_repeats_stale;
+    pump();
+    return;
+  }
   if (playout_.insert_redundant(in, now) == jitter::InsertResult::accepted) {
     ++counters_.end_repeats_used;
     count_for_loss(p.header.ssrc, p.header.sequence);

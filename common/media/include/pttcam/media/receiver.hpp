@@ -32,6 +32,7 @@ struct ReceiveCounters {
   std::uint64_t red_copies_unusable = 0;  // copies of another type, size or offset: ignored
   std::uint64_t end_repeats = 0;          // repeats of burst end packets received
   std::uint64_t end_repeats_used = 0;     // ... that stood in for a lost original
+  std::uint64_t end_repeats_stale = 0;    // ... with no burst in progress: ignored
   std::uint64_t decode_errors = 0;        // played as silence
   std::uint64_t cuts = 0;                 // bursts cut short by cut()
   // RFC 3550 A.3 cumulative loss: packets expected from the sequence numbers seen, minus those
