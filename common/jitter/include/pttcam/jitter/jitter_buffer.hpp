@@ -70,6 +70,9 @@ class JitterBuffer {
   // Ends the burst in progress and drops every waiting packet (a session cap cut the talk):
   // those packets, if they come again, count as late. The stream (SSRC) is kept.
   void flush() noexcept;
+  // The sender restarted with the same SSRC (new sequence and timestamp bases, RFC 3550 A.1
+  // resynchronisation): as for a new SSRC, nothing waiting or playing belongs to the new stream.
+  void restart_stream() noexcept;
 
   bool in_burst() const noexcept { return decision_.in_burst(); }
   bool waiting() const noexcept { return !store_.empty(); }  // packets stored, not played yet
