@@ -19,6 +19,7 @@
 #include "pttcam/measure/resource_usage.hpp"
 #include "pttcam/measure/sender_metrics.hpp"
 #include "pttcam/media/receiver.hpp"
+#include "pttcam/media/rtcp_reporter.hpp"
 #include "pttcam/media/sender.hpp"
 #include "pttcam/net/address.hpp"
 #include "pttcam/session/client_session.hpp"
@@ -36,6 +37,7 @@ struct ClientConfig {
   double keepalive_timeout_s = 3;
   bool no_session = false;  // plain RTP, no control protocol (standard RTP receivers)
   bool cold_mic = false;    // open the microphone at key-down, close it at key-up
+  std::uint16_t local_port = 0;  // 0: any free port
   std::filesystem::path events_path;
 };
 
@@ -69,6 +71,7 @@ class Client {
 
   const session::ClientSession& session() const noexcept { return session_; }
   const media::Sender& sender() const noexcept { return *sender_; }
+  net::Udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
   nlohmann::json summary() const;
   std::string status_line(std::int64_t now_us) const;
 
@@ -98,6 +101,7 @@ class Client {
   bool running_ = false;
   std::unique_ptr<media::Receiver> receiver_;
   std::unique_ptr<media::Sender> sender_;
+  std::unique_ptr<media::RtcpReporter> rtcp_;
 };
 
 }  // namespace pttcam::client

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "pttcam/codec/opus_settings.hpp"
 #include "pttcam/measure/receiver_metrics.hpp"
 #include "pttcam/media/receiver.hpp"
 
@@ -33,6 +34,49 @@ inline void add_receiver_options(CLI::App& app, ReceiverSettings& settings, std:
   app.add_option("--cutoff-ms", settings.metrics.cutoff_ms, "Concealment runs this long or longer inside a burst are cutoffs")
       ->check(CLI::Range(1.0, 10000.0))
       ->capture_default_str();
+}
+
+// The RTP payload types a program sends and expects (one pair for both directions, as an SDP's
+// m-line gives one). apply_payload_types() copies them to the receiver after parsing.
+inline void add_payload_type_options(CLI::App& app, codec::OpusSettings& opus) {
+  const auto rule = CLI::Validator(
+      [](std::string& text) -> std::string {
+        int pt = -1;
+        if (!CLI::detail::lexical_cast(text, pt)) return "not a number: '" + text + "'";
+        return codec::OpusSettings::check_payload_type(pt);
+      },
+      "PT");
+  app.add_option("--payload-type", opus.payload_type,
+                 "RTP payload type of Opus, sent and expected (ffmpeg sends 97, GStreamer's rtpopuspay 96)")
+      ->check(rule)
+      ->capture_default_str();
+  app.add_option("--red-payload-type", opus.red_payload_type,
+                 "RTP payload type of RFC 2198 redundancy around Opus, sent and expected")
+      ->check(rule)
+      ->capture_default_str();
+}
+
+inline void apply_payload_types(const codec::OpusSettings& opus, ReceiverSettings& settings) {
+  settings.playout.payload_type = static_cast<std::uint8_t>(opus.payload_type);
+  settings.playout.red_payload_type = static_cast<std::uint8_t>(opus.red_payload_type);
+}
+
+// Why packets were dropped, one line each starting with `prefix`, for the exit summary on stderr.
+inline std::string drop_reasons(const nlohmann::json& s, const std::string& prefix) {
+  std::string out;
+  const auto u = [&](const char* k) { return s.value(k, 0ULL); };
+  const auto line = [&](std::uint64_t n, const std::string& why) {
+    if (n > 0) out += prefix + std::to_string(n) + " dropped: " + why + "\n";
+  };
+  line(u("wrong_payload_type"), "wrong payload type " + std::to_string(s.value("last_wrong_payload_type", -1)) +
+                                    ", expected " + std::to_string(s.value("payload_type", 0)) + " (Opus) or " +
+                                    std::to_string(s.value("red_payload_type", 0)) +
+                                    " (RED); set --payload-type or --sdp");
+  line(u("malformed"), "not RTP (see malformed_by_reason in --summary)");
+  line(u("bad_opus"), "not an Opus packet");
+  line(u("bad_red"), "RED blocks that do not add up");
+  line(u("rtcp_malformed"), "malformed RTCP");
+  return out;
 }
 
 }  // namespace pttcam::app
