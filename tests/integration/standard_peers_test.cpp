@@ -1,0 +1,234 @@
+// pttcam against RTP peers nobody here wrote, with the SDPs those peers produce or pttcam writes:
+// ffmpeg's `-f rtp` and GStreamer's rtpopuspay at their default payload types send speech to
+// camera-sim, which must play it sample for sample (no inserted gaps, no loss, no cutoff); and
+// ffmpeg decodes ptt-client's stream from the SDP ptt-client wrote, and nothing else.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+
+#include "process.hpp"
+#include "pttcam/audio/sndfile.hpp"
+#include "pttcam/dsp/align.hpp"
+#include "pttcam/net/asio.hpp"
+#include "pttcam/sdp/description.hpp"
+#include "talk_check.hpp"
+
+using namespace pttcam::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr long kWindow = 9600;  // 200 ms
+
+std::vector<float> read_f32(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<float> out;
+  float v;
+  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) out.push_back(v);
+  return out;
+}
+
+double rms(std::span<const float> x) {
+  double e = 0;
+  for (float v : x) e += static_cast<double>(v) * v;
+  return x.empty() ? 0 : std::sqrt(e / static_cast<double>(x.size()));
+}
+
+struct WindowMatch {
+  int windows = 0;      // speech windows of the input compared
+  int matched = 0;      // ... found in the output at >= 0.85, at the first window's lag +-1 ms
+  double worst = 1;     // lowest correlation
+  long lag_spread = 0;  // largest |lag - first lag| (samples): inserted or dropped audio moves it
+};
+
+// Every 200 ms window of the input with speech in it (RMS at least a quarter of the median
+// window's) is looked for in the output near where the whole recording lines up. A receiver that
+// inserts silence or drops audio moves the lag from one window to the next.
+WindowMatch match_windows(const std::vector<float>& input, const std::vector<float>& output) {
+  WindowMatch m;
+  const long n = static_cast<long>(input.size()) / kWindow;
+  std::vector<double> levels;
+  for (long w = 0; w < n; ++w) levels.push_back(rms(std::span(input).subspan(w * kWindow, kWindow)));
+  auto sorted = levels;
+  std::nth_element(sorted.begin(), sorted.begin() + n / 2, sorted.end());
+  const double floor = sorted[n / 2] / 4;
+  // Where the input starts in the output: its loudest second, looked for everywhere.
+  long best = 0;
+  for (long w = 0; w + 5 <= n; ++w)
+    if (rms(std::span(input).subspan(w * kWindow, 5 * kWindow)) > rms(std::span(input).subspan(best * kWindow, 5 * kWindow)))
+      best = w;
+  const auto whole = pttcam::dsp::align(std::span(input).subspan(best * kWindow, 5 * kWindow), output, 0,
+                                        static_cast<long>(output.size()));
+  const long offset = whole.lag - best * kWindow;  // input[i] plays at output[i + offset]
+  MESSAGE("input lines up with the output at " << offset << " samples, correlation " << whole.correlation);
+  for (long w = 0; w < n; ++w) {
+    if (levels[w] < floor) continue;
+    const long at = w * kWindow + offset;
+    if (at < 0 || at + kWindow > static_cast<long>(output.size())) continue;
+    ++m.windows;
+    const auto a = pttcam::dsp::align(std::span(input).subspan(w * kWindow, kWindow), output, at - 4800, at + 4800);
+    m.worst = std::min(m.worst, a.correlation);
+    m.lag_spread = std::max(m.lag_spread, std::abs(a.lag - at));
+    if (a.correlation >= 0.85 && std::abs(a.lag - at) <= 48) ++m.matched;
+  }
+  return m;
+}
+
+// A UDP port held open while a tool sends to it (so that nothing answers with ICMP errors).
+struct Sink {
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket socket{io, boost::asio::ip::udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)};
+  std::string port() const { return std::to_string(socket.local_endpoint().port()); }
+};
+
+unsigned short free_udp_port() {
+  Sink s;
+  return s.socket.local_endpoint().port();
+}
+
+// camera-sim with --no-session and the sender's SDP; returns its port.
+struct Camera {
+  fs::path dir;
+  Process process;
+  std::string port;
+  Camera(const fs::path& d, const fs::path& sdp, std::vector<std::string> extra = {})
+      : dir(d),
+        process(
+            [&] {
+              std::vector<std::string> argv{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file",
+                                            (d / "port").string(), "--sdp", sdp.string(), "--no-session", "--output",
+                                            "wav:" + (d / "speaker.wav").string(), "--events",
+                                            (d / "camera.jsonl").string(), "--summary", (d / "camera.json").string(),
+                                            "--sdp-out", (d / "camera.sdp").string()};
+              argv.insert(argv.end(), extra.begin(), extra.end());
+              return argv;
+            }(),
+            d / "camera.log") {
+    REQUIRE_MESSAGE(wait_for_file(d / "port", process, 10s), process.output());
+    port = std::to_string(std::stoi(read_text(d / "port")));
+  }
+  // After the sender finished: the burst has played out once the camera says the sender stopped.
+  nlohmann::json finish() {
+    CHECK_MESSAGE(wait_for_lines(dir / "camera.jsonl", "\"sender_stopped\"", 1, process, 10s), process.output());
+    process.signal(SIGTERM);
+    REQUIRE(process.wait(10s) == 0);
+    return nlohmann::json::parse(read_text(dir / "camera.json"));
+  }
+};
+
+void check_clean_stream(const nlohmann::json& s, const fs::path& dir) {
+  nlohmann::json brief = s;
+  brief.erase("per_burst");
+  brief.erase("session");
+  brief.erase("microphone");
+  INFO(brief.dump());
+  CHECK(s["wrong_payload_type"] == 0);
+  CHECK(s["malformed"] == 0);
+  CHECK(s["rtp_lost"] == 0);
+  CHECK(s["lost"] == 0);
+  CHECK(s["late"] == 0);
+  CHECK(s["frames_concealed"] == 0);
+  CHECK(s["cutoff_count"] == 0);
+  CHECK(s["bursts"] == 1);
+  CHECK(s["bursts_unterminated"] == 0);
+  CHECK(s["bursts_sender_stopped"] == 1);
+  const auto input = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
+  const auto output = pttcam::audio::read_mono_48k(dir / "speaker.wav");
+  const auto m = match_windows(input, output);
+  MESSAGE("speech windows matched: " << m.matched << " of " << m.windows << ", worst correlation " << m.worst
+                                     << ", lag spread " << m.lag_spread << " samples");
+  CHECK(m.windows >= 30);
+  CHECK(m.matched == m.windows);
+  CHECK(m.lag_spread <= 48);
+}
+
+}  // namespace
+
+TEST_CASE("camera-sim plays ffmpeg's RTP/Opus stream, configured by ffmpeg's own SDP") {
+  const auto dir = scratch_dir("std_ffmpeg_to_camera");
+  // ffmpeg writes the SDP of what it sends as it starts: a short run towards a port held open.
+  {
+    Sink sink;
+    Process probe({"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-i", PTTCAM_SPEECH_WAV, "-t", "0.1",
+                   "-c:a", "libopus", "-f", "rtp", "-sdp_file", (dir / "ffmpeg.sdp").string(),
+                   "rtp://127.0.0.1:" + sink.port()},
+                  dir / "probe.log");
+    REQUIRE_MESSAGE(probe.wait(30s) == 0, probe.output());
+  }
+  const auto described = pttcam::sdp::parse_sdp(read_text(dir / "ffmpeg.sdp"));
+  REQUIRE(described);
+  CHECK(described.description->opus.payload_type == 97);  // ffmpeg's default: not pttcam's 111
+  // ffmpeg -re paces by reading its input in chunks: its packets leave +-20 ms around their time
+  // (RFC 3550 jitter ~20 ms on loopback). A fixed delay above that keeps the adaptive buffer from
+  // growing mid-stream, which it does by inserting a concealed frame (frames_stretched): the
+  // check here is that nothing else inserts or drops audio.
+  Camera camera(dir, dir / "ffmpeg.sdp", {"--playout-delay-ms", "80"});
+  Process ffmpeg({"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", PTTCAM_SPEECH_WAV, "-c:a",
+                  "libopus", "-f", "rtp", "rtp://127.0.0.1:" + camera.port},
+                 dir / "ffmpeg.log");
+  REQUIRE_MESSAGE(ffmpeg.wait(60s) == 0, ffmpeg.output());
+  const auto s = camera.finish();
+  CHECK(s["payload_type"] == 97);
+  check_clean_stream(s, dir);
+}
+
+TEST_CASE("camera-sim plays GStreamer's rtpopuspay stream, configured by the SDP GStreamer derives") {
+  const auto dir = scratch_dir("std_gst_to_camera");
+  {
+    Process sdp({"/usr/bin/python3", PTTCAM_SOURCE_DIR "/tests/data/sdp/make_gst_sdp.py", (dir / "gst.sdp").string()},
+                dir / "sdp.log");
+    REQUIRE_MESSAGE(sdp.wait(30s) == 0, sdp.output());
+  }
+  const auto described = pttcam::sdp::parse_sdp(read_text(dir / "gst.sdp"));
+  REQUIRE(described);
+  CHECK(described.description->opus.payload_type == 96);  // rtpopuspay's default
+  Camera camera(dir, dir / "gst.sdp");
+  Process gst({"/usr/bin/gst-launch-1.0", "-q", "filesrc", "location=" PTTCAM_SPEECH_WAV, "!", "wavparse", "!",
+               "audioconvert", "!", "audioresample", "!", "opusenc", "!", "rtpopuspay", "!", "udpsink",
+               "host=127.0.0.1", "port=" + camera.port, "sync=true"},
+              dir / "gst.log");
+  REQUIRE_MESSAGE(gst.wait(60s) == 0, gst.output());
+  const auto s = camera.finish();
+  CHECK(s["payload_type"] == 96);
+  check_clean_stream(s, dir);
+}
+
+TEST_CASE("ffmpeg decodes ptt-client's stream from the SDP ptt-client writes, and nothing else") {
+  const auto dir = scratch_dir("std_client_to_ffmpeg");
+  const auto port = std::to_string(free_udp_port());
+  // The first press comes 2 s after start: ffmpeg reads the SDP and binds the port meanwhile.
+  Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--no-session", "--input",
+                  std::string("wav:") + PTTCAM_SPEECH_WAV, "--talk-script", "2+4", "--speaker", "null", "--sdp-out",
+                  (dir / "client.sdp").string(), "--summary", (dir / "client.json").string()},
+                 dir / "client.log");
+  REQUIRE_MESSAGE(wait_for_file(dir / "client.sdp", client, 10s), client.output());
+  Process ffmpeg({"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp", "-i",
+                  (dir / "client.sdp").string(), "-f", "f32le", "-ac", "1", "-ar", "48000",
+                  (dir / "ffmpeg.f32").string()},
+                 dir / "ffmpeg.log");
+  REQUIRE_MESSAGE(client.wait(30s) == 0, client.output());
+  REQUIRE_MESSAGE(ffmpeg.running(), ffmpeg.output());
+  // ffmpeg writes as it decodes; once its output stops growing it has everything.
+  std::uintmax_t size = 0;
+  for (int still = 0; still < 20; std::this_thread::sleep_for(50ms)) {
+    std::error_code ec;
+    const auto now = fs::file_size(dir / "ffmpeg.f32", ec);
+    still = now == size && now > 0 ? still + 1 : 0;
+    size = now;
+  }
+  ffmpeg.signal(SIGINT);
+  ffmpeg.wait(10s);
+  const auto decoded = read_f32(dir / "ffmpeg.f32");
+  INFO("ffmpeg: " << ffmpeg.output());
+  REQUIRE(decoded.size() > 3 * 48000);
+  const auto input = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
+  // The 4 s the key was held are 4 s of the input, from where the client's microphone was at the press.
+  const std::span<const float> piece(decoded.data() + 48000, 2 * 48000);
+  const auto a = pttcam::dsp::align(piece, input, 0, static_cast<long>(input.size()) - 2 * 48000);
+  MESSAGE("ffmpeg-decoded speech vs input: correlation " << a.correlation << " at input sample " << a.lag);
+  CHECK(a.correlation > 0.85);
+}
