@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <numeric>
 #include <sstream>
 
@@ -202,40 +203,57 @@ TEST_CASE("camera-sim plays GStreamer's rtpopuspay stream, configured by the SDP
   check_clean_stream(s, dir);
 }
 
-TEST_CASE("ffmpeg decodes ptt-client's stream from the SDP ptt-client writes, and nothing else") {
-  const auto dir = scratch_dir("std_client_to_ffmpeg");
+// ptt-client --no-session talks for 4 s to a port nobody else uses and writes its SDP; `receiver`
+// (given the SDP and a raw F32 output path) decodes the stream from that file alone.
+void decode_client_stream(const std::string& name,
+                          const std::function<std::vector<std::string>(const fs::path&, const fs::path&)>& receiver) {
+  const auto dir = scratch_dir(name);
   const auto port = std::to_string(free_udp_port());
-  // The first press comes 2 s after start: ffmpeg reads the SDP and binds the port meanwhile.
+  // The first press comes 2 s after start: the receiver reads the SDP and binds the port meanwhile.
   Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--no-session", "--input",
                   std::string("wav:") + PTTCAM_SPEECH_WAV, "--talk-script", "2+4", "--speaker", "null", "--sdp-out",
                   (dir / "client.sdp").string(), "--summary", (dir / "client.json").string()},
                  dir / "client.log");
   REQUIRE_MESSAGE(wait_for_file(dir / "client.sdp", client, 10s), client.output());
-  Process ffmpeg({"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp", "-i",
-                  (dir / "client.sdp").string(), "-f", "f32le", "-ac", "1", "-ar", "48000",
-                  (dir / "ffmpeg.f32").string()},
-                 dir / "ffmpeg.log");
+  Process tool(receiver(dir / "client.sdp", dir / "decoded.f32"), dir / "receiver.log");
   REQUIRE_MESSAGE(client.wait(30s) == 0, client.output());
-  REQUIRE_MESSAGE(ffmpeg.running(), ffmpeg.output());
-  // ffmpeg writes as it decodes; once its output stops growing it has everything.
+  // The client's RTCP BYE ends the stream for ffmpeg and sdpdemux, which may then exit on their
+  // own; otherwise, once the output stops growing the tool has everything.
   std::uintmax_t size = 0;
-  for (int still = 0; still < 20; std::this_thread::sleep_for(50ms)) {
+  for (int still = 0; still < 20 && tool.running(); std::this_thread::sleep_for(50ms)) {
     std::error_code ec;
-    const auto now = fs::file_size(dir / "ffmpeg.f32", ec);
+    const auto now = fs::file_size(dir / "decoded.f32", ec);
     still = now == size && now > 0 ? still + 1 : 0;
     size = now;
   }
-  ffmpeg.signal(SIGINT);
-  ffmpeg.wait(10s);
-  const auto decoded = read_f32(dir / "ffmpeg.f32");
-  INFO("ffmpeg: " << ffmpeg.output());
+  tool.signal(SIGINT);
+  tool.wait(10s);
+  const auto decoded = read_f32(dir / "decoded.f32");
+  INFO("receiver: " << tool.output());
   REQUIRE(decoded.size() > 3 * 48000);
   const auto input = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
   // The 4 s the key was held are 4 s of the input, from where the client's microphone was at the press.
   const std::span<const float> piece(decoded.data() + 48000, 2 * 48000);
   const auto a = pttcam::dsp::align(piece, input, 0, static_cast<long>(input.size()) - 2 * 48000);
-  MESSAGE("ffmpeg-decoded speech vs input: correlation " << a.correlation << " at input sample " << a.lag);
+  MESSAGE(name << ": decoded speech vs input: correlation " << a.correlation << " at input sample " << a.lag);
   CHECK(a.correlation > 0.85);
+}
+
+TEST_CASE("ffmpeg decodes ptt-client's stream from the SDP ptt-client writes, and nothing else") {
+  decode_client_stream("std_client_to_ffmpeg", [](const fs::path& sdp, const fs::path& out) {
+    return std::vector<std::string>{"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-protocol_whitelist",
+                                    "file,udp,rtp", "-i", sdp.string(), "-f", "f32le", "-ac", "1", "-ar", "48000",
+                                    out.string()};
+  });
+}
+
+TEST_CASE("GStreamer's sdpdemux decodes ptt-client's stream from the SDP ptt-client writes, and nothing else") {
+  decode_client_stream("std_client_to_gst", [](const fs::path& sdp, const fs::path& out) {
+    return std::vector<std::string>{"/usr/bin/gst-launch-1.0", "-q", "filesrc", "location=" + sdp.string(), "!",
+                                    "sdpdemux", "!", "rtpopusdepay", "!", "opusdec", "!", "audioconvert", "!",
+                                    "audioresample", "!", "audio/x-raw,format=F32LE,rate=48000,channels=1", "!",
+                                    "filesink", "location=" + out.string()};
+  });
 }
 
 TEST_CASE("tshark sees a clean ptt-client stream as Lost 0, every packet counted once") {
