@@ -348,3 +348,52 @@ TEST_CASE("a GStreamer sender that wraps its sequence and timestamp, then restar
   CHECK(s["bursts_sender_stopped"] == 2);
   CHECK(s["cutoff_count"] == 0);
 }
+
+TEST_CASE("a GStreamer stream through net-impair loss=5: camera-sim counts exactly the proxy's drops as loss") {
+  const auto dir = scratch_dir("std_gst_loss");
+  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "camera.port").string(),
+                  "--no-session", "--payload-type", "96", "--output", "null", "--events", (dir / "camera.jsonl").string(),
+                  "--summary", (dir / "camera.json").string()},
+                 dir / "camera.log");
+  REQUIRE_MESSAGE(wait_for_file(dir / "camera.port", camera, 10s), camera.output());
+  Process proxy({PTTCAM_IMPAIR_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "proxy.port").string(), "--to",
+                 "127.0.0.1:" + std::to_string(std::stoi(read_text(dir / "camera.port"))), "--seed", "7", "--up",
+                 "loss=5", "--log", (dir / "proxy.jsonl").string()},
+                dir / "proxy.log");
+  REQUIRE_MESSAGE(wait_for_file(dir / "proxy.port", proxy, 10s), proxy.output());
+  Process gst({"/usr/bin/gst-launch-1.0", "-q", "audiotestsrc", "wave=sine", "freq=440", "num-buffers=200",
+               "samplesperbuffer=960", "!", "audio/x-raw,rate=48000,channels=1", "!", "opusenc", "!", "rtpopuspay", "!",
+               "udpsink", "host=127.0.0.1", "port=" + std::to_string(std::stoi(read_text(dir / "proxy.port"))),
+               "sync=true"},
+              dir / "gst.log");
+  REQUIRE_MESSAGE(gst.wait(30s) == 0, gst.output());
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"event\":\"burst_summary\"", 1, camera, 10s));
+  proxy.signal(SIGTERM);
+  camera.signal(SIGTERM);
+  REQUIRE(proxy.wait(10s) == 0);
+  REQUIRE(camera.wait(10s) == 0);
+  // Drops followed by a delivered packet: the ones any receiver can know were sent (RFC 3550 A.3).
+  long drops = 0;
+  long trailing = 0;
+  for (const auto& p : read_events(dir / "proxy.jsonl")) {
+    if (p["dir"] != "up" || !p.contains("rtp_seq")) continue;
+    if (p["fate"] == "deliver") {
+      drops += trailing;
+      trailing = 0;
+    } else {
+      ++trailing;
+    }
+  }
+  auto s = nlohmann::json::parse(read_text(dir / "camera.json"));
+  s.erase("per_burst");
+  INFO(s.dump());
+  MESSAGE("proxy dropped " << drops << " (+" << trailing << " at the end); camera: rtp_lost " << s["rtp_lost"]
+                           << ", frames lost " << s["lost"]);
+  CHECK(drops >= 3);
+  CHECK(s["rtp_lost"] == drops);
+  CHECK(s["lost"] == drops);
+  CHECK(s["late"] == 0);
+  CHECK(s["bursts"] == 1);
+  CHECK(s["bursts_sender_stopped"] == 1);
+  CHECK(s["bursts_unterminated"] == 0);
+}
