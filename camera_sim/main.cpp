@@ -92,7 +92,7 @@ int run(int argc, char** argv) {
   std::string mic = "default";
   std::string reboot_at;
   app.add_option("--mic", mic, "Camera microphone, streamed to the client: default | device:NAME|INDEX | wav:PATH | "
-                               "tone:HZ | none")
+                               "tone:HZ | none (never opened with --no-session)")
       ->check(cli::parsed_by("SPEC", [](const std::string& t) { if (t != "none") (void)parse_mic(t); }))
       ->capture_default_str();
   app.add_option("--model", config.model, "Camera model (docs/cameras.md): mini, indoor-gen2, outdoor, xt2, doorbell, indoor")
