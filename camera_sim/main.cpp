@@ -215,6 +215,7 @@ int run(int argc, char** argv) {
   auto summary = cam.summary();
   measure::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
   print_summary(summary);
+  std::fputs(app::far_end_line(summary, "camera-sim: ").c_str(), stdout);
   std::fputs(app::drop_reasons(summary, "camera-sim: ").c_str(), stderr);
   if (!summary_path.empty()) cli::write_file("--summary", summary_path, summary.dump(2) + '\n');
   return 0;

@@ -231,7 +231,10 @@ int run(int argc, char** argv) {
   measure::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
   if (piped) summary["key_commands"] = {{"accepted", piped->reader().accepted()}, {"rejected", piped->reader().rejected()}};
   print_summary(summary);
-  if (summary.contains("camera_audio")) std::fputs(app::drop_reasons(summary["camera_audio"], "ptt-client: ").c_str(), stderr);
+  if (summary.contains("camera_audio")) {
+    std::fputs(app::far_end_line(summary["camera_audio"], "ptt-client: ").c_str(), stdout);
+    std::fputs(app::drop_reasons(summary["camera_audio"], "ptt-client: ").c_str(), stderr);
+  }
   if (!summary_path.empty()) cli::write_file("--summary", summary_path, summary.dump(2) + '\n');
   // A refused microphone is an error the user must fix: make scripts notice it.
   const bool mic_refused = !client.sender().has_microphone() && summary.value("talk_failed", 0) > 0;

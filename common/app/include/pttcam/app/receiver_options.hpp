@@ -4,6 +4,7 @@
 // measured about it. Header-only: only the programs' main.cpp include the CLI11 part.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -59,6 +60,19 @@ inline void add_payload_type_options(CLI::App& app, codec::OpusSettings& opus) {
 inline void apply_payload_types(const codec::OpusSettings& opus, ReceiverSettings& settings) {
   settings.playout.payload_type = static_cast<std::uint8_t>(opus.payload_type);
   settings.playout.red_payload_type = static_cast<std::uint8_t>(opus.red_payload_type);
+}
+
+// What the far end's latest RTCP report said about this program's stream, one line starting with
+// `prefix` ("" when no report came), for the exit summary.
+inline std::string far_end_line(const nlohmann::json& s, const std::string& prefix) {
+  const auto it = s.find("far_end_report");
+  if (it == s.end() || it->is_null()) return {};
+  const auto& r = *it;
+  char line[200];
+  std::snprintf(line, sizeof line, "the far end reports (RTCP): %lld lost, %.1f %% lately, jitter %.2f ms\n",
+                static_cast<long long>(r.value("cumulative_lost", 0)), r.value("fraction_lost_pct", 0.0),
+                r.value("jitter_ms", 0.0));
+  return prefix + line;
 }
 
 // Why packets were dropped, one line each starting with `prefix`, for the exit summary on stderr.
