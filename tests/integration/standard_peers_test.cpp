@@ -401,3 +401,45 @@ TEST_CASE("a GStreamer stream through net-impair loss=5: camera-sim counts exact
   CHECK(s["bursts_sender_stopped"] == 1);
   CHECK(s["bursts_unterminated"] == 0);
 }
+
+TEST_CASE("GStreamer with DTX (rtpopuspay dtx=true sends nothing in pauses): pauses are neither loss nor cutoffs") {
+  const auto dir = scratch_dir("std_gst_dtx");
+  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
+                  "--payload-type", "96", "--output", "null", "--events", (dir / "camera.jsonl").string(), "--summary",
+                  (dir / "camera.json").string()},
+                 dir / "camera.log");
+  REQUIRE_MESSAGE(wait_for_file(dir / "port", camera, 10s), camera.output());
+  const auto port = std::to_string(std::stoi(read_text(dir / "port")));
+  Process gst({"/usr/bin/gst-launch-1.0", "-q", "filesrc", "location=" PTTCAM_SPEECH_WAV, "!", "wavparse", "!",
+               "audioconvert", "!", "audioresample", "!", "opusenc", "dtx=true", "!", "rtpopuspay", "dtx=true", "!",
+               "udpsink", "host=127.0.0.1", "port=" + port, "sync=true"},
+              dir / "gst.log");
+  REQUIRE_MESSAGE(gst.wait(60s) == 0, gst.output());
+  // Every burst that started has ended (the last one 100 ms after the stream stopped).
+  const auto count = [&](const std::string& needle) {
+    std::ifstream in(dir / "camera.jsonl");
+    long n = 0;
+    for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+    return n;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         (count("\"event\":\"burst_play_start\"") == 0 ||
+          count("\"event\":\"burst_play_end\"") < count("\"event\":\"burst_play_start\"")))
+    std::this_thread::sleep_for(20ms);
+  camera.signal(SIGTERM);
+  REQUIRE(camera.wait(10s) == 0);
+  auto s = nlohmann::json::parse(read_text(dir / "camera.json"));
+  s.erase("per_burst");
+  INFO(s.dump());
+  MESSAGE("DTX stream: " << s["packets"] << " packets in " << s["bursts"] << " bursts");
+  CHECK(s["packets"].get<int>() < 492);  // the pauses sent nothing: the speech has 492 frames
+  CHECK(s["bursts"].get<int>() >= 2);
+  CHECK(s["bursts_sender_stopped"] == s["bursts"]);
+  CHECK(s["frames_normal"] == s["packets"]);
+  CHECK(s["rtp_lost"] == 0);
+  CHECK(s["lost"] == 0);
+  CHECK(s["late"] == 0);
+  CHECK(s["frames_concealed"] == 0);
+  CHECK(s["cutoff_count"] == 0);
+}
