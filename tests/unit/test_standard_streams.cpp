@@ -146,6 +146,28 @@ TEST_CASE("JitterBuffer with a stream that flags no ends") {
     CHECK(c.bursts == 2);
     CHECK(c.bursts_stopped == 2);
   }
+  SUBCASE("a stop buys no FEC headroom for the next burst") {
+    jitter::JitterBuffer::Config c;
+    c.min_delay_us = 20'000;
+    c.max_delay_us = 200'000;
+    jitter::JitterBuffer jb(c);
+    jitter::BurstBoundaries b;
+    const std::array<std::byte, 3> opus{std::byte{0x78}, std::byte{1}, std::byte{2}};
+    for (int i = 0; i < 20; ++i) {
+      jitter::IncomingPacket p;
+      p.sequence = static_cast<std::uint16_t>(i);
+      p.timestamp = static_cast<std::uint32_t>(i * kFrame);
+      p.samples = kFrame;
+      p.has_fec = true;  // headroom is only ever added for streams that carry FEC
+      p.ends_flagged = false;
+      p.payload = opus;
+      p.marker = b.starts_burst(p.sequence, p.timestamp, kFrame, i * kFrameUs);
+      jb.insert(p, i * kFrameUs);
+    }
+    for (Micros t = 0; t < 1'000'000; t += kFrameUs) (void)jb.next(t, kFrame);
+    CHECK(jb.counters().bursts_stopped == 1);
+    CHECK(jb.target_delay_us() == jb.estimator().target_us());  // no frame of FEC headroom
+  }
   SUBCASE("a packet lost mid-stream still is loss") {
     for (int i = 0; i < 20; ++i)
       if (i != 8) f.send(static_cast<std::uint16_t>(7 + i), 1000u + i * kFrame, i * kFrameUs);

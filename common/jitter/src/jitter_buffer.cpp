@@ -123,6 +123,10 @@ PlayoutFrame JitterBuffer::next(Micros now_us, int silence_samples) noexcept {
     const double missing = f.kind == FrameKind::normal ? 0.0 : 1.0;
     loss_rate_ += kLossAlpha * (missing - loss_rate_);
   }
+  // Frames concealed while waiting for a sender that stopped were not missing: as of the last
+  // packet played, nothing after it was.
+  if (f.kind == FrameKind::normal || f.redundant) loss_rate_at_last_packet_ = loss_rate_;
+  if (f.sender_stopped) loss_rate_ = loss_rate_at_last_packet_;
   return f;
 }
 

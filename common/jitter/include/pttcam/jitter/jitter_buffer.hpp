@@ -106,6 +106,7 @@ class JitterBuffer {
   std::optional<std::int64_t> newest_seq_;
   Micros max_delay_us_;
   double loss_rate_ = 0;  // moving average of frames not played from their own packet
+  double loss_rate_at_last_packet_ = 0;  // ... as the last packet played left it
   int recovery_depth_ = 0;  // how many frames back a later packet can rebuild (FEC, copies): 0-2
   Micros above_floor_us_ = 0;  // the last packet's lateness (BurstClock), 0 with a fixed delay
   std::uint32_t last_timestamp_ = 0;  // the last packet's, for the copies it carries
