@@ -443,3 +443,58 @@ TEST_CASE("GStreamer with DTX (rtpopuspay dtx=true sends nothing in pauses): pau
   CHECK(s["frames_concealed"] == 0);
   CHECK(s["cutoff_count"] == 0);
 }
+
+TEST_CASE("two GStreamer senders at once: camera-sim plays the first, counts the other, reports it once a second") {
+  const auto dir = scratch_dir("std_two_senders");
+  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
+                  "--payload-type", "96", "--output", "null", "--events", (dir / "camera.jsonl").string(), "--summary",
+                  (dir / "camera.json").string()},
+                 dir / "camera.log");
+  REQUIRE_MESSAGE(wait_for_file(dir / "port", camera, 10s), camera.output());
+  const auto port = std::to_string(std::stoi(read_text(dir / "port")));
+  const auto sender = [&](const char* name, const char* ssrc, const char* buffers) {
+    return std::make_unique<Process>(
+        std::vector<std::string>{"/usr/bin/gst-launch-1.0", "-q", "audiotestsrc", "wave=sine", "freq=440",
+                                 std::string("num-buffers=") + buffers, "samplesperbuffer=960", "!",
+                                 "audio/x-raw,rate=48000,channels=1", "!", "opusenc", "!", "rtpopuspay",
+                                 std::string("ssrc=") + ssrc, "!", "udpsink", "host=127.0.0.1", "port=" + port,
+                                 "sync=true"},
+        dir / (std::string(name) + ".log"));
+  };
+  auto first = sender("first", "1111", "200");  // 4 s
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "stream_playing", 1, camera, 10s));
+  auto second = sender("second", "2222", "100");  // 2 s, all while the first plays
+  REQUIRE_MESSAGE(second->wait(30s) == 0, second->output());
+  REQUIRE_MESSAGE(first->wait(30s) == 0, first->output());
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"event\":\"burst_summary\"", 1, camera, 10s));
+  camera.signal(SIGTERM);
+  REQUIRE(camera.wait(10s) == 0);
+  auto s = nlohmann::json::parse(read_text(dir / "camera.json"));
+  s.erase("per_burst");
+  INFO(s.dump());
+  const auto events = read_events(dir / "camera.jsonl");
+  long playing = 0, reports = 0, reported = 0;
+  for (const auto& e : events) {
+    if (e["event"] == "stream_playing") {
+      ++playing;
+      CHECK(e["ssrc"] == 1111);
+      CHECK(e["reason"] == "first");
+    }
+    if (e["event"] == "other_sender_ignored") {
+      ++reports;
+      reported += e["packets"].get<long>();
+      CHECK(e["ssrc"] == 2222);
+      CHECK(e["playing_ssrc"] == 1111);
+    }
+  }
+  MESSAGE("other sender: " << s["other_sender_packets"] << " packets, reported in " << reports << " events");
+  CHECK(playing == 1);
+  CHECK(s["other_sender_packets"] == 101);  // opusenc's 100 buffers and its flush
+  CHECK(reports >= 2);
+  CHECK(reports <= 4);  // once a second over ~2 s, not per packet
+  CHECK(reported <= 101);
+  CHECK(s["frames_normal"] == 201);
+  CHECK(s["stream_changes"] == 0);
+  CHECK(s["lost"] == 0);
+  CHECK(s["bursts"] == 1);
+}

@@ -106,6 +106,20 @@ void ReceiverMetrics::on_rtcp_malformed(rtp::RtcpError error, const media::Endpo
   events_.write(event("rtcp_dropped"), {{"reason", rtp::to_string(error)}, {"from", net::to_string(from)}});
 }
 
+void ReceiverMetrics::on_stream_chosen(const media::StreamChosen& c) {
+  nlohmann::json fields{{"ssrc", c.ssrc}, {"from", c.from ? net::to_string(*c.from) : std::string()}, {"reason", c.reason}};
+  if (c.previous_ssrc) fields["previous_ssrc"] = *c.previous_ssrc;
+  events_.write(event("stream_playing"), fields);
+}
+
+// Already limited to one a second by the receiver.
+void ReceiverMetrics::on_other_sender(const media::OtherSender& o) {
+  events_.write(event("other_sender_ignored"), {{"ssrc", o.ssrc},
+                                                {"from", o.from ? net::to_string(*o.from) : std::string()},
+                                                {"playing_ssrc", o.playing_ssrc},
+                                                {"packets", o.packets}});
+}
+
 void ReceiverMetrics::on_arrived(const media::Arrived& a) {
   const auto& h = a.header;
   switch (a.result) {
@@ -226,6 +240,7 @@ nlohmann::json playout_counts(const media::Receiver& r) {
           {"bursts_sender_stopped", pc.bursts_stopped},
           {"sequence_jumps", r.counters().sequence_jumps},
           {"sender_restarts", r.counters().resyncs},
+          {"other_sender_packets", r.counters().other_sender_packets},
           {"bursts_cut", r.counters().cuts},
           {"stream_changes", pc.stream_changes},
           {"speaker", r.speaker().describe()},

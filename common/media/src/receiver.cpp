@@ -102,10 +102,29 @@ void Receiver::drop(Dropped fact) {
 bool Receiver::admit_source(const rtp::RtpHeader& h, std::span<const std::byte> datagram, const Endpoint& from,
                             Micros now) {
   if (replaying_) return true;
+  if (source_ && source_ssrc_ != h.ssrc) {
+    // Two senders at once: the one playing keeps the speaker until its burst has ended.
+    if (in_burst_ || playout_.in_burst() || playout_.waiting()) {
+      ++counters_.other_sender_packets;
+      ++other_unreported_;
+      if (!other_reported_us_ || now - *other_reported_us_ >= 1'000'000) {
+        observer_.on_other_sender({h.ssrc, &from, source_ssrc_, other_unreported_});
+        other_reported_us_ = now;
+        other_unreported_ = 0;
+      }
+      return false;
+    }
+  }
   if (!source_ || source_ssrc_ != h.ssrc) {
+    StreamChosen chosen{h.ssrc, &from, source_ ? "previous_stopped" : "first", {}};
+    if (source_) chosen.previous_ssrc = source_ssrc_;
     source_.emplace(static_cast<std::uint32_t>(jitter::kRtpClockHz), 1);
     source_ssrc_ = h.ssrc;
     held_size_ = 0;
+    other_unreported_ = 0;
+    other_reported_us_.reset();
+    boundaries_.reset();  // a new stream: its numbers and timestamps relate nothing to the last one's
+    observer_.on_stream_chosen(chosen);
   }
   const auto restarts = source_->restarts();
   if (!source_->on_packet(h.sequence, h.timestamp, now)) {

@@ -27,6 +27,8 @@ class ReceiverMetrics final : public media::ReceiverObserver {
   void on_dropped(const media::Dropped& d) override;
   void on_rtcp(const rtp::RtcpCompound& rtcp, const media::Endpoint& from, media::Micros now_us) override;
   void on_rtcp_malformed(rtp::RtcpError error, const media::Endpoint& from) override;
+  void on_stream_chosen(const media::StreamChosen& chosen) override;
+  void on_other_sender(const media::OtherSender& other) override;
   void on_arrived(const media::Arrived& a) override;
   void on_played(const media::Played& p) override;
   void on_idle(media::Micros now_us) override;

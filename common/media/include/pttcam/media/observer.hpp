@@ -57,6 +57,24 @@ struct Played {
   Micros now_us = 0;
 };
 
+// Which stream (SSRC) the receiver plays, and why: the first one heard, or the one before it
+// stopped (its burst ended) and this one came next.
+struct StreamChosen {
+  std::uint32_t ssrc = 0;
+  const Endpoint* from = nullptr;
+  const char* reason = "first";  // "first" | "previous_stopped"
+  std::optional<std::uint32_t> previous_ssrc;
+};
+
+// Another sender's packets while one is playing: not played, counted; reported at most once a
+// second (`packets`: how many since the last report).
+struct OtherSender {
+  std::uint32_t ssrc = 0;
+  const Endpoint* from = nullptr;
+  std::uint32_t playing_ssrc = 0;
+  std::uint64_t packets = 0;
+};
+
 class ReceiverObserver {
  public:
   virtual ~ReceiverObserver() = default;
@@ -64,6 +82,8 @@ class ReceiverObserver {
   // An RTCP compound arrived on the media port (RFC 5761): what the far end reports.
   virtual void on_rtcp(const rtp::RtcpCompound& /*rtcp*/, const Endpoint& /*from*/, Micros /*now_us*/) {}
   virtual void on_rtcp_malformed(rtp::RtcpError /*error*/, const Endpoint& /*from*/) {}
+  virtual void on_stream_chosen(const StreamChosen&) {}
+  virtual void on_other_sender(const OtherSender&) {}
   virtual void on_arrived(const Arrived&) {}
   virtual void on_played(const Played&) {}
   // Nothing to play at `now_us`: time passes.

@@ -44,6 +44,8 @@ struct ReceiveCounters {
   // the next packet (the sender restarted with the same SSRC): the playout started over.
   std::uint64_t sequence_jumps = 0;
   std::uint64_t resyncs = 0;
+  // Packets of another SSRC while one played (two senders at once): never played.
+  std::uint64_t other_sender_packets = 0;
   // RFC 3550 A.3 cumulative loss: packets expected from the sequence numbers seen, minus those
   // received (on time or late), over every stream (SSRC) so far.
   std::int64_t rtp_expected = 0;
@@ -150,6 +152,8 @@ class Receiver {
   Endpoint held_from_;
   std::uint16_t held_sequence_ = 0;
   bool replaying_ = false;
+  std::uint64_t other_unreported_ = 0;  // other senders' packets since the last report
+  std::optional<Micros> other_reported_us_;
   bool in_burst_ = false;
   bool gated_ = false;
   bool permit_ = false;
