@@ -94,6 +94,56 @@ unsigned short free_udp_port() {
   return s.socket.local_endpoint().port();
 }
 
+// A capture of what reaches `port` on loopback, while it lives (dumpcap, started and stopped by PID).
+struct Capture {
+  fs::path pcap;
+  Process dumpcap;
+  Capture(const fs::path& dir, const std::string& port)
+      : pcap(dir / "capture.pcapng"),
+        dumpcap({"/usr/bin/dumpcap", "-i", "lo", "-f", "udp dst port " + port, "-w", (dir / "capture.pcapng").string()},
+                dir / "dumpcap.log") {
+    REQUIRE_MESSAGE(wait_for_lines(dir / "dumpcap.log", "Capturing on", 1, dumpcap, 20s), dumpcap.output());
+  }
+  // dumpcap writes what the kernel hands it in batches (libpcap's buffer timeout): stopped at once,
+  // it can miss the newest packets. It has them all once the file stopped growing for a while.
+  void stop() {
+    std::uintmax_t size = 0;
+    for (int still = 0; still < 30; std::this_thread::sleep_for(50ms)) {
+      std::error_code ec;
+      const auto now = fs::file_size(pcap, ec);
+      still = now == size ? still + 1 : 0;
+      size = now;
+    }
+    dumpcap.signal(SIGINT);
+    REQUIRE(dumpcap.wait(10s) == 0);
+  }
+};
+
+struct TsharkStream {
+  long packets = -1;
+  long lost = -1;
+};
+
+// tshark's RTP stream statistics for the one stream in `pcap` (RTP decoded on `port`): the line
+// "... 0x<SSRC>  RTPType-<PT>  <packets>  <lost> (<pct>%) ...".
+TsharkStream tshark_stream(const fs::path& pcap, const std::string& port) {
+  Process tshark({"/usr/bin/tshark", "-n", "-r", pcap.string(), "-d", "udp.port==" + port + ",rtp", "-q", "-z",
+                  "rtp,streams"},
+                 pcap.parent_path() / "tshark.log");
+  REQUIRE(tshark.wait(60s) == 0);
+  std::string line;
+  std::istringstream in(tshark.output());
+  for (std::string l; std::getline(in, l);)
+    if (l.find("RTPType-") != std::string::npos) line = l;
+  INFO("tshark: " << tshark.output());
+  REQUIRE(!line.empty());
+  std::istringstream fields(line.substr(line.find("RTPType-")));
+  std::string type;
+  TsharkStream t;
+  fields >> type >> t.packets >> t.lost;
+  return t;
+}
+
 // camera-sim with --no-session and the sender's SDP; returns its port.
 struct Camera {
   fs::path dir;
@@ -267,9 +317,7 @@ TEST_CASE("tshark sees a clean ptt-client stream as Lost 0, every packet counted
                  dir / "camera.log");
   REQUIRE_MESSAGE(wait_for_file(dir / "port", camera, 10s), camera.output());
   const auto port = std::to_string(std::stoi(read_text(dir / "port")));
-  Process dumpcap({"/usr/bin/dumpcap", "-i", "lo", "-f", "udp port " + port, "-w", (dir / "capture.pcapng").string()},
-                  dir / "dumpcap.log");
-  REQUIRE_MESSAGE(wait_for_lines(dir / "dumpcap.log", "Capturing on", 1, dumpcap, 20s), dumpcap.output());
+  Capture capture(dir, port);
   // Three bursts: each ends with its end packet and two repeats (numbers of their own).
   Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--no-session", "--input", "tone:440",
                   "--talk-script", "0.2+1,1.5+1,2.8+1", "--speaker", "null", "--summary", (dir / "client.json").string()},
@@ -277,32 +325,15 @@ TEST_CASE("tshark sees a clean ptt-client stream as Lost 0, every packet counted
   REQUIRE_MESSAGE(client.wait(30s) == 0, client.output());
   camera.signal(SIGTERM);
   REQUIRE(camera.wait(10s) == 0);
-  dumpcap.signal(SIGINT);
-  REQUIRE(dumpcap.wait(10s) == 0);
-  Process tshark({"/usr/bin/tshark", "-n", "-r", (dir / "capture.pcapng").string(), "-d", "udp.port==" + port + ",rtp",
-                  "-q", "-z", "rtp,streams"},
-                 dir / "tshark.log");
-  REQUIRE(tshark.wait(60s) == 0);
+  capture.stop();
+  const auto t = tshark_stream(capture.pcap, port);
   const auto sent = nlohmann::json::parse(read_text(dir / "client.json"));
   const auto heard = nlohmann::json::parse(read_text(dir / "camera.json"));
   const auto packets = sent["frames_sent"].get<long>() + sent["end_repeats"].get<long>();
   CHECK(sent["end_repeats"] == 6);
-  // The stream's line: "... 0x<SSRC>  RTPType-111  <packets>  <lost> (<pct>%) ...".
-  std::string line;
-  {
-    std::istringstream in(tshark.output());
-    for (std::string l; std::getline(in, l);)
-      if (l.find("RTPType-111") != std::string::npos) line = l;
-  }
-  INFO("tshark: " << tshark.output());
-  REQUIRE(!line.empty());
-  std::istringstream fields(line.substr(line.find("RTPType-111") + 11));
-  long pkts = -1;
-  long lost = -1;
-  fields >> pkts >> lost;
-  MESSAGE("tshark: " << pkts << " packets, lost " << lost << "; client sent " << packets);
-  CHECK(pkts == packets);
-  CHECK(lost == 0);
+  MESSAGE("tshark: " << t.packets << " packets, lost " << t.lost << "; client sent " << packets);
+  CHECK(t.packets == packets);
+  CHECK(t.lost == 0);
   CHECK(heard["rtp_lost"] == 0);
   CHECK(heard["end_repeats"] == 6);
   CHECK(heard["end_repeats_used"] == 0);
@@ -365,6 +396,8 @@ TEST_CASE("a GStreamer stream through net-impair loss=5: camera-sim counts exact
                  "loss=5", "--log", (dir / "proxy.jsonl").string()},
                 dir / "proxy.log");
   REQUIRE_MESSAGE(wait_for_file(dir / "proxy.port", proxy, 10s), proxy.output());
+  const auto camera_port = std::to_string(std::stoi(read_text(dir / "camera.port")));
+  Capture capture(dir, camera_port);  // what the proxy delivered
   Process gst({"/usr/bin/gst-launch-1.0", "-q", "audiotestsrc", "wave=sine", "freq=440", "num-buffers=200",
                "samplesperbuffer=960", "!", "audio/x-raw,rate=48000,channels=1", "!", "opusenc", "!", "rtpopuspay", "!",
                "udpsink", "host=127.0.0.1", "port=" + std::to_string(std::stoi(read_text(dir / "proxy.port"))),
@@ -376,6 +409,8 @@ TEST_CASE("a GStreamer stream through net-impair loss=5: camera-sim counts exact
   camera.signal(SIGTERM);
   REQUIRE(proxy.wait(10s) == 0);
   REQUIRE(camera.wait(10s) == 0);
+  capture.stop();
+  const auto t = tshark_stream(capture.pcap, camera_port);
   // Drops followed by a delivered packet: the ones any receiver can know were sent (RFC 3550 A.3).
   long drops = 0;
   long trailing = 0;
@@ -392,8 +427,11 @@ TEST_CASE("a GStreamer stream through net-impair loss=5: camera-sim counts exact
   s.erase("per_burst");
   INFO(s.dump());
   MESSAGE("proxy dropped " << drops << " (+" << trailing << " at the end); camera: rtp_lost " << s["rtp_lost"]
-                           << ", frames lost " << s["lost"]);
+                           << ", frames lost " << s["lost"] << "; tshark: " << t.packets << " packets, lost "
+                           << t.lost);
   CHECK(drops >= 3);
+  CHECK(t.lost == drops);
+  CHECK(t.packets == s["packets"].get<long>());
   CHECK(s["rtp_lost"] == drops);
   CHECK(s["lost"] == drops);
   CHECK(s["late"] == 0);
