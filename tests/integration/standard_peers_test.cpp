@@ -16,6 +16,8 @@
 #include "pttcam/audio/sndfile.hpp"
 #include "pttcam/dsp/align.hpp"
 #include "pttcam/net/asio.hpp"
+#include "pttcam/rtp/packet.hpp"
+#include "pttcam/rtp/rtcp.hpp"
 #include "pttcam/sdp/description.hpp"
 #include "talk_check.hpp"
 
@@ -535,4 +537,51 @@ TEST_CASE("two GStreamer senders at once: camera-sim plays the first, counts the
   CHECK(s["stream_changes"] == 0);
   CHECK(s["lost"] == 0);
   CHECK(s["bursts"] == 1);
+}
+
+TEST_CASE("camera-sim says why it dropped a stream, and takes RTCP on the media port for what it is") {
+  const auto dir = scratch_dir("std_drop_reasons");
+  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
+                  "--output", "null", "--events", (dir / "camera.jsonl").string(), "--summary",
+                  (dir / "camera.json").string()},
+                 dir / "camera.log");
+  REQUIRE_MESSAGE(wait_for_file(dir / "port", camera, 10s), camera.output());
+  Sink sink;
+  const boost::asio::ip::udp::endpoint to(boost::asio::ip::make_address("127.0.0.1"),
+                                          static_cast<unsigned short>(std::stoi(read_text(dir / "port"))));
+  // Three Opus packets as ffmpeg numbers them (payload type 97), then a receiver report.
+  pttcam::rtp::RtpWriter writer;
+  pttcam::rtp::RtpHeader h;
+  h.payload_type = 97;
+  h.ssrc = 77;
+  const std::array<std::byte, 3> opus{std::byte{0x78}, std::byte{1}, std::byte{2}};
+  for (int i = 0; i < 3; ++i) {
+    h.sequence = static_cast<std::uint16_t>(100 + i);
+    h.timestamp = static_cast<std::uint32_t>(960 * i);
+    const auto d = writer.write(h, {}, opus);
+    sink.socket.send_to(boost::asio::buffer(d.data(), d.size()), to);
+  }
+  pttcam::rtp::ReportBlock block;
+  block.ssrc = 1234;
+  block.cumulative_lost = 2;
+  const std::array<pttcam::rtp::ReportBlock, 1> blocks{block};
+  pttcam::rtp::RtcpReportSpec rr;
+  rr.ssrc = 77;
+  rr.blocks = blocks;
+  rr.cname = "tester@pttcam";
+  std::array<std::byte, pttcam::rtp::kRtcpMaxCompound> rtcp{};
+  const auto size = pttcam::rtp::write_rtcp(rr, rtcp);
+  REQUIRE(size > 0);
+  sink.socket.send_to(boost::asio::buffer(rtcp.data(), size), to);
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "rtcp_received", 1, camera, 10s));
+  camera.signal(SIGTERM);
+  REQUIRE(camera.wait(10s) == 0);
+  const auto s = nlohmann::json::parse(read_text(dir / "camera.json"));
+  CHECK(s["wrong_payload_type"] == 3);
+  CHECK(s["last_wrong_payload_type"] == 97);
+  CHECK(s["malformed"] == 0);
+  CHECK(s["rtcp_received"] == 1);
+  CHECK(s["far_end_report"]["cumulative_lost"] == 2);
+  CHECK(camera.output().find("camera-sim: 3 dropped: wrong payload type 97, expected 111 (Opus) or 63 (RED)") !=
+        std::string::npos);
 }
