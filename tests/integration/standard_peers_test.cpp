@@ -585,3 +585,32 @@ TEST_CASE("camera-sim says why it dropped a stream, and takes RTCP on the media 
   CHECK(camera.output().find("camera-sim: 3 dropped: wrong payload type 97, expected 111 (Opus) or 63 (RED)") !=
         std::string::npos);
 }
+
+TEST_CASE("ptt-client --sdp takes the address, port and payload type from a receiver's SDP (GStreamer's)") {
+  const auto dir = scratch_dir("std_client_reads_sdp");
+  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
+                  "--payload-type", "96", "--output", "null", "--summary", (dir / "camera.json").string()},
+                 dir / "camera.log");
+  REQUIRE_MESSAGE(wait_for_file(dir / "port", camera, 10s), camera.output());
+  const auto port = std::to_string(std::stoi(read_text(dir / "port")));
+  {
+    Process sdp({"/usr/bin/python3", PTTCAM_SOURCE_DIR "/tests/data/sdp/make_gst_sdp.py", (dir / "gst.sdp").string(),
+                 "--port", port},
+                dir / "sdp.log");
+    REQUIRE_MESSAGE(sdp.wait(30s) == 0, sdp.output());
+  }
+  // No --camera, no --payload-type: both from the file; it lists no RED, so no redundancy either.
+  Process client({PTTCAM_CLIENT_BIN, "--sdp", (dir / "gst.sdp").string(), "--no-session", "--input", "tone:440",
+                  "--talk-script", "0.2+1", "--speaker", "null", "--summary", (dir / "client.json").string()},
+                 dir / "client.log");
+  REQUIRE_MESSAGE(client.wait(30s) == 0, client.output());
+  camera.signal(SIGTERM);
+  REQUIRE(camera.wait(10s) == 0);
+  const auto sent = nlohmann::json::parse(read_text(dir / "client.json"));
+  const auto heard = nlohmann::json::parse(read_text(dir / "camera.json"));
+  CHECK(sent["redundant_copies"] == 0);
+  CHECK(heard["wrong_payload_type"] == 0);
+  CHECK(heard["packets"] == sent["frames_sent"]);
+  CHECK(heard["frames_normal"] == sent["frames_sent"]);
+  CHECK(heard["rtp_lost"] == 0);
+}
