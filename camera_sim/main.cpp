@@ -10,6 +10,7 @@
 
 #include "pttcam/audio/portaudio.hpp"
 #include "pttcam/app/receiver_options.hpp"
+#include "pttcam/app/sdp_files.hpp"
 #include "pttcam/audio/sndfile.hpp"
 #include "pttcam/session/camera_model.hpp"
 #include "pttcam/camera/camera.hpp"
@@ -105,7 +106,7 @@ int run(int argc, char** argv) {
   std::string summary_path;
   bool list = false;
   camera::CameraConfig config;
-  app.add_option("--listen", listen, "Address to receive on, HOST:PORT (port 0 picks one)")
+  auto* listen_option = app.add_option("--listen", listen, "Address to receive on, HOST:PORT (port 0 picks one)")
       ->check(cli::parsed_by("HOST:PORT", [](const std::string& t) { (void)net::parse_endpoint(t); }))
       ->capture_default_str();
   app.add_option("--port-file", port_file, "Write the bound port here once listening");
@@ -115,7 +116,7 @@ int run(int argc, char** argv) {
   std::string mic = "default";
   std::string reboot_at;
   app.add_option("--mic", mic, "Camera microphone, streamed to the client: default | device:NAME|INDEX | wav:PATH | "
-                               "tone:HZ | none")
+                               "tone:HZ | none (never opened with --no-session)")
       ->check(cli::parsed_by("SPEC", [](const std::string& t) { if (t != "none") (void)parse_mic(t); }))
       ->capture_default_str();
   app.add_option("--model", config.model, "Camera model (docs/cameras.md): mini, indoor-gen2, outdoor, xt2, doorbell, indoor")
@@ -160,6 +161,13 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   std::string packets_path;
   app::add_receiver_options(app, config.receiver, packets_path);
+  app::add_payload_type_options(app, config.mic_opus);
+  std::string sdp_in;
+  std::string sdp_out;
+  app.add_option("--sdp", sdp_in,
+                 "Read the stream's SDP (e.g. ffmpeg's -sdp_file): its payload types, and its address and port "
+                 "unless --listen is given");
+  app.add_option("--sdp-out", sdp_out, "Write the SDP of the stream this camera expects here once listening");
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
   app.add_flag("--list-devices", list, "List audio devices and exit");
@@ -172,8 +180,18 @@ int run(int argc, char** argv) {
     return 0;
   }
   config.listen = net::parse_endpoint(listen);
+  if (!sdp_in.empty()) {
+    const auto d = app::read_sdp_file("--sdp", sdp_in);
+    const codec::OpusSettings given = config.mic_opus;
+    app::apply_payload_types(d, config.mic_opus);
+    // Options given on the command line win over the file.
+    if (app.get_option("--payload-type")->count() > 0) config.mic_opus.payload_type = given.payload_type;
+    if (app.get_option("--red-payload-type")->count() > 0) config.mic_opus.red_payload_type = given.red_payload_type;
+    if (listen_option->count() == 0) config.listen = app::endpoint_of(d);
+  }
   config.output = audio::parse_playback_spec(output);
-  if (mic == "none")
+  // Without the live-view protocol the microphone has nowhere to go: it is not opened at all.
+  if (mic == "none" || config.no_session)
     config.mic.reset();
   else
     config.mic = parse_mic(mic);
@@ -189,6 +207,7 @@ int run(int argc, char** argv) {
   }
   if (rtsp.user.empty() != rtsp.password.empty()) throw cli::UsageError("--user and --password go together");
   if (const auto why = config.mic_opus.validate(); !why.empty()) throw cli::UsageError(why);
+  app::apply_payload_types(config.mic_opus, config.receiver);
   config.events_path = events_path;
   config.receiver.metrics.packets_csv = packets_path;
   // Runtime checks before anything starts: results that cannot be written would waste the run.
@@ -197,6 +216,7 @@ int run(int argc, char** argv) {
   cli::require_writable("--packets", packets_path);
   cli::require_writable("--port-file", port_file);
   cli::require_writable("--rtsp-port-file", rtsp_port_file);
+  cli::require_writable("--sdp-out", sdp_out);
   if (config.output.kind == audio::EndpointSpec::Kind::wav) cli::require_writable("--output", config.output.arg);
   // A wrong WAV is one line naming the option now, not a failure when the microphone opens (which reads it again).
   if (config.mic && config.mic->kind == audio::EndpointSpec::Kind::wav)
@@ -244,12 +264,20 @@ int run(int argc, char** argv) {
     std::fflush(stdout);
     if (!rtsp_port_file.empty()) net::write_port_file(rtsp_port_file, ep.port());
   }
+  if (!sdp_out.empty()) {
+    // What it plays: the Opus payload type, and RED around it (accepted whatever --redundancy says).
+    codec::OpusSettings expected = config.mic_opus;
+    expected.redundancy = 1;
+    app::write_sdp_file("--sdp-out", sdp_out, app::stream_description(expected, local, sdp::Direction::recvonly));
+  }
   if (!port_file.empty()) net::write_port_file(port_file, local.port());
   io.run();
 
   auto summary = cam.summary();
   measure::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
   print_summary(summary);
+  std::fputs(app::far_end_line(summary, "camera-sim: ").c_str(), stdout);
+  std::fputs(app::drop_reasons(summary, "camera-sim: ").c_str(), stderr);
   if (!summary_path.empty()) cli::write_file("--summary", summary_path, summary.dump(2) + '\n');
   return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "pttcam/audio/portaudio.hpp"
 #include "pttcam/app/receiver_options.hpp"
+#include "pttcam/app/sdp_files.hpp"
 #include "pttcam/client/client.hpp"
 #include "pttcam/client/key_source.hpp"
 #include "pttcam/audio/sndfile.hpp"
@@ -78,6 +79,20 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   std::string packets_path;
   app::add_receiver_options(app, config.receiver, packets_path);
+  app::add_payload_type_options(app, config.opus);
+  std::string port_file;
+  app.add_option("--local-port", config.local_port,
+                 "UDP port to send from and receive the camera's audio on (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--port-file", port_file, "Write the bound local port here once bound");
+  std::string sdp_in;
+  std::string sdp_out;
+  app.add_option("--sdp", sdp_in,
+                 "Read the receiver's SDP: payload types, RED or not, and the address and port to send to "
+                 "unless --camera is given");
+  app.add_option("--sdp-out", sdp_out,
+                 "Write the SDP of the stream this client sends here at start (for ffmpeg, GStreamer, tshark)");
   app.add_flag("--no-session", config.no_session,
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
   app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end")
@@ -119,7 +134,8 @@ int run(int argc, char** argv) {
   if (const auto code = cli::parse(app, argc, argv, "ptt-client")) return *code;
 
   // What one option cannot say alone (each value was checked as it was parsed).
-  if (camera.empty() && !list) throw cli::UsageError("--camera: required (the camera's HOST:PORT)");
+  if (camera.empty() && sdp_in.empty() && !list)
+    throw cli::UsageError("--camera: required (the camera's HOST:PORT), or --sdp with the receiver's SDP");
   if (!script.empty() && toggle) throw cli::UsageError("--talk-script and --toggle cannot be combined");
   if (keys == "stdin" && (!script.empty() || toggle))
     throw cli::UsageError("--keys stdin cannot be combined with --talk-script or --toggle");
@@ -132,7 +148,17 @@ int run(int argc, char** argv) {
     std::fputs(audio::format_device_list(audio::list_devices()).c_str(), stdout);
     return 0;
   }
-  config.camera = camera_endpoint(camera);
+  if (!camera.empty()) config.camera = camera_endpoint(camera);
+  if (!sdp_in.empty()) {
+    const auto d = app::read_sdp_file("--sdp", sdp_in);
+    const codec::OpusSettings given = opus;
+    const bool red = app::apply_payload_types(d, opus);
+    // Options given on the command line win over the file.
+    if (app.get_option("--payload-type")->count() > 0) opus.payload_type = given.payload_type;
+    if (app.get_option("--red-payload-type")->count() > 0) opus.red_payload_type = given.red_payload_type;
+    if (!red && redundancy->count() == 0) opus.redundancy = 0;  // a receiver without RED gets plain Opus
+    if (camera.empty()) config.camera = camera_endpoint(net::to_string(app::endpoint_of(d)));
+  }
   config.input = audio::parse_capture_spec(input);
   config.speaker = audio::parse_playback_spec(speaker);
   config.events_path = events_path;
@@ -140,11 +166,14 @@ int run(int argc, char** argv) {
   // A standard RTP receiver expects plain Opus unless told otherwise; a camera speaks both.
   if (config.no_session && redundancy->count() == 0) opus.redundancy = 0;
   if (const auto why = opus.validate(); !why.empty()) throw cli::UsageError(why);
+  app::apply_payload_types(opus, config.receiver);
   const auto windows = script.empty() ? std::vector<ptt::TalkWindow>{} : ptt::parse_talk_script(script);
   // Runtime checks before anything starts: results that cannot be written would waste the run.
   cli::require_writable("--summary", summary_path);
   cli::require_writable("--events", events_path);
   cli::require_writable("--packets", packets_path);
+  cli::require_writable("--port-file", port_file);
+  cli::require_writable("--sdp-out", sdp_out);
   if (config.speaker.kind == audio::EndpointSpec::Kind::wav) cli::require_writable("--speaker", config.speaker.arg);
   // A wrong WAV is one line naming the option now, not a failure when the microphone opens (which reads it again).
   if (config.input.kind == audio::EndpointSpec::Kind::wav)
@@ -167,11 +196,17 @@ int run(int argc, char** argv) {
     if (!ec) finish();
   });
 
+  // Before the first packet: a tool started on this file hears the whole stream.
+  if (!sdp_out.empty())
+    app::write_sdp_file("--sdp-out", sdp_out,
+                        app::stream_description(opus, config.camera, sdp::Direction::sendonly));
   client.start();
   std::printf("ptt-client: camera %s, microphone %s, %s\n", net::to_string(config.camera).c_str(),
               client.sender().capture() ? client.sender().capture()->describe().c_str() : "denied",
               codec::describe(opus).c_str());
   std::fflush(stdout);
+  std::fprintf(stderr, "ptt-client: bound %s\n", net::to_string(client.local_endpoint()).c_str());
+  if (!port_file.empty()) net::write_port_file(port_file, client.local_endpoint().port());
   client.on_notice = [](const std::string& line) {
     std::printf("ptt-client: %s\n", line.c_str());
     std::fflush(stdout);
@@ -206,6 +241,10 @@ int run(int argc, char** argv) {
   measure::add_resource_usage(summary);  // at exit: the whole run's CPU time and peak memory
   if (piped) summary["key_commands"] = {{"accepted", piped->reader().accepted()}, {"rejected", piped->reader().rejected()}};
   print_summary(summary);
+  if (summary.contains("camera_audio")) {
+    std::fputs(app::far_end_line(summary["camera_audio"], "ptt-client: ").c_str(), stdout);
+    std::fputs(app::drop_reasons(summary["camera_audio"], "ptt-client: ").c_str(), stderr);
+  }
   if (!summary_path.empty()) cli::write_file("--summary", summary_path, summary.dump(2) + '\n');
   // The camera never answered: the run was for nothing, and scripts must notice.
   if (client.failure()) throw std::runtime_error(*client.failure());

@@ -73,6 +73,14 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
         if (rtsp_) rtsp_->send_microphone(d);
       },
       clock_, mic_metrics_);
+  // RTCP to whoever sends the stream playing (RFC 5761, on the media port): the session's client,
+  // or with --no-session the source of the latest RTP packet.
+  rtcp_ = std::make_unique<media::RtcpReporter>(
+      *mic_, *receiver_, "camera-sim@pttcam", media::session_bandwidth_bps(config_.mic_opus), clock_,
+      media::unix_offset_us(clock_), [this](std::span<const std::byte> d) {
+        const auto to = config_.no_session ? rtp_source_ : peer_;
+        if (to) send_to(d, *to);
+      });
   loop_.receive_on(socket_, [this](std::span<const std::byte> d, const net::Udp::endpoint& from) { on_datagram(d, from); });
   loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
   if (config_.rtsp) make_rtsp(io);
@@ -114,6 +122,9 @@ void Camera::start() {
   start_us_ = clock_.now_us();
   const auto* model = session::find_camera_model(config_.model);
   events_.write("camera_start", {{"listen", net::to_string(local_endpoint())},
+                                 {"local_port", local_endpoint().port()},
+                                 {"payload_type", config_.receiver.playout.payload_type},
+                                 {"red_payload_type", config_.receiver.playout.red_payload_type},
                                  {"speaker", receiver_->speaker().describe()},
                                  {"microphone", mic_->capture() ? mic_->capture()->describe() : "none"},
                                  {"model", model->name},
@@ -158,6 +169,7 @@ void Camera::schedule_video() {
 
 void Camera::stop() {
   if (!running_) return;
+  rtcp_->bye();
   if (!config_.no_session) {
     const std::int64_t now = clock_.now_us();
     apply(session_.shutdown(now), now);
@@ -191,6 +203,7 @@ void Camera::power_cycle() {
 
 void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::endpoint& from) {
   if (config_.no_session) {
+    if (!rtp::is_rtcp(datagram)) rtp_source_ = from;
     receiver_->on_datagram(datagram, from);
     return;
   }
@@ -222,7 +235,7 @@ void Camera::on_control(std::span<const std::byte> datagram, const net::Udp::end
 
 // The io loop sleeps until the earliest of these, as the client's does.
 std::int64_t Camera::next_due_us(std::int64_t now) const {
-  std::int64_t due = std::min(mic_->next_due_us(now), receiver_->next_due_us(now));
+  std::int64_t due = std::min({mic_->next_due_us(now), receiver_->next_due_us(now), rtcp_->next_due_us()});
   if (stop_at_) due = std::min(due, *stop_at_);
   if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(media::kNever));
   if (const auto reboot = next_reboot_us()) due = std::min(due, *reboot);
@@ -242,6 +255,7 @@ void Camera::run_due(std::int64_t now) {
   if (!config_.no_session) apply(session_.on_tick(now), now);
   mic_->pump();
   receiver_->pump();
+  rtcp_->pump();
   cpu_.set_active(receiver_->in_burst(), now);
   if (stop_at_ && (!receiver_->in_burst() || now >= *stop_at_)) {
     stop();
@@ -298,6 +312,8 @@ nlohmann::json Camera::summary() const {
   s["session"] = session_.summary();
   s["microphone"] = measure::SenderMetrics::summary(*mic_);
   if (rtsp_) s["rtsp"] = rtsp_->summary();
+  s["rtcp_sent"] = {{"reports", rtcp_->sent().reports}, {"sender_reports", rtcp_->sent().sender_reports},
+                    {"byes", rtcp_->sent().byes}};
   return s;
 }
 

@@ -1,6 +1,7 @@
 #include "pttcam/client/client.hpp"
 
 #include <cstdio>
+#include <stdexcept>
 
 #include "pttcam/media/due.hpp"
 
@@ -38,12 +39,20 @@ Client::Client(boost::asio::io_context& io, ClientConfig config)
       sender_metrics_(events_),
       receiver_metrics_(config_.receiver.metrics, events_, "camera_audio_"),
       session_(session_config(config_), config_.camera) {
-  socket_.bind(net::Udp::endpoint(config_.camera.protocol(), 0));
+  boost::system::error_code ec;
+  socket_.bind(net::Udp::endpoint(config_.camera.protocol(), config_.local_port), ec);
+  if (ec) throw std::runtime_error("cannot bind local port " + std::to_string(config_.local_port) + ": " + ec.message());
   receiver_ = std::make_unique<media::Receiver>(audio::open_playback(config_.speaker), config_.receiver.playout, clock_,
                                                 receiver_metrics_);
   sender_ = std::make_unique<media::Sender>(open_microphone(config_.input), config_.opus,
                                             [this](std::span<const std::byte> d) { send(d); }, clock_, sender_metrics_);
   sender_->set_cold_microphone(config_.cold_mic);
+  // RTCP to the camera's media port (RFC 5761), only while there is a stream to report on.
+  rtcp_ = std::make_unique<media::RtcpReporter>(
+      *sender_, *receiver_, "ptt-client@pttcam", media::session_bandwidth_bps(config_.opus), clock_,
+      media::unix_offset_us(clock_), [this](std::span<const std::byte> d) {
+        if (config_.no_session || session_.state() == State::live) send(d);
+      });
   loop_.receive_on(socket_, [this](std::span<const std::byte> d, const net::Udp::endpoint& from) { on_datagram(d, from); });
   loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
 }
@@ -59,6 +68,10 @@ void Client::start() {
                                  {"speaker", receiver_->speaker().describe()},
                                  {"codec", codec::describe(config_.opus)},
                                  {"ssrc", sender_->ssrc()},
+                                 {"local", net::to_string(local_endpoint())},
+                                 {"local_port", local_endpoint().port()},
+                                 {"payload_type", config_.opus.payload_type},
+                                 {"red_payload_type", config_.opus.red_payload_type},
                                  {"cold_mic", config_.cold_mic},
                                  {"session", !config_.no_session}});
   cpu_.start(clock_.now_us());
@@ -85,8 +98,8 @@ void Client::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
     if (const auto decoded = control_in_.decode(datagram, from)) apply(session_.on_message(*decoded.message, now), now);
     return;
   }
-  // The camera's video (PT 96) is load, not content: counted, never decoded.
-  if (datagram.size() >= 2 && (std::to_integer<std::uint8_t>(datagram[1]) & 0x7f) == kVideoPayloadType) {
+  // The camera's video (PT 96, live views only) is load, not content: counted, never decoded.
+  if (!config_.no_session && datagram.size() >= 2 && (std::to_integer<std::uint8_t>(datagram[1]) & 0x7f) == kVideoPayloadType) {
     ++stats_.video_packets;
     stats_.video_bytes += datagram.size();
     return;
@@ -102,7 +115,7 @@ void Client::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
 // The io loop sleeps until the earliest of these: a frame's last capture period while talking,
 // the speaker's queue running low or a burst due while the camera's audio plays, a session timer.
 std::int64_t Client::next_due_us(std::int64_t now) const {
-  std::int64_t due = std::min(sender_->next_due_us(now), receiver_->next_due_us(now));
+  std::int64_t due = std::min({sender_->next_due_us(now), receiver_->next_due_us(now), rtcp_->next_due_us()});
   if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(media::kNever));
   return due;
 }
@@ -110,6 +123,7 @@ std::int64_t Client::next_due_us(std::int64_t now) const {
 void Client::run_due(std::int64_t now) {
   sender_->pump();
   receiver_->pump();
+  rtcp_->pump();
   if (!config_.no_session) apply(session_.on_tick(now), now);
   cpu_.set_active(sender_->talking(), now);
 }
@@ -204,13 +218,14 @@ void Client::notify(const session::Notice& n) {
 void Client::stop() {
   if (!running_) return;
   set_talking(false);
+  sender_->stop();  // the burst's end repeats go out before the BYE
+  rtcp_->bye();
   if (!config_.no_session) {
     const std::int64_t now = clock_.now_us();
     apply(session_.stop(now), now);
   }
   running_ = false;
   loop_.stop();
-  sender_->stop();
   receiver_->stop();
   boost::system::error_code ec;
   socket_.close(ec);
@@ -243,6 +258,8 @@ nlohmann::json Client::summary() const {
   s["media_outside_session"] = stats_.media_outside_session;
   s["session"] = session_.summary();
   s["camera_audio"] = receiver_metrics_.summary(*receiver_);
+  s["rtcp_sent"] = {{"reports", rtcp_->sent().reports}, {"sender_reports", rtcp_->sent().sender_reports},
+                    {"byes", rtcp_->sent().byes}};
   // active: while the key was down and the burst streamed.
   s["cpu_split"] = cpu_.summary(clock_.now_us());
   return s;

@@ -47,16 +47,24 @@ Run run_impaired(const fs::path& dir, const std::string& up, const std::string& 
           read_events(dir / "proxy.jsonl"), read_events(dir / "camera.jsonl")};
 }
 
-// RTP packets client -> camera that the proxy never delivered (a burst's end packet is sent three
-// times: it is lost only when all three are dropped).
+// RTP packets client -> camera that the proxy never delivered, as RFC 3550 A.3 counts them: every
+// packet has its own sequence number (a burst's end repeats too), and drops after the last packet
+// delivered are invisible to any receiver (nothing after them says they were sent).
 long proxy_rtp_drops(const std::vector<nlohmann::json>& log) {
-  std::set<long> sent, delivered;
+  std::set<long> delivered;
+  long drops = 0;
+  long trailing = 0;  // dropped since the last delivery
   for (const auto& p : log) {
     if (p["dir"] != "up" || !p.contains("rtp_seq")) continue;
-    sent.insert(p["rtp_seq"].get<long>());
-    if (p["fate"] == "deliver") delivered.insert(p["rtp_seq"].get<long>());
+    if (p["fate"] == "deliver") {
+      delivered.insert(p["rtp_seq"].get<long>());
+      drops += trailing;
+      trailing = 0;
+    } else if (!delivered.count(p["rtp_seq"].get<long>())) {
+      ++trailing;
+    }
   }
-  return static_cast<long>(sent.size() - delivered.size());
+  return drops;
 }
 
 }  // namespace

@@ -46,6 +46,8 @@ const char* to_string(Direction d) { return d == Direction::up ? "up" : "down"; 
 // RTP version 2 (first byte 0x80..0xBF) with a full fixed header: bytes 2-3 are the sequence number.
 std::optional<std::uint16_t> rtp_sequence(std::span<const std::byte> d) {
   if (d.size() < 12 || net::u8(d, 0) < 0x80 || net::u8(d, 0) > 0xBF) return std::nullopt;
+  // RTCP on the same port (RFC 5761: second byte 192-223) has no sequence number.
+  if (net::u8(d, 1) >= 192 && net::u8(d, 1) <= 223) return std::nullopt;
   return static_cast<std::uint16_t>(net::read_be(d, 2, 2));
 }
 

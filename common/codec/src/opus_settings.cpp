@@ -43,6 +43,17 @@ std::string OpusSettings::validate() const {
     return outside("packet loss " + std::to_string(packet_loss_perc) + "%", 0, 100);
   if (redundancy < 0 || redundancy > kMaxRedundancy)
     return outside("redundancy " + std::to_string(redundancy), 0, kMaxRedundancy);
+  if (auto why = check_payload_type(payload_type); !why.empty()) return why;
+  if (auto why = check_payload_type(red_payload_type); !why.empty()) return "RED " + why;
+  if (redundancy > 0 && payload_type == red_payload_type)
+    return "payload type " + std::to_string(payload_type) + " cannot be both Opus and RED";
+  return {};
+}
+
+std::string OpusSettings::check_payload_type(int pt) {
+  if (pt < 0 || pt > 127) return outside("payload type " + std::to_string(pt), 0, 127);
+  if (pt >= 64 && pt <= 95)
+    return "payload type " + std::to_string(pt) + " is in 64..95, which RTCP uses on a shared port (RFC 5761)";
   return {};
 }
 

@@ -12,6 +12,10 @@ JitterBuffer::JitterBuffer(Config config) noexcept
   decision_.set_min_wait(estimator_.config().min_delay_us);
 }
 
+void JitterBuffer::restart_stream() noexcept {
+  if (ssrc_) new_stream(*ssrc_);
+}
+
 void JitterBuffer::new_stream(std::uint32_t ssrc) noexcept {
   if (ssrc_) ++counters_.stream_changes;
   ssrc_ = ssrc;
@@ -42,6 +46,7 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
   if (!ssrc_ || p.ssrc != *ssrc_) new_stream(p.ssrc);
   const std::int64_t seq = seq_.unwrap(p.sequence);
   const bool idle = !decision_.in_burst() && store_.empty();
+  decision_.set_ends_flagged(p.ends_flagged);
   decision_.admit(seq, p.marker);
   last_timestamp_ = p.timestamp;
   // The packet itself, after a copy of it that a later packet brought: it replaces the copy.
@@ -118,6 +123,10 @@ PlayoutFrame JitterBuffer::next(Micros now_us, int silence_samples) noexcept {
     const double missing = f.kind == FrameKind::normal ? 0.0 : 1.0;
     loss_rate_ += kLossAlpha * (missing - loss_rate_);
   }
+  // Frames concealed while waiting for a sender that stopped were not missing: as of the last
+  // packet played, nothing after it was.
+  if (f.kind == FrameKind::normal || f.redundant) loss_rate_at_last_packet_ = loss_rate_;
+  if (f.sender_stopped) loss_rate_ = loss_rate_at_last_packet_;
   return f;
 }
 

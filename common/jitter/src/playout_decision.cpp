@@ -32,7 +32,8 @@ std::optional<Micros> PlayoutDecision::start_at_us() const noexcept {
 
 void PlayoutDecision::admit(std::int64_t seq, bool marker) noexcept {
   const auto floor = store_.floor();
-  if (floor && seq <= *floor && marker && active_ && conceal_run_ > 0 && seq > conceal_from_) {
+  const bool after_concealed = seq > conceal_from_ || (!ends_flagged_ && seq == conceal_from_);
+  if (floor && seq <= *floor && marker && active_ && conceal_run_ > 0 && after_concealed) {
     store_.set_floor(seq - 1);
     next_seq_ = seq;
   }
@@ -47,6 +48,7 @@ void PlayoutDecision::reset() noexcept {
   burst_arrival_.reset();
   active_ = false;
   conceal_run_ = 0;
+  tail_ = {};
 }
 
 void PlayoutDecision::flush() noexcept {
@@ -58,6 +60,7 @@ void PlayoutDecision::flush() noexcept {
   burst_arrival_.reset();
   active_ = false;
   conceal_run_ = 0;
+  tail_ = {};
 }
 
 PlayoutFrame PlayoutDecision::play(const StoredPacket& p) noexcept {
@@ -76,6 +79,7 @@ PlayoutFrame PlayoutDecision::play(const StoredPacket& p) noexcept {
   f.sequence = p.seq;
   f.burst_end = p.end_of_burst;
   store_.erase(p.seq);  // the bytes stay put until the next insert
+  tail_ = {};
   if (!p.redundant) ++counters_.normal;
   last_samples_ = p.samples;
   last_concealed_ = false;
@@ -105,9 +109,29 @@ PlayoutFrame PlayoutDecision::lose() noexcept {
 
 PlayoutFrame PlayoutDecision::end_unterminated(PlayoutFrame silence) noexcept {
   active_ = false;
-  ++counters_.bursts_unterminated;
   silence.burst_end = true;
+  if (ends_flagged_) {
+    ++counters_.bursts_unterminated;
+  } else {
+    // Nothing was lost: the sender stopped. What was concealed waiting for it is taken back.
+    ++counters_.bursts_stopped;
+    counters_.lost -= tail_.lost;
+    counters_.concealed -= tail_.concealed;
+    counters_.concealment_events -= tail_.events;
+    counters_.stretched -= tail_.stretched;
+    silence.sender_stopped = true;
+    silence.stopped_frames = tail_.frames;
+  }
+  tail_ = {};
   return silence;
+}
+
+void PlayoutDecision::add_to_tail(const FrameCounters& before) noexcept {
+  tail_.lost += counters_.lost - before.lost;
+  tail_.concealed += counters_.concealed - before.concealed;
+  tail_.events += counters_.concealment_events - before.concealment_events;
+  tail_.stretched += counters_.stretched - before.stretched;
+  ++tail_.frames;
 }
 
 PlayoutFrame PlayoutDecision::stretch_frame(Micros frame_us) noexcept {
@@ -166,12 +190,17 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
     }
     // Only a copy came, and packets have lately come later than this burst waits for: the packet
     // itself may still come. Grow by a frame first; the copy stays and plays next if it does not.
-    if (p->redundant && behind && may_stretch) return stretch_frame(frame_us);
+    if (p->redundant && behind && may_stretch) {
+      tail_ = {};
+      return stretch_frame(frame_us);
+    }
     f = play(*p);
   } else {
     const bool buffered = store_.has_after(next_seq_);
     if (!buffered && conceal_run_ + last_samples_ > max_conceal_samples_) {
-      if (conceal_run_ > 0) store_.set_floor(conceal_from_);
+      // With end flags the first concealed number most likely was the lost end; without, the
+      // sender stopped and every concealed number is still its to use.
+      if (conceal_run_ > 0) store_.set_floor(ends_flagged_ ? conceal_from_ : conceal_from_ - 1);
       return end_unterminated(silence);
     }
     const bool stalled = !buffered && stretch_on_stall_;
@@ -179,8 +208,16 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
     // as anyone can tell yet), or packets have lately come later than this burst waits for.
     // Conceal one frame and keep waiting for this packet, so a stall costs one concealed frame
     // instead of every packet after it arriving late.
-    if ((stalled || behind) && may_stretch) return stretch_frame(frame_us);
+    const FrameCounters before = counters_;
+    if ((stalled || behind) && may_stretch) {
+      PlayoutFrame stretch = stretch_frame(frame_us);
+      if (buffered) tail_ = {};
+      else add_to_tail(before);
+      return stretch;
+    }
     f = lose();
+    if (buffered) tail_ = {};
+    else add_to_tail(before);
     if (!buffered) {
       if (conceal_run_ == 0) conceal_from_ = next_seq_;
       conceal_run_ += f.samples;

@@ -88,6 +88,21 @@ void BurstAnalyzer::on_frame(const jitter::PlayoutFrame& frame, const PacketInfo
   if (frame.burst_end) {
     const bool terminated = frame.kind != FrameKind::silence;
     current_->terminated = terminated;
+    if (frame.sender_stopped) {
+      // A stream without end flags ran out: the sender stopped or paused. The frames concealed
+      // while waiting for more were neither loss nor a clipped tail.
+      const auto stopped = static_cast<std::size_t>(std::max(frame.stopped_frames, 0));
+      current_->frames_concealed -= std::min<std::uint64_t>(current_->frames_concealed, stopped);
+      if (run_) {
+        const std::size_t n = std::min(stopped, run_->sequences.size());
+        const int per_frame = run_->sequences.empty() ? 0 : run_->samples / static_cast<int>(run_->sequences.size());
+        run_->sequences.resize(run_->sequences.size() - n);
+        run_->samples -= per_frame * static_cast<int>(n);
+        if (run_->sequences.empty()) run_.reset();
+      }
+      finish("sender_stopped", current_->last_play_end_us);
+      return;
+    }
     if (!terminated && run_ && burst_start_ts_) {
       // The end never came, yet: the rest of the burst may still arrive after an outage.
       suspended_ = Suspended{std::move(*current_), *run_, *burst_start_ts_, play_us};

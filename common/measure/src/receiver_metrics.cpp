@@ -67,11 +67,62 @@ void ReceiverMetrics::on_dropped(const media::Dropped& d) {
   if (drops_ == kMaxDropsLogged) events_.write("packet_dropped_log_capped", {{"after", kMaxDropsLogged}});
 }
 
+nlohmann::json ReceiverMetrics::report_json(const rtp::ReportBlock& b) {
+  // RTCP jitter is in RTP timestamp units: 48 kHz for Opus (RFC 7587).
+  return {{"ssrc", b.ssrc},
+          {"fraction_lost_pct", b.fraction_lost * 100.0 / 256.0},
+          {"cumulative_lost", b.cumulative_lost},
+          {"extended_highest_seq", b.extended_highest_seq},
+          {"jitter_ms", b.jitter / 48.0}};
+}
+
+void ReceiverMetrics::on_rtcp(const rtp::RtcpCompound& rtcp, const media::Endpoint& from, Micros now_us) {
+  nlohmann::json reports = nlohmann::json::array();
+  for (const auto& r : rtcp.all_reports()) {
+    nlohmann::json blocks = nlohmann::json::array();
+    for (const auto& b : r.report_blocks()) {
+      blocks.push_back(report_json(b));
+      far_end_ = blocks.back();
+      far_end_["from_ssrc"] = r.ssrc;
+    }
+    nlohmann::json report{{"type", r.sender ? "SR" : "RR"}, {"ssrc", r.ssrc}, {"blocks", blocks}};
+    if (r.sender) {
+      report["packets_sent"] = r.sender->packet_count;
+      report["octets_sent"] = r.sender->octet_count;
+    }
+    reports.push_back(report);
+  }
+  if (++rtcp_logged_ > kMaxDropsLogged) return;
+  nlohmann::json fields{{"from", net::to_string(from)}, {"arrival_us", now_us}, {"reports", reports}};
+  if (rtcp.cname_count > 0) fields["cname"] = std::string(rtcp.cnames[0].cname);
+  if (rtcp.bye) fields["bye"] = true;
+  events_.write(event("rtcp_received"), fields);
+}
+
+void ReceiverMetrics::on_rtcp_malformed(rtp::RtcpError error, const media::Endpoint& from) {
+  if (++rtcp_logged_ > kMaxDropsLogged) return;
+  events_.write(event("rtcp_dropped"), {{"reason", rtp::to_string(error)}, {"from", net::to_string(from)}});
+}
+
+void ReceiverMetrics::on_stream_chosen(const media::StreamChosen& c) {
+  nlohmann::json fields{{"ssrc", c.ssrc}, {"from", c.from ? net::to_string(*c.from) : std::string()}, {"reason", c.reason}};
+  if (c.previous_ssrc) fields["previous_ssrc"] = *c.previous_ssrc;
+  events_.write(event("stream_playing"), fields);
+}
+
+// Already limited to one a second by the receiver.
+void ReceiverMetrics::on_other_sender(const media::OtherSender& o) {
+  events_.write(event("other_sender_ignored"), {{"ssrc", o.ssrc},
+                                                {"from", o.from ? net::to_string(*o.from) : std::string()},
+                                                {"playing_ssrc", o.playing_ssrc},
+                                                {"packets", o.packets}});
+}
+
 void ReceiverMetrics::on_arrived(const media::Arrived& a) {
   const auto& h = a.header;
   switch (a.result) {
     case jitter::InsertResult::accepted:
-      if (h.marker)
+      if (a.burst_start)
         events_.write(event("burst_first_packet_received"), {{"seq", h.sequence},
                                                              {"rtp_ts", h.timestamp},
                                                              {"arrival_us", a.info.arrival_us},
@@ -106,7 +157,9 @@ void ReceiverMetrics::on_played(const media::Played& p) {
     csv_row(static_cast<std::uint16_t>(f.sequence), p.info ? p.info->timestamp : 0, p.ssrc, fate_of(f),
             p.info && f.kind == FrameKind::normal ? p.info->arrival_us : 0, p.play_us);
   if (f.burst_end) {
-    nlohmann::json fields{{"last_play_us", p.play_us}, {"terminated", f.kind != FrameKind::silence}};
+    nlohmann::json fields{{"last_play_us", p.play_us},
+                          {"terminated", f.kind != FrameKind::silence},
+                          {"ended_by", f.kind != FrameKind::silence ? "end" : f.sender_stopped ? "sender_stopped" : "timeout"}};
     if (f.sequence >= 0) fields["seq"] = f.sequence & 0xffff;  // a timeout ends on silence
     events_.write(event("burst_play_end"), fields);
   }
@@ -149,6 +202,11 @@ nlohmann::json packet_counts(const media::Receiver& r) {
           {"malformed", c.malformed},
           {"malformed_by_reason", malformed},
           {"wrong_payload_type", c.wrong_payload_type},
+          {"last_wrong_payload_type", c.last_wrong_payload_type},
+          {"payload_type", r.options().payload_type},
+          {"red_payload_type", r.options().red_payload_type},
+          {"rtcp_received", c.rtcp_received},
+          {"rtcp_malformed", c.rtcp_malformed},
           {"bad_opus", c.bad_opus},
           {"bad_red", c.bad_red},
           {"red_copies_unusable", c.red_copies_unusable},
@@ -182,6 +240,10 @@ nlohmann::json playout_counts(const media::Receiver& r) {
           {"bursts", pc.bursts},
           {"bursts_without_marker", pc.bursts_without_marker},
           {"bursts_unterminated", pc.bursts_unterminated},
+          {"bursts_sender_stopped", pc.bursts_stopped},
+          {"sequence_jumps", r.counters().sequence_jumps},
+          {"sender_restarts", r.counters().resyncs},
+          {"other_sender_packets", r.counters().other_sender_packets},
           {"bursts_cut", r.counters().cuts},
           {"stream_changes", pc.stream_changes},
           {"speaker", r.speaker().describe()},
@@ -205,6 +267,7 @@ nlohmann::json ReceiverMetrics::summary(const media::Receiver& receiver) const {
   s["mouth_to_ear_ms"] = {
       {"p50", m2e.percentile(50)}, {"p95", m2e.percentile(95)}, {"p99", m2e.percentile(99)}, {"max", m2e.max()}};
   s["talk_start_ms"] = {{"p50", ts.percentile(50)}, {"max", ts.max()}};
+  s["far_end_report"] = far_end_;
   s["cutoff_count"] = cutoffs.size();
   s["cutoffs"] = cutoffs;
   s["per_burst"] = bursts;

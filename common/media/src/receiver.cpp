@@ -84,12 +84,88 @@ void Receiver::drop(Dropped fact) {
   switch (fact.reason) {
     case DropReason::malformed:
     case DropReason::oversize: ++counters_.malformed; break;
-    case DropReason::wrong_payload_type: ++counters_.wrong_payload_type; break;
+    case DropReason::wrong_payload_type:
+      ++counters_.wrong_payload_type;
+      counters_.last_wrong_payload_type = fact.payload_type;
+      break;
     case DropReason::bad_red: ++counters_.bad_red; break;
     case DropReason::bad_opus: ++counters_.bad_opus; break;
   }
   if (fact.parse_error) counters_.by_reason.record(*fact.parse_error);
   observer_.on_dropped(fact);
+}
+
+// RFC 3550 A.1 for the stream playing: a jump of MAX_DROPOUT or more is held until the next
+// packet confirms it (the sender restarted with new sequence and timestamp bases, same SSRC);
+// then the playout starts over as for a new stream, with the held packet first. A jump that is
+// never confirmed was a stray packet: it stays dropped. False: the packet is held, not played.
+bool Receiver::admit_source(const rtp::RtpHeader& h, std::span<const std::byte> datagram, const Endpoint& from,
+                            Micros now) {
+  if (replaying_) return true;
+  if (source_ && source_ssrc_ != h.ssrc) {
+    // Two senders at once: the one playing keeps the speaker until its burst has ended.
+    if (in_burst_ || playout_.in_burst() || playout_.waiting()) {
+      ++counters_.other_sender_packets;
+      ++other_unreported_;
+      if (!other_reported_us_ || now - *other_reported_us_ >= 1'000'000) {
+        observer_.on_other_sender({h.ssrc, &from, source_ssrc_, other_unreported_});
+        other_reported_us_ = now;
+        other_unreported_ = 0;
+      }
+      return false;
+    }
+  }
+  if (!source_ || source_ssrc_ != h.ssrc) {
+    StreamChosen chosen{h.ssrc, &from, source_ ? "previous_stopped" : "first", {}};
+    if (source_) chosen.previous_ssrc = source_ssrc_;
+    source_.emplace(static_cast<std::uint32_t>(jitter::kRtpClockHz), 1);
+    source_ssrc_ = h.ssrc;
+    held_size_ = 0;
+    other_unreported_ = 0;
+    other_reported_us_.reset();
+    boundaries_.reset();  // a new stream: its numbers and timestamps relate nothing to the last one's
+    observer_.on_stream_chosen(chosen);
+  }
+  const auto restarts = source_->restarts();
+  if (!source_->on_packet(h.sequence, h.timestamp, now)) {
+    ++counters_.sequence_jumps;
+    held_size_ = std::min(datagram.size(), held_.size());
+    std::copy_n(datagram.begin(), held_size_, held_.begin());
+    held_from_ = from;
+    held_sequence_ = h.sequence;
+    return false;
+  }
+  if (source_->restarts() != restarts) {
+    ++counters_.resyncs;
+    if (in_burst_) cut("sender_restarted");
+    playout_.restart_stream();
+    boundaries_.reset();
+    loss_ssrc_.reset();  // loss is counted afresh from the new base
+    if (held_size_ > 0 && static_cast<std::uint16_t>(held_sequence_ + 1) == h.sequence) {
+      replaying_ = true;
+      --counters_.datagrams;  // counted when it arrived
+      on_datagram(std::span<const std::byte>(held_.data(), held_size_), held_from_);
+      replaying_ = false;
+    }
+    held_size_ = 0;
+  }
+  return true;
+}
+
+// RTCP multiplexed on the media port (RFC 5761): the far end's reports, for the observer.
+void Receiver::on_rtcp(std::span<const std::byte> datagram, const Endpoint& from) {
+  const auto parsed = rtp::parse_rtcp(datagram);
+  if (!parsed) {
+    ++counters_.rtcp_malformed;
+    observer_.on_rtcp_malformed(parsed.error, from);
+    return;
+  }
+  ++counters_.rtcp_received;
+  const Micros now = clock_.now_us();
+  // A sender report from the stream playing: our next report block tells it when (LSR/DLSR).
+  for (const auto& r : parsed.compound->all_reports())
+    if (r.sender && source_ && r.ssrc == source_ssrc_) source_->on_sender_report(r.sender->ntp_timestamp, now);
+  observer_.on_rtcp(*parsed.compound, from, now);
 }
 
 // The Opus frame a packet carries: its payload, or with RFC 2198 the primary block (`red` then
@@ -100,22 +176,22 @@ std::optional<std::span<const std::byte>> Receiver::opus_of(const rtp::RtpPacket
   if (p.header.payload_type == options_.red_payload_type) {
     const auto parsed = rtp::parse_red(p.payload);
     if (!parsed) {
-      drop({DropReason::bad_red, {}, rtp::to_string(parsed.error), bytes, &from});
+      drop({DropReason::bad_red, {}, rtp::to_string(parsed.error), -1, bytes, &from});
       return std::nullopt;
     }
     red = parsed.payload;
     if (red->primary.payload_type != options_.payload_type) {
-      drop({DropReason::wrong_payload_type, {}, {}, bytes, &from});
+      drop({DropReason::wrong_payload_type, {}, {}, red->primary.payload_type, bytes, &from});
       return std::nullopt;
     }
     opus = red->primary.data;
   } else if (p.header.payload_type != options_.payload_type) {
-    drop({DropReason::wrong_payload_type, {}, {}, bytes, &from});
+    drop({DropReason::wrong_payload_type, {}, {}, p.header.payload_type, bytes, &from});
     return std::nullopt;
   }
   const auto samples = codec::packet_samples(opus);
   if (!samples || *samples <= 0) {
-    drop({DropReason::bad_opus, {}, {}, bytes, &from});
+    drop({DropReason::bad_opus, {}, {}, -1, bytes, &from});
     return std::nullopt;
   }
   return opus;
@@ -123,10 +199,14 @@ std::optional<std::span<const std::byte>> Receiver::opus_of(const rtp::RtpPacket
 
 void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& from) {
   ++counters_.datagrams;
+  if (rtp::is_rtcp(datagram)) {
+    on_rtcp(datagram, from);
+    return;
+  }
   const auto parsed = rtp::parse(datagram.first(std::min(datagram.size(), rtp::kMaxDatagram)));
   if (!parsed || datagram.size() > rtp::kMaxDatagram) {
     drop({parsed ? DropReason::oversize : DropReason::malformed, parsed ? std::nullopt : std::optional(parsed.error), {},
-          datagram.size(), &from});
+          -1, datagram.size(), &from});
     return;
   }
   const auto& p = *parsed.packet;
@@ -144,7 +224,16 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   if (p.extras.capture_time_us) in.capture_us = static_cast<jitter::Micros>(*p.extras.capture_time_us);
   in.payload = *opus;
   const Micros now = clock_.now_us();
+  if (!admit_source(p.header, datagram, from, now)) return;
+  // pttcam's sender names each burst (burst start timestamp on every packet) and flags its end;
+  // a standard sender's bursts are found from its timestamps and arrival gaps instead.
+  in.ends_flagged = p.extras.burst_start_ts.has_value();
+  if (!in.ends_flagged && !p.extras.repeat)
+    in.marker = boundaries_.starts_burst(p.header.sequence, p.header.timestamp, in.samples, now);
   if (p.extras.repeat) {
+    // Each repeat has a sequence number of its own; the distance leads back to the original's.
+    in.sequence = static_cast<std::uint16_t>(p.header.sequence - p.extras.repeat_distance);
+    if (p.extras.repeat_distance > 0) count_for_loss(p.header.ssrc, p.header.sequence);
     insert_repeat(p, in, red, now);
     return;
   }
@@ -155,7 +244,7 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   PacketInfo& info = result == jitter::InsertResult::accepted ? remember(in, p.extras.burst_start_ts, now) : said;
   if (p.extras.key_down_us) info.key_down_us = static_cast<Micros>(*p.extras.key_down_us);
   if (p.extras.key_up_us) info.key_up_us = static_cast<Micros>(*p.extras.key_up_us);
-  observer_.on_arrived({p.header, info, result});
+  observer_.on_arrived({p.header, info, result, in.marker});
   if (red) insert_copies(*red, p, in, now);
   pump();  // a burst may be due now
 }
@@ -174,7 +263,8 @@ void Receiver::insert_repeat(const rtp::RtpPacket& p, const jitter::IncomingPack
   }
   if (playout_.insert_redundant(in, now) == jitter::InsertResult::accepted) {
     ++counters_.end_repeats_used;
-    count_for_loss(p.header.ssrc, p.header.sequence);
+    // A repeat that reused the original's number (older pttcam senders) stands for it on the wire.
+    if (p.extras.repeat_distance == 0) count_for_loss(p.header.ssrc, p.header.sequence);
     remember(in, p.extras.burst_start_ts, now);
     if (red) insert_copies(*red, p, in, now);
   }

@@ -25,13 +25,13 @@ Sender::Sender(std::unique_ptr<audio::Capture> capture, const codec::OpusSetting
                const timing::Clock& clock, SenderObserver& observer)
     : clock_(clock),
       observer_(observer),
-      red_(opus.redundancy, rtp::kOpusPayloadType, rtp::kRedPayloadType),
+      red_(opus.redundancy, static_cast<std::uint8_t>(opus.payload_type), static_cast<std::uint8_t>(opus.red_payload_type)),
       encoder_(codec::Encoder::create(opus)),
       framer_(static_cast<std::size_t>(opus.samples_per_frame())),
       send_(std::move(send)),
       chunk_(audio::kRingCapacity),
       capture_(std::move(capture)) {
-  header_.payload_type = rtp::kOpusPayloadType;
+  header_.payload_type = static_cast<std::uint8_t>(opus.payload_type);
   header_.ssrc = random_u32();
   header_.sequence = static_cast<std::uint16_t>(random_u32());
   timestamp_base_ = random_u32();
@@ -62,8 +62,23 @@ void Sender::stop() {
 
 void Sender::send_end_repeats(std::int64_t now_us) {
   while (end_repeats_left_ > 0 && now_us >= next_end_repeat_us_) {
-    send_(std::span<const std::byte>(end_repeat_.data(), end_repeat_size_));
+    // RFC 4733 style: same timestamp and payload, the next sequence number, so that standard
+    // receivers count neither loss nor duplicates; the distance back to the original tells ours.
+    rtp::RtpHeader header = end_repeat_header_;
+    header.sequence = header_.sequence;
+    const auto distance = static_cast<std::uint16_t>(header_.sequence - end_repeat_header_.sequence);
+    if (distance > rtp::RtpExtras::kMaxRepeatDistance) {
+      end_repeats_left_ = 0;  // a new burst has gone far past it: the repeat would help nobody
+      break;
+    }
+    rtp::RtpExtras extras = end_repeat_extras_;
+    extras.repeat_distance = static_cast<std::uint8_t>(distance);
+    const auto datagram = writer_.write(header, extras, std::span<const std::byte>(end_repeat_.data(), end_repeat_size_));
+    send_(datagram);
+    ++header_.sequence;
     ++stats_.end_repeats;
+    ++stats_.rtp_packets;
+    stats_.rtp_payload_octets += end_repeat_size_;
     --end_repeats_left_;
     next_end_repeat_us_ += kEndRepeatGapUs;
   }
@@ -168,6 +183,8 @@ void Sender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& f) {
     const auto datagram = writer_.write(header_, extras, packed.payload);
     send_(datagram);
     ++stats_.frames_sent;
+    ++stats_.rtp_packets;
+    stats_.rtp_payload_octets += packed.payload.size();
     stats_.bytes_sent += datagram.size();
     if (f.last) keep_end_repeat(header_, extras, packed.payload);
     report(f, f.capture_us);
@@ -185,11 +202,18 @@ void Sender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& f) {
 // A burst's end packet goes out kEndRepeats more times, flagged as repeats.
 void Sender::keep_end_repeat(const rtp::RtpHeader& header, rtp::RtpExtras extras, std::span<const std::byte> payload) {
   extras.repeat = true;
-  const auto again = writer_.write(header, extras, payload);
-  std::copy(again.begin(), again.end(), end_repeat_.begin());
-  end_repeat_size_ = again.size();
+  end_repeat_header_ = header;
+  end_repeat_header_.marker = false;  // a repeat starts nothing, for receivers that trust the marker
+  end_repeat_extras_ = extras;
+  std::copy(payload.begin(), payload.end(), end_repeat_.begin());
+  end_repeat_size_ = payload.size();
   end_repeats_left_ = kEndRepeats;
   next_end_repeat_us_ = clock_.now_us() + kEndRepeatGapUs;
+}
+
+std::uint32_t Sender::rtp_timestamp_at(std::int64_t now_us) const noexcept {
+  const auto elapsed = static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_us - start_us_));
+  return timestamp_base_ + static_cast<std::uint32_t>(elapsed * audio::kSampleRate / 1'000'000);
 }
 
 void Sender::report(const ptt::FrameFlags& f, std::int64_t capture_us) {

@@ -47,6 +47,7 @@ bool parse_one_byte_elements(std::span<const std::byte> block, RtpExtras& extras
     else if (id == kBurstFlagsExtId && length == kBurstFlagsSize) {
       extras.end_of_burst = (value[0] & kEndOfBurstBit) != std::byte{0};
       extras.repeat = (value[0] & kRepeatBit) != std::byte{0};
+      extras.repeat_distance = extras.repeat ? static_cast<std::uint8_t>(std::to_integer<std::uint8_t>(value[0]) >> 2) : 0;
     }
     else if (id == kBurstStartExtId && length == kBurstStartSize)
       extras.burst_start_ts = static_cast<std::uint32_t>(read_be(value, 0, kBurstStartSize));
@@ -161,7 +162,9 @@ std::span<const std::byte> RtpWriter::write(const RtpHeader& header, const RtpEx
     }
     if (extras.end_of_burst || extras.repeat) {
       out[at++] = static_cast<std::byte>(kBurstFlagsExtId << 4 | (kBurstFlagsSize - 1));
-      out[at++] = (extras.end_of_burst ? kEndOfBurstBit : std::byte{0}) | (extras.repeat ? kRepeatBit : std::byte{0});
+      const auto distance = extras.repeat ? std::min(extras.repeat_distance, RtpExtras::kMaxRepeatDistance) : 0;
+      out[at++] = (extras.end_of_burst ? kEndOfBurstBit : std::byte{0}) | (extras.repeat ? kRepeatBit : std::byte{0}) |
+                  static_cast<std::byte>(distance << 2);
     }
     const auto element = [&](std::uint8_t id, std::uint64_t value, std::size_t size) {
       out[at++] = static_cast<std::byte>(id << 4 | (size - 1));

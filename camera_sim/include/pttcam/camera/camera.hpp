@@ -22,6 +22,7 @@
 #include "pttcam/measure/resource_usage.hpp"
 #include "pttcam/measure/sender_metrics.hpp"
 #include "pttcam/media/receiver.hpp"
+#include "pttcam/media/rtcp_reporter.hpp"
 #include "pttcam/media/sender.hpp"
 #include "pttcam/net/address.hpp"
 #include "pttcam/session/camera_session.hpp"
@@ -114,6 +115,8 @@ class Camera {
   rtp::RtpHeader video_header_;
   std::unique_ptr<media::Receiver> receiver_;
   std::unique_ptr<media::Sender> mic_;
+  std::optional<net::Udp::endpoint> rtp_source_;  // --no-session: where the stream playing comes from
+  std::unique_ptr<media::RtcpReporter> rtcp_;
   std::unique_ptr<RtspServer> rtsp_;  // last: its hooks use the receiver and the microphone
 };
 

@@ -20,6 +20,7 @@
 #include "pttcam/measure/resource_usage.hpp"
 #include "pttcam/measure/sender_metrics.hpp"
 #include "pttcam/media/receiver.hpp"
+#include "pttcam/media/rtcp_reporter.hpp"
 #include "pttcam/media/sender.hpp"
 #include "pttcam/net/address.hpp"
 #include "pttcam/session/client_session.hpp"
@@ -37,6 +38,7 @@ struct ClientConfig {
   double keepalive_timeout_s = 3;
   bool no_session = false;  // plain RTP, no control protocol (standard RTP receivers)
   bool cold_mic = false;    // open the microphone at key-down, close it at key-up
+  std::uint16_t local_port = 0;  // 0: any free port
   std::filesystem::path events_path;
 };
 
@@ -72,6 +74,7 @@ class Client {
 
   const session::ClientSession& session() const noexcept { return session_; }
   const media::Sender& sender() const noexcept { return *sender_; }
+  net::Udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
   nlohmann::json summary() const;
   std::string status_line(std::int64_t now_us) const;
 
@@ -103,6 +106,7 @@ class Client {
   std::optional<std::string> failure_;
   std::unique_ptr<media::Receiver> receiver_;
   std::unique_ptr<media::Sender> sender_;
+  std::unique_ptr<media::RtcpReporter> rtcp_;
 };
 
 }  // namespace pttcam::client

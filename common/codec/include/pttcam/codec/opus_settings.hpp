@@ -25,6 +25,14 @@ struct OpusSettings {
   // (frames Opus judges inactive, CELT). 0 sends plain Opus (payload type 111).
   int redundancy = 2;
   static constexpr int kMaxRedundancy = 2;
+  // RTP payload types (RFC 3551 dynamic numbers): plain Opus, and RFC 2198 redundancy around it.
+  // Settable because a standard peer's SDP may have chosen others (ffmpeg 97, GStreamer 96).
+  int payload_type = 111;
+  int red_payload_type = 63;
+
+  // A payload type pttcam may send or expect: 0-127, but not 64-95, which collide with RTCP
+  // packet types when RTP and RTCP share a port (RFC 5761 section 4). "" when usable.
+  static std::string check_payload_type(int payload_type);
 
   int samples_per_frame() const noexcept;
   // "" when usable, else a one-line message naming the first bad field and its allowed values.

@@ -70,6 +70,9 @@ class JitterBuffer {
   // Ends the burst in progress and drops every waiting packet (a session cap cut the talk):
   // those packets, if they come again, count as late. The stream (SSRC) is kept.
   void flush() noexcept;
+  // The sender restarted with the same SSRC (new sequence and timestamp bases, RFC 3550 A.1
+  // resynchronisation): as for a new SSRC, nothing waiting or playing belongs to the new stream.
+  void restart_stream() noexcept;
 
   bool in_burst() const noexcept { return decision_.in_burst(); }
   bool waiting() const noexcept { return !store_.empty(); }  // packets stored, not played yet
@@ -103,6 +106,7 @@ class JitterBuffer {
   std::optional<std::int64_t> newest_seq_;
   Micros max_delay_us_;
   double loss_rate_ = 0;  // moving average of frames not played from their own packet
+  double loss_rate_at_last_packet_ = 0;  // ... as the last packet played left it
   int recovery_depth_ = 0;  // how many frames back a later packet can rebuild (FEC, copies): 0-2
   Micros above_floor_us_ = 0;  // the last packet's lateness (BurstClock), 0 with a fixed delay
   std::uint32_t last_timestamp_ = 0;  // the last packet's, for the copies it carries

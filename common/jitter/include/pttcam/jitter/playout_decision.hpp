@@ -15,6 +15,7 @@ struct FrameCounters {
   std::uint64_t normal = 0;
   std::uint64_t bursts = 0;
   std::uint64_t bursts_unterminated = 0;    // ended by timeout or by the next burst: end packet lost
+  std::uint64_t bursts_stopped = 0;  // ... the same on a stream without end flags: the sender stopped
   std::uint64_t bursts_without_marker = 0;  // started at a packet without marker: the first was lost
   std::uint64_t stretched = 0;  // concealed frames that waited for a stalled packet (delay +1 frame)
   std::uint64_t redundancy_recovered = 0;  // fec_recovered frames played from an RFC 2198 copy
@@ -51,6 +52,8 @@ class PlayoutDecision {
 
   // Before a packet goes into the store: a marker packet numbered inside the range concealed
   // with nothing buffered lowers the floor so that it is stored and plays next.
+  // Without end flags, a burst-start packet numbered at the first concealed frame does too (the
+  // sender paused: DTX).
   void admit(std::int64_t seq, bool marker) noexcept;
   // After a packet was stored: starts the delay clock if idle and not started.
   void on_stored(const StoredPacket& packet, Micros delay_us) noexcept;
@@ -58,6 +61,10 @@ class PlayoutDecision {
   // Ends the burst, drops what waits; those numbers become late (floor at the newest seen).
   void flush() noexcept;
   void reset() noexcept;  // a new stream
+  // Whether the stream flags its bursts' ends (IncomingPacket::ends_flagged; true by default).
+  // Without: a burst that runs out is the sender stopping or pausing (RFC 3551 streams, DTX);
+  // the concealment that waited for it is not loss, and its numbers stay free for the sender.
+  void set_ends_flagged(bool flagged) noexcept { ends_flagged_ = flagged; }
 
   // Lets a burst's delay grow while it plays: when the packet due is missing, a concealed frame is
   // played *without* giving up on that packet, which buys it one more frame, if
@@ -95,6 +102,12 @@ class PlayoutDecision {
   PlayoutFrame lose() noexcept;
   PlayoutFrame stretch_frame(Micros frame_us) noexcept;  // concealed, the packet still awaited
   PlayoutFrame end_unterminated(PlayoutFrame silence) noexcept;
+  // Frames concealed since the last packet played while nothing after them was buffered.
+  struct Tail {
+    std::uint64_t lost = 0, concealed = 0, events = 0, stretched = 0;
+    int frames = 0;
+  };
+  void add_to_tail(const FrameCounters& before) noexcept;
 
   PacketStore& store_;
   int max_conceal_samples_;
@@ -118,6 +131,8 @@ class PlayoutDecision {
   int last_samples_ = 960;
   int conceal_run_ = 0;            // samples concealed in a row with nothing buffered
   std::int64_t conceal_from_ = 0;  // sequence number of the first frame of that run
+  bool ends_flagged_ = true;
+  Tail tail_;
 };
 
 }  // namespace pttcam::jitter

@@ -20,6 +20,9 @@ struct IncomingPacket {
   std::uint32_t timestamp = 0;
   bool marker = false;        // first packet of a talk burst
   bool end_of_burst = false;  // last packet of a talk burst
+  // The sender flags its bursts' ends (pttcam's extension). A standard sender does not: its
+  // stream just stops, and a burst that runs out is the sender stopping, not a lost end.
+  bool ends_flagged = true;
   bool has_fec = false;       // carries in-band FEC for the packet before it
   int samples = 0;            // duration at 48 kHz
   std::optional<Micros> capture_us;
@@ -42,6 +45,11 @@ struct PlayoutFrame {
   std::int64_t sequence = -1;        // unwrapped sequence number of the frame (-1 for silence)
   bool burst_start = false;
   bool burst_end = false;  // this frame ends the burst (end flag seen, or it timed out)
+  // burst_end by timeout on a stream without end flags: the sender stopped (or paused). The last
+  // `stopped_frames` frames concealed before it waited for packets that were never sent: they
+  // are not counted as lost or concealed.
+  bool sender_stopped = false;
+  int stopped_frames = 0;
   // fec only: `payload` is a whole copy of this frame from a later packet (RFC 2198
   // redundancy), to decode as a normal packet rather than for its in-band FEC.
   bool redundant = false;

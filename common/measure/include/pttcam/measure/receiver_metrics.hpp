@@ -25,6 +25,10 @@ class ReceiverMetrics final : public media::ReceiverObserver {
   ReceiverMetrics(const Options& options, EventLog& events, std::string prefix);  // throws if the CSV won't open
 
   void on_dropped(const media::Dropped& d) override;
+  void on_rtcp(const rtp::RtcpCompound& rtcp, const media::Endpoint& from, media::Micros now_us) override;
+  void on_rtcp_malformed(rtp::RtcpError error, const media::Endpoint& from) override;
+  void on_stream_chosen(const media::StreamChosen& chosen) override;
+  void on_other_sender(const media::OtherSender& other) override;
   void on_arrived(const media::Arrived& a) override;
   void on_played(const media::Played& p) override;
   void on_idle(media::Micros now_us) override;
@@ -39,6 +43,7 @@ class ReceiverMetrics final : public media::ReceiverObserver {
   void csv_row(std::uint16_t seq, std::uint32_t ts, std::uint32_t ssrc, const char* fate, media::Micros arrival_us,
                media::Micros play_us);
   void report_finished_bursts();
+  static nlohmann::json report_json(const rtp::ReportBlock& block);
   std::string event(const char* name) const { return prefix_ + name; }
 
   EventLog& events_;
@@ -46,6 +51,9 @@ class ReceiverMetrics final : public media::ReceiverObserver {
   BurstAnalyzer analyzer_;
   std::ofstream csv_;
   std::uint64_t drops_ = 0;
+  std::uint64_t rtcp_logged_ = 0;
+  // The far end's latest report block (about the stream this program sends), in summary form.
+  nlohmann::json far_end_ = nullptr;
 };
 
 }  // namespace pttcam::measure

@@ -10,6 +10,7 @@
 #include "pttcam/jitter/types.hpp"
 #include "pttcam/net/asio.hpp"
 #include "pttcam/rtp/packet.hpp"
+#include "pttcam/rtp/rtcp.hpp"
 
 namespace pttcam::media {
 
@@ -34,6 +35,7 @@ struct Dropped {
   DropReason reason = DropReason::malformed;
   std::optional<rtp::ParseError> parse_error;  // malformed: what the RTP parser found
   std::optional<const char*> red_error;        // bad_red: what the RFC 2198 parser found
+  int payload_type = -1;                       // wrong_payload_type: the one it carried
   std::size_t bytes = 0;
   const Endpoint* from = nullptr;
 };
@@ -43,6 +45,7 @@ struct Arrived {
   const rtp::RtpHeader& header;
   const PacketInfo& info;  // as remembered when accepted; what the packet said otherwise
   jitter::InsertResult result;
+  bool burst_start = false;  // it starts a burst: its marker (pttcam), or its timing (other senders)
 };
 
 // A frame the jitter buffer decided and the speaker was given (or will be, after its queue).
@@ -54,10 +57,33 @@ struct Played {
   Micros now_us = 0;
 };
 
+// Which stream (SSRC) the receiver plays, and why: the first one heard, or the one before it
+// stopped (its burst ended) and this one came next.
+struct StreamChosen {
+  std::uint32_t ssrc = 0;
+  const Endpoint* from = nullptr;
+  const char* reason = "first";  // "first" | "previous_stopped"
+  std::optional<std::uint32_t> previous_ssrc;
+};
+
+// Another sender's packets while one is playing: not played, counted; reported at most once a
+// second (`packets`: how many since the last report).
+struct OtherSender {
+  std::uint32_t ssrc = 0;
+  const Endpoint* from = nullptr;
+  std::uint32_t playing_ssrc = 0;
+  std::uint64_t packets = 0;
+};
+
 class ReceiverObserver {
  public:
   virtual ~ReceiverObserver() = default;
   virtual void on_dropped(const Dropped&) {}
+  // An RTCP compound arrived on the media port (RFC 5761): what the far end reports.
+  virtual void on_rtcp(const rtp::RtcpCompound& /*rtcp*/, const Endpoint& /*from*/, Micros /*now_us*/) {}
+  virtual void on_rtcp_malformed(rtp::RtcpError /*error*/, const Endpoint& /*from*/) {}
+  virtual void on_stream_chosen(const StreamChosen&) {}
+  virtual void on_other_sender(const OtherSender&) {}
   virtual void on_arrived(const Arrived&) {}
   virtual void on_played(const Played&) {}
   // Nothing to play at `now_us`: time passes.

@@ -13,9 +13,11 @@
 
 #include "pttcam/audio/endpoint.hpp"
 #include "pttcam/codec/decoder.hpp"
+#include "pttcam/jitter/burst_boundaries.hpp"
 #include "pttcam/jitter/jitter_buffer.hpp"
 #include "pttcam/media/observer.hpp"
 #include "pttcam/rtp/packet.hpp"
+#include "pttcam/rtp/rtcp.hpp"
 #include "pttcam/rtp/red.hpp"
 #include "pttcam/rtp/sequence.hpp"
 #include "pttcam/timing/clock.hpp"
@@ -27,6 +29,10 @@ struct ReceiveCounters {
   std::uint64_t malformed = 0;  // rejected by the RTP parser (by reason below)
   rtp::ParseCounters by_reason;
   std::uint64_t wrong_payload_type = 0;
+  int last_wrong_payload_type = -1;  // what the latest of those carried (the RED block's, inside RED)
+  // RTCP on the media port (RFC 5761): never an RTP packet, never played.
+  std::uint64_t rtcp_received = 0;
+  std::uint64_t rtcp_malformed = 0;
   std::uint64_t bad_opus = 0;             // not a valid Opus packet (no duration)
   std::uint64_t bad_red = 0;              // RED whose RFC 2198 block headers do not add up
   std::uint64_t red_copies_unusable = 0;  // copies of another type, size or offset: ignored
@@ -35,6 +41,12 @@ struct ReceiveCounters {
   std::uint64_t end_repeats_stale = 0;    // ... with no burst in progress: ignored
   std::uint64_t decode_errors = 0;        // played as silence
   std::uint64_t cuts = 0;                 // bursts cut short by cut()
+  // RFC 3550 A.1: sequence jumps beyond MAX_DROPOUT held for confirmation, and those confirmed by
+  // the next packet (the sender restarted with the same SSRC): the playout started over.
+  std::uint64_t sequence_jumps = 0;
+  std::uint64_t resyncs = 0;
+  // Packets of another SSRC while one played (two senders at once): never played.
+  std::uint64_t other_sender_packets = 0;
   // RFC 3550 A.3 cumulative loss: packets expected from the sequence numbers seen, minus those
   // received (on time or late), over every stream (SSRC) so far.
   std::int64_t rtp_expected = 0;
@@ -84,12 +96,20 @@ class Receiver {
 
   const audio::Playback& speaker() const noexcept { return *speaker_; }
   const ReceiveCounters& counters() const noexcept { return counters_; }
+  const Options& options() const noexcept { return options_; }
+  // The RTCP report block on the stream playing (RFC 3550 A.1/A.3/A.8), once it is valid; also
+  // starts the next fraction-lost interval.
+  std::optional<rtp::ReportBlock> report_block(Micros now_us) {
+    return source_ ? source_->report_block(source_ssrc_, now_us) : std::nullopt;
+  }
   const jitter::JitterBuffer& jitter_buffer() const noexcept { return playout_; }
 
  private:
   std::optional<std::span<const std::byte>> opus_of(const rtp::RtpPacket& p, std::optional<rtp::RedPayload>& red,
                                                     std::size_t bytes, const Endpoint& from);
   void drop(Dropped fact);
+  void on_rtcp(std::span<const std::byte> datagram, const Endpoint& from);
+  bool admit_source(const rtp::RtpHeader& header, std::span<const std::byte> datagram, const Endpoint& from, Micros now);
   void insert_repeat(const rtp::RtpPacket& p, const jitter::IncomingPacket& in, const std::optional<rtp::RedPayload>& red,
                      Micros now);
   void insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const jitter::IncomingPacket& primary,
@@ -124,6 +144,17 @@ class Receiver {
   std::int64_t loss_base_ = 0;
   std::int64_t loss_max_ = 0;
   std::int64_t stream_expected_base_ = 0;  // expected count of finished streams
+  jitter::BurstBoundaries boundaries_;     // standard senders' bursts
+  // RFC 3550 A.1 validation of the stream playing, and a jump held until confirmed.
+  std::optional<rtp::ReceptionStatistics> source_;
+  std::uint32_t source_ssrc_ = 0;
+  std::array<std::byte, rtp::kMaxDatagram> held_{};
+  std::size_t held_size_ = 0;
+  Endpoint held_from_;
+  std::uint16_t held_sequence_ = 0;
+  bool replaying_ = false;
+  std::uint64_t other_unreported_ = 0;  // other senders' packets since the last report
+  std::optional<Micros> other_reported_us_;
   bool in_burst_ = false;
   bool gated_ = false;
   bool permit_ = false;

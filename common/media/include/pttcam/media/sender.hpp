@@ -26,6 +26,8 @@ struct SenderStats {
   std::uint64_t encode_errors = 0;
   std::uint64_t redundant_copies = 0;  // earlier frames carried again (RFC 2198)
   std::uint64_t end_repeats = 0;       // burst end packets sent again
+  std::uint64_t rtp_packets = 0;         // every RTP packet, repeats included (RTCP SR packet count)
+  std::uint64_t rtp_payload_octets = 0;  // their payloads (RTCP SR octet count)
   std::uint64_t samples_discarded_idle = 0;  // captured while not talking: never encoded
   std::uint64_t mic_open_failures = 0;        // cold microphone: key presses whose open failed
   double talk_seconds = 0;
@@ -70,6 +72,9 @@ class Sender {
   static constexpr std::int64_t kEndRepeatGapUs = 5'000;
 
   std::uint32_t ssrc() const noexcept { return header_.ssrc; }
+  // The RTP timestamp that corresponds to `now_us` (the timestamps follow the capture clock from
+  // start()), for RTCP sender reports.
+  std::uint32_t rtp_timestamp_at(std::int64_t now_us) const noexcept;
   const SenderStats& stats() const noexcept { return stats_; }
   const audio::Capture* capture() const noexcept { return capture_.get(); }
 
@@ -84,7 +89,10 @@ class Sender {
   const timing::Clock& clock_;
   SenderObserver& observer_;
   rtp::RedPacker red_;
-  std::array<std::byte, rtp::kMaxDatagram> end_repeat_{};  // the last end packet, flagged as a repeat
+  // The last end packet, sent again with a sequence number of its own each time.
+  rtp::RtpHeader end_repeat_header_;
+  rtp::RtpExtras end_repeat_extras_;
+  std::array<std::byte, rtp::kMaxDatagram> end_repeat_{};  // its payload
   std::size_t end_repeat_size_ = 0;
   int end_repeats_left_ = 0;
   std::int64_t next_end_repeat_us_ = 0;

@@ -20,7 +20,9 @@ inline constexpr std::uint16_t kOneByteProfile = 0xBEDE;
 inline constexpr std::uint8_t kCaptureTimeExtId = 1;
 // 1 byte, bit 0: last packet of a talk burst, so playout can drain instead of waiting for loss;
 // bit 1: this is a repeat of that packet (sent twice more a few ms later, as RFC 4733 does for
-// the end of an event), to be used only if the original was lost.
+// the end of an event), to be used only if the original was lost; bits 2-7: how many sequence
+// numbers before this repeat the original went out (each repeat has a number of its own, so
+// standard tools count no loss and no duplicate; 0 from senders that reused the original's).
 inline constexpr std::uint8_t kBurstFlagsExtId = 2;
 // 4 bytes: RTP timestamp of the burst's first packet, on every packet of the burst, so a receiver
 // that lost the head of a burst knows how much of it is missing.
@@ -43,6 +45,8 @@ struct RtpExtras {
   std::optional<std::uint64_t> capture_time_us;
   bool end_of_burst = false;
   bool repeat = false;  // a repeat of the burst's end packet (burst flags bit 1)
+  std::uint8_t repeat_distance = 0;  // repeats: the original's sequence number is this much lower (0-63)
+  static constexpr std::uint8_t kMaxRepeatDistance = 63;
   std::optional<std::uint32_t> burst_start_ts;
   std::optional<std::uint64_t> key_down_us;
   std::optional<std::uint64_t> key_up_us;
