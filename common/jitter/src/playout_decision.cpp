@@ -151,36 +151,40 @@ PlayoutFrame PlayoutDecision::stretch_frame(Micros frame_us) noexcept {
   return stretch;
 }
 
+// Idle: the oldest stored packet's burst starts once its delay is up. False: not yet.
+bool PlayoutDecision::start_burst(Micros now_us) noexcept {
+  const StoredPacket* first = store_.oldest();
+  const auto start_at = start_at_us();
+  if (!first || !start_at || now_us < *start_at) return false;
+  active_ = true;
+  burst_first_ = true;
+  last_concealed_ = false;
+  current_delay_us_ = pending_delay_us_;
+  current_offset_us_ = pending_offset_us_;
+  if (due_before_anchor()) {  // the older packet's own lateness and wait
+    current_offset_us_ = std::max<Micros>(first->above_floor_us, 0);
+    current_delay_us_ = own_due(*first) - first->arrival_us;
+  }
+  stretched_us_ = 0;
+  burst_arrival_.reset();
+  next_seq_ = first->seq;
+  conceal_run_ = 0;
+  ++counters_.bursts;
+  if (!first->marker) ++counters_.bursts_without_marker;
+  return true;
+}
+
 PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros delay_us) noexcept {
   PlayoutFrame silence;
   silence.samples = silence_samples;
-  if (!active_) {
-    const StoredPacket* first = store_.oldest();
-    const auto start_at = start_at_us();
-    if (!first || !start_at || now_us < *start_at) return silence;
-    active_ = true;
-    burst_first_ = true;
-    last_concealed_ = false;
-    current_delay_us_ = pending_delay_us_;
-    current_offset_us_ = pending_offset_us_;
-    if (due_before_anchor()) {  // the older packet's own lateness and wait
-      current_offset_us_ = std::max<Micros>(first->above_floor_us, 0);
-      current_delay_us_ = own_due(*first) - first->arrival_us;
-    }
-    stretched_us_ = 0;
-    burst_arrival_.reset();
-    next_seq_ = first->seq;
-    conceal_run_ = 0;
-    ++counters_.bursts;
-    if (!first->marker) ++counters_.bursts_without_marker;
-  }
+  if (!active_ && !start_burst(now_us)) return silence;
   // The store gave up on these numbers (it overflowed): skip them rather than conceal them.
   if (const auto floor = store_.floor(); floor && next_seq_ <= *floor) next_seq_ = *floor + 1;
 
-  PlayoutFrame f;
   const Micros frame_us = static_cast<Micros>(last_samples_) * 1'000'000 / 48'000;
   const bool behind = current_offset_us_ + current_delay_us_ + stretched_us_ + frame_us / 2 < grow_to_us_;
   const bool may_stretch = stretched_us_ + frame_us <= max_stretch_us_;
+  std::optional<PlayoutFrame> decided;
   if (const StoredPacket* p = store_.find(next_seq_)) {
     if (p->marker && !burst_first_) {
       // A new burst began while this one still waited for its end packet: that packet was lost.
@@ -194,35 +198,56 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
       tail_ = {};
       return stretch_frame(frame_us);
     }
-    f = play(*p);
+    decided = play(*p);
+  } else if (const auto early = missing(silence, frame_us, behind && may_stretch, may_stretch)) {
+    return *early;
   } else {
-    const bool buffered = store_.has_after(next_seq_);
-    if (!buffered && conceal_run_ + last_samples_ > max_conceal_samples_) {
-      // With end flags the first concealed number most likely was the lost end; without, the
-      // sender stopped and every concealed number is still its to use.
-      if (conceal_run_ > 0) store_.set_floor(ends_flagged_ ? conceal_from_ : conceal_from_ - 1);
-      return end_unterminated(silence);
-    }
-    const bool stalled = !buffered && stretch_on_stall_;
-    // Nothing after it has come either (the link stalled: a late packet, not a lost one, as far
-    // as anyone can tell yet), or packets have lately come later than this burst waits for.
-    // Conceal one frame and keep waiting for this packet, so a stall costs one concealed frame
-    // instead of every packet after it arriving late.
+    decided = conceal_missing();
+  }
+  return advance(*decided, delay_us);
+}
+
+// The packet due is not there. An answer that ends here (the burst ended, or a stretch), or
+// nothing: conceal it and go on.
+std::optional<PlayoutFrame> PlayoutDecision::missing(const PlayoutFrame& silence, Micros frame_us, bool behind_may_stretch,
+                                                     bool may_stretch) noexcept {
+  const bool buffered = store_.has_after(next_seq_);
+  if (!buffered && conceal_run_ + last_samples_ > max_conceal_samples_) {
+    // With end flags the first concealed number most likely was the lost end; without, the
+    // sender stopped and every concealed number is still its to use.
+    if (conceal_run_ > 0) store_.set_floor(ends_flagged_ ? conceal_from_ : conceal_from_ - 1);
+    return end_unterminated(silence);
+  }
+  const bool stalled = !buffered && stretch_on_stall_;
+  // Nothing after it has come either (the link stalled: a late packet, not a lost one, as far
+  // as anyone can tell yet), or packets have lately come later than this burst waits for.
+  // Conceal one frame and keep waiting for this packet, so a stall costs one concealed frame
+  // instead of every packet after it arriving late.
+  if ((stalled && may_stretch) || behind_may_stretch) {
     const FrameCounters before = counters_;
-    if ((stalled || behind) && may_stretch) {
-      PlayoutFrame stretch = stretch_frame(frame_us);
-      if (buffered) tail_ = {};
-      else add_to_tail(before);
-      return stretch;
-    }
-    f = lose();
+    PlayoutFrame stretch = stretch_frame(frame_us);
     if (buffered) tail_ = {};
     else add_to_tail(before);
-    if (!buffered) {
-      if (conceal_run_ == 0) conceal_from_ = next_seq_;
-      conceal_run_ += f.samples;
-    }
+    return stretch;
   }
+  return std::nullopt;
+}
+
+PlayoutFrame PlayoutDecision::conceal_missing() noexcept {
+  const bool buffered = store_.has_after(next_seq_);
+  const FrameCounters before = counters_;
+  PlayoutFrame f = lose();
+  if (buffered) tail_ = {};
+  else add_to_tail(before);
+  if (!buffered) {
+    if (conceal_run_ == 0) conceal_from_ = next_seq_;
+    conceal_run_ += f.samples;
+  }
+  return f;
+}
+
+// A frame was played or concealed for next_seq_: move on, and after a burst's end arm the next.
+PlayoutFrame PlayoutDecision::advance(PlayoutFrame f, Micros delay_us) noexcept {
   f.burst_start = burst_first_;
   burst_first_ = false;
   store_.set_floor(next_seq_++);

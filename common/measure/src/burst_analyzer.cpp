@@ -25,7 +25,6 @@ double percentile(std::vector<double> v, double p) {
 }
 
 void BurstAnalyzer::on_frame(const jitter::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us) {
-  using jitter::FrameKind;
   if (frame.burst_start && suspended_) {
     // The same talk burst, back after a gap that outlasted the concealment timeout (an outage):
     // one cutoff from where the sound stopped to where it resumes, not a clipped tail and head.
@@ -35,42 +34,45 @@ void BurstAnalyzer::on_frame(const jitter::PlayoutFrame& frame, const PacketInfo
       finish_suspended();
     }
   }
-  if (frame.burst_start && !current_) {
-    current_ = BurstSummary{};
-    current_->index = next_index_++;
-    current_->first_play_us = play_us;
-    runs_.clear();
-    run_.reset();
-    late_.clear();
-    delays_.clear();
-    lowest_delay_us_.reset();
-    burst_start_ts_ = packet ? packet->burst_start_ts : std::nullopt;
-    if (packet && packet->key_down_us) current_->talk_start_ms = static_cast<double>(play_us - *packet->key_down_us) / 1000.0;
-    // The head is missing when the first packet played is not the burst's first one.
-    if (packet && packet->burst_start_ts && packet->timestamp != *packet->burst_start_ts) {
-      current_->head_clipped_ms =
-          static_cast<double>(static_cast<std::uint32_t>(packet->timestamp - *packet->burst_start_ts)) / kSamplesPerMs;
-      current_->cutoffs.push_back({current_->index, play_us, current_->head_clipped_ms, "head_clipped"});
-    }
-  }
+  if (frame.burst_start && !current_) begin(packet, play_us);
   if (!current_) return;
   const Micros end_us = play_us + static_cast<Micros>(frame.samples / kSamplesPerMs * 1000.0);
+  count(frame, packet, play_us, end_us);
+  if (frame.kind != jitter::FrameKind::silence) current_->last_play_end_us = end_us;
+  if (frame.burst_end) end(frame, play_us);
+}
+
+void BurstAnalyzer::begin(const PacketInfo* packet, Micros play_us) {
+  current_ = BurstSummary{};
+  current_->index = next_index_++;
+  current_->first_play_us = play_us;
+  runs_.clear();
+  run_.reset();
+  late_.clear();
+  delays_.clear();
+  lowest_delay_us_.reset();
+  burst_start_ts_ = packet ? packet->burst_start_ts : std::nullopt;
+  if (packet && packet->key_down_us) current_->talk_start_ms = static_cast<double>(play_us - *packet->key_down_us) / 1000.0;
+  // The head is missing when the first packet played is not the burst's first one.
+  if (packet && packet->burst_start_ts && packet->timestamp != *packet->burst_start_ts) {
+    current_->head_clipped_ms =
+        static_cast<double>(static_cast<std::uint32_t>(packet->timestamp - *packet->burst_start_ts)) / kSamplesPerMs;
+    current_->cutoffs.push_back({current_->index, play_us, current_->head_clipped_ms, "head_clipped"});
+  }
+}
+
+void BurstAnalyzer::count(const jitter::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us, Micros end_us) {
+  using jitter::FrameKind;
   switch (frame.kind) {
     case FrameKind::normal:
       close_run();
       ++current_->frames_normal;
-      if (packet && packet->capture_us)
+      if (packet && packet->capture_us) {
         current_->mouth_to_ear_ms.push_back(static_cast<double>(play_us - *packet->capture_us) / 1000.0);
-      if (packet && packet->capture_us) mouth_to_ear_.add(current_->mouth_to_ear_ms.back());
-      if (packet && packet->key_up_us) current_->tail_ms = static_cast<double>(end_us - *packet->key_up_us) / 1000.0;
-      if (packet && burst_start_ts_) {
-        // Timestamps relative to the burst's first, so a wrap does not matter.
-        const auto ticks = static_cast<std::uint32_t>(packet->timestamp - *burst_start_ts_);
-        const Micros delay = packet->arrival_us - static_cast<Micros>(ticks) * 1000 / 48;
-        delays_.push_back({play_us, delay});
-        lowest_delay_us_ = std::min(lowest_delay_us_.value_or(delay), delay);
-        while (!delays_.empty() && play_us - delays_.front().play_us > kQueueWindowUs) delays_.erase(delays_.begin());
+        mouth_to_ear_.add(current_->mouth_to_ear_ms.back());
       }
+      if (packet && packet->key_up_us) current_->tail_ms = static_cast<double>(end_us - *packet->key_up_us) / 1000.0;
+      if (packet && burst_start_ts_) note_delay(*packet, play_us);
       break;
     case FrameKind::fec:
       close_run();
@@ -84,39 +86,52 @@ void BurstAnalyzer::on_frame(const jitter::PlayoutFrame& frame, const PacketInfo
       break;
     case FrameKind::silence: break;
   }
-  if (frame.kind != FrameKind::silence) current_->last_play_end_us = end_us;
-  if (frame.burst_end) {
-    const bool terminated = frame.kind != FrameKind::silence;
-    current_->terminated = terminated;
-    if (frame.sender_stopped) {
-      // A stream without end flags ran out: the sender stopped or paused. The frames concealed
-      // while waiting for more were neither loss nor a clipped tail.
-      const auto stopped = static_cast<std::size_t>(std::max(frame.stopped_frames, 0));
-      current_->frames_concealed -= std::min<std::uint64_t>(current_->frames_concealed, stopped);
-      if (run_) {
-        const std::size_t n = std::min(stopped, run_->sequences.size());
-        const int per_frame = run_->sequences.empty() ? 0 : run_->samples / static_cast<int>(run_->sequences.size());
-        run_->sequences.resize(run_->sequences.size() - n);
-        run_->samples -= per_frame * static_cast<int>(n);
-        if (run_->sequences.empty()) run_.reset();
-      }
-      finish("sender_stopped", current_->last_play_end_us);
-      return;
-    }
-    if (!terminated && run_ && burst_start_ts_) {
-      // The end never came, yet: the rest of the burst may still arrive after an outage.
-      suspended_ = Suspended{std::move(*current_), *run_, *burst_start_ts_, play_us};
-      current_.reset();
-      run_.reset();
-      return;
-    }
-    if (!terminated && run_) {
-      // The end never came: the concealment that ran until the timeout stood in for the tail.
-      current_->cutoffs.push_back({current_->index, run_->at_us, run_->samples / kSamplesPerMs, "tail_clipped"});
-      run_.reset();
-    }
-    finish(terminated ? "end" : "timeout", current_->last_play_end_us);
+}
+
+// The packet's one-way delay on the burst's timeline, for queue_growth_us().
+void BurstAnalyzer::note_delay(const PacketInfo& packet, Micros play_us) {
+  // Timestamps relative to the burst's first, so a wrap does not matter.
+  const auto ticks = static_cast<std::uint32_t>(packet.timestamp - *burst_start_ts_);
+  const Micros delay = packet.arrival_us - static_cast<Micros>(ticks) * 1000 / 48;
+  delays_.push_back({play_us, delay});
+  lowest_delay_us_ = std::min(lowest_delay_us_.value_or(delay), delay);
+  while (!delays_.empty() && play_us - delays_.front().play_us > kQueueWindowUs) delays_.erase(delays_.begin());
+}
+
+void BurstAnalyzer::end(const jitter::PlayoutFrame& frame, Micros play_us) {
+  const bool terminated = frame.kind != jitter::FrameKind::silence;
+  current_->terminated = terminated;
+  if (frame.sender_stopped) {
+    take_back_waiting(frame.stopped_frames);
+    finish("sender_stopped", current_->last_play_end_us);
+    return;
   }
+  if (!terminated && run_ && burst_start_ts_) {
+    // The end never came, yet: the rest of the burst may still arrive after an outage.
+    suspended_ = Suspended{std::move(*current_), *run_, *burst_start_ts_, play_us};
+    current_.reset();
+    run_.reset();
+    return;
+  }
+  if (!terminated && run_) {
+    // The end never came: the concealment that ran until the timeout stood in for the tail.
+    current_->cutoffs.push_back({current_->index, run_->at_us, run_->samples / kSamplesPerMs, "tail_clipped"});
+    run_.reset();
+  }
+  finish(terminated ? "end" : "timeout", current_->last_play_end_us);
+}
+
+// A stream without end flags ran out: the sender stopped or paused. The frames concealed while
+// waiting for more were neither loss nor a clipped tail.
+void BurstAnalyzer::take_back_waiting(int stopped_frames) {
+  const auto stopped = static_cast<std::size_t>(std::max(stopped_frames, 0));
+  current_->frames_concealed -= std::min<std::uint64_t>(current_->frames_concealed, stopped);
+  if (!run_) return;
+  const std::size_t n = std::min(stopped, run_->sequences.size());
+  const int per_frame = run_->sequences.empty() ? 0 : run_->samples / static_cast<int>(run_->sequences.size());
+  run_->sequences.resize(run_->sequences.size() - n);
+  run_->samples -= per_frame * static_cast<int>(n);
+  if (run_->sequences.empty()) run_.reset();
 }
 
 void BurstAnalyzer::on_late(std::uint16_t sequence) {

@@ -99,6 +99,11 @@ class PlayoutDecision {
   const StoredPacket* due_before_anchor() const noexcept;
   Micros own_due(const StoredPacket& p) const noexcept;  // its timeline's due time, after the least wait
   PlayoutFrame play(const StoredPacket& packet) noexcept;
+  bool start_burst(Micros now_us) noexcept;
+  std::optional<PlayoutFrame> missing(const PlayoutFrame& silence, Micros frame_us, bool behind_may_stretch,
+                                      bool may_stretch) noexcept;
+  PlayoutFrame conceal_missing() noexcept;
+  PlayoutFrame advance(PlayoutFrame f, Micros delay_us) noexcept;
   PlayoutFrame lose() noexcept;
   PlayoutFrame stretch_frame(Micros frame_us) noexcept;  // concealed, the packet still awaited
   PlayoutFrame end_unterminated(PlayoutFrame silence) noexcept;

@@ -100,6 +100,11 @@ class BurstAnalyzer {
     std::uint32_t burst_start_ts = 0;
     Micros since_us = 0;
   };
+  void begin(const PacketInfo* packet, Micros play_us);
+  void count(const jitter::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us, Micros end_us);
+  void note_delay(const PacketInfo& packet, Micros play_us);
+  void end(const jitter::PlayoutFrame& frame, Micros play_us);
+  void take_back_waiting(int stopped_frames);
   void close_run();
   void finish(const std::string& ended_by, Micros end_us);
   void cut_current(const std::string& cause, Micros play_us);
