@@ -5,6 +5,7 @@
 // the caller answers if it can and closes the connection).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -69,6 +70,12 @@ class StreamParser {
 
  private:
   Item fail(ParseError e);
+  Item interleaved(const char* data, std::size_t avail);
+  std::optional<std::size_t> find_header_end(const char* data, std::size_t avail);
+  std::optional<std::size_t> check_header_size(std::size_t header_end);
+  ParseError parse_head(std::string_view head, Request& r) const;
+  static ParseError parse_request_line(std::string_view line, Request& r);
+  ParseError content_length(const Request& r, std::size_t& body_length) const;
   Limits limits_;
   std::vector<std::byte> buffer_;
   std::size_t pos_ = 0;      // start of unread input
