@@ -211,12 +211,8 @@ int run(int argc, char** argv) {
   config.events_path = events_path;
   config.receiver.metrics.packets_csv = packets_path;
   // Runtime checks before anything starts: results that cannot be written would waste the run.
-  cli::require_writable("--summary", summary_path);
-  cli::require_writable("--events", events_path);
-  cli::require_writable("--packets", packets_path);
-  cli::require_writable("--port-file", port_file);
-  cli::require_writable("--rtsp-port-file", rtsp_port_file);
-  cli::require_writable("--sdp-out", sdp_out);
+  cli::require_writable({{"--summary", summary_path}, {"--events", events_path}, {"--packets", packets_path},
+                         {"--port-file", port_file}, {"--rtsp-port-file", rtsp_port_file}, {"--sdp-out", sdp_out}});
   if (config.output.kind == audio::EndpointSpec::Kind::wav) cli::require_writable("--output", config.output.arg);
   // A wrong WAV is one line naming the option now, not a failure when the microphone opens (which reads it again).
   if (config.mic && config.mic->kind == audio::EndpointSpec::Kind::wav)

@@ -169,11 +169,8 @@ int run(int argc, char** argv) {
   app::apply_payload_types(opus, config.receiver);
   const auto windows = script.empty() ? std::vector<ptt::TalkWindow>{} : ptt::parse_talk_script(script);
   // Runtime checks before anything starts: results that cannot be written would waste the run.
-  cli::require_writable("--summary", summary_path);
-  cli::require_writable("--events", events_path);
-  cli::require_writable("--packets", packets_path);
-  cli::require_writable("--port-file", port_file);
-  cli::require_writable("--sdp-out", sdp_out);
+  cli::require_writable({{"--summary", summary_path}, {"--events", events_path}, {"--packets", packets_path},
+                         {"--port-file", port_file}, {"--sdp-out", sdp_out}});
   if (config.speaker.kind == audio::EndpointSpec::Kind::wav) cli::require_writable("--speaker", config.speaker.arg);
   // A wrong WAV is one line naming the option now, not a failure when the microphone opens (which reads it again).
   if (config.input.kind == audio::EndpointSpec::Kind::wav)

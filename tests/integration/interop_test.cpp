@@ -23,14 +23,6 @@ unsigned short free_udp_port() {
   return s.local_endpoint().port();
 }
 
-std::vector<float> read_f32(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<float> out;
-  float v;
-  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) out.push_back(v);
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("GStreamer receives and decodes ptt-client's RTP/Opus stream") {

@@ -25,14 +25,6 @@ using boost::asio::ip::tcp;
 
 namespace {
 
-std::vector<float> read_f32(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<float> out;
-  float v;
-  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) out.push_back(v);
-  return out;
-}
-
 // A camera-sim serving RTSP on loopback, its files in `dir`.
 struct Camera {
   Camera(const fs::path& dir, std::vector<std::string> extra = {})

@@ -92,14 +92,6 @@ bool wait_size(const fs::path& path, std::uintmax_t bytes, Process& owner, std::
   return false;
 }
 
-std::vector<float> read_f32(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<float> out;
-  float v;
-  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) out.push_back(v);
-  return out;
-}
-
 struct Tone {
   double seconds = 0;  // of 10 ms windows that carry signal
   double hz = 0;       // from zero crossings over those windows

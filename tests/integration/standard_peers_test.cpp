@@ -28,14 +28,6 @@ namespace {
 
 constexpr long kWindow = 9600;  // 200 ms
 
-std::vector<float> read_f32(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<float> out;
-  float v;
-  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) out.push_back(v);
-  return out;
-}
-
 double rms(std::span<const float> x) {
   double e = 0;
   for (float v : x) e += static_cast<double>(v) * v;

@@ -137,6 +137,15 @@ inline std::string read_text(const fs::path& path) {
   return ss.str();
 }
 
+// Raw 32-bit float samples, as ffmpeg -f f32le and GStreamer's filesink of F32LE write them.
+inline std::vector<float> read_f32(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<float> out;
+  float v;
+  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) out.push_back(v);
+  return out;
+}
+
 // A fresh directory per test under the build tree, named after the test.
 inline fs::path scratch_dir(const std::string& name) {
   const fs::path dir = fs::current_path() / "scratch" / name;

@@ -86,4 +86,8 @@ void require_not_above(std::string_view low_option, double low, std::string_view
                    number(high) + ": the smallest cannot exceed the largest");
 }
 
+void require_writable(std::initializer_list<std::pair<std::string_view, std::string>> outputs) {
+  for (const auto& [option, path] : outputs) require_writable(option, path);
+}
+
 }  // namespace pttcam::cli

@@ -3,10 +3,12 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace pttcam::cli {
 
@@ -63,6 +65,8 @@ auto runtime_checked(std::string_view what, F&& f) -> decltype(f()) {
 // be writable, so a run is not wasted on results that cannot be kept. Throws std::runtime_error
 // "OPTION PATH: why" (exit 1); an empty path (option not given) passes.
 void require_writable(std::string_view option, const std::string& path);
+// The same for each (option, path) pair, in order: the first that cannot be written is the error.
+void require_writable(std::initializer_list<std::pair<std::string_view, std::string>> outputs);
 
 // Writes `text` to the file an output option names; std::runtime_error "OPTION PATH: why" if it cannot.
 void write_file(std::string_view option, const std::string& path, const std::string& text);
