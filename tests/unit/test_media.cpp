@@ -61,7 +61,9 @@ class ManualSpeaker final : public audio::Playback {
 struct SenderLog final : media::SenderObserver {
   void on_first_packet(const media::BurstSent& b) override { firsts.push_back(b); }
   void on_last_packet(const media::BurstSent& b) override { lasts.push_back(b); }
+  void on_capture_stall(const media::CaptureStall& s) override { stalls.push_back(s); }
   std::vector<media::BurstSent> firsts, lasts;
+  std::vector<media::CaptureStall> stalls;
 };
 
 struct ReceiverLog final : media::ReceiverObserver {
@@ -69,13 +71,15 @@ struct ReceiverLog final : media::ReceiverObserver {
   void on_arrived(const media::Arrived& a) override { arrivals.push_back(a.result); }
   void on_played(const media::Played& p) override {
     frames.push_back({p.frame.kind, p.frame.burst_start, p.frame.burst_end, p.frame.redundant, p.play_us,
-                      p.info && p.info->key_down_us ? *p.info->key_down_us : -1});
+                      p.info && p.info->key_down_us ? *p.info->key_down_us : -1,
+                      p.frame.capture_us ? *p.frame.capture_us : -1});
   }
   void on_cut(std::string_view cause, media::Micros) override { cuts.emplace_back(cause); }
   struct Frame {
     jitter::FrameKind kind;
     bool start, end, redundant;
     media::Micros play_us, key_down_us;
+    media::Micros capture_us;  // normal frames; -1 otherwise
   };
   std::vector<media::DropReason> drops;
   std::vector<jitter::InsertResult> arrivals;
@@ -111,6 +115,17 @@ struct Rig {
     speaker->period();
     receiver->pump();
   }
+  // The microphone skips `periods` device periods (a late driver, USB, Bluetooth): time passes,
+  // nothing is captured, everything else runs.
+  void stall(int periods) {
+    for (int i = 0; i < periods; ++i) {
+      clock.advance(kPeriodUs);
+      sender->pump();
+      deliver();
+      speaker->period();
+      receiver->pump();
+    }
+  }
   void deliver(const std::vector<std::size_t>& lose = {}) {
     for (; delivered < wire.size(); ++delivered)
       if (std::find(lose.begin(), lose.end(), delivered) == lose.end()) receiver->on_datagram(wire[delivered], from);
@@ -127,6 +142,23 @@ struct Rig {
   std::unique_ptr<media::Sender> sender;
   std::unique_ptr<media::Receiver> receiver;
 };
+
+std::uint32_t timestamp_of(const std::vector<std::byte>& datagram) {
+  const auto p = rtp::parse(datagram);
+  REQUIRE(p);
+  return p.packet->header.timestamp;
+}
+
+// How long after its capture each normal frame of the receiver's log played, in order.
+std::vector<media::Micros> play_delays(const ReceiverLog& log) {
+  std::vector<media::Micros> d;
+  for (const auto& f : log.frames)
+    if (f.kind == jitter::FrameKind::normal && f.capture_us >= 0) d.push_back(f.play_us - f.capture_us);
+  return d;
+}
+
+constexpr int kStallPeriods = 38;  // 38 * 2.667 ms: about 101 ms without a sample
+constexpr timing::Micros kStallUs = kStallPeriods * kPeriodUs;
 
 std::size_t count_kind(const ReceiverLog& log, jitter::FrameKind kind) {
   return static_cast<std::size_t>(
@@ -186,7 +218,84 @@ TEST_CASE("media::Sender") {
   }
 }
 
+TEST_CASE("media::Sender, capture stall") {
+  Rig rig;
+  rig.sender->set_talking(true);
+  for (int i = 0; i < 30; ++i) rig.period();
+  const auto before = rig.wire.size();
+  rig.stall(kStallPeriods);
+  CHECK(rig.wire.size() == before);  // nothing captured, nothing sent
+  for (int i = 0; i < 30; ++i) rig.period();
+  rig.sender->set_talking(false);
+  REQUIRE(rig.wire.size() > before + 2);
+  // The frame in progress when the device stalled keeps its timestamp; the one after jumps by the
+  // samples that were never captured, so the timestamps keep following the sampling instants.
+  CHECK(rig.sender->stats().timestamp_jumps == 1);
+  REQUIRE(rig.sender_log.stalls.size() == 1);
+  const auto& stall = rig.sender_log.stalls[0];
+  CHECK(stall.gap_us > kStallUs - 3'000);
+  CHECK(stall.gap_us < kStallUs + 3'000);
+  std::size_t jumps = 0;
+  for (std::size_t i = 1; i < rig.wire.size(); ++i) {
+    const auto step = timestamp_of(rig.wire[i]) - timestamp_of(rig.wire[i - 1]);
+    if (step == kFrame) continue;
+    ++jumps;
+    CHECK(step == kFrame + stall.gap_samples);
+    CHECK(timestamp_of(rig.wire[i]) == stall.timestamp);
+  }
+  CHECK(jumps == 1);
+  SUBCASE("a second burst without a stall does not jump") {
+    for (int i = 0; i < 40; ++i) rig.period();
+    rig.sender->set_talking(true);
+    for (int i = 0; i < 30; ++i) rig.period();
+    rig.sender->set_talking(false);
+    CHECK(rig.sender->stats().timestamp_jumps == 1);
+  }
+}
+
 TEST_CASE("media::Receiver") {
+  SUBCASE("a capture stall plays as a gap and does not raise the delay") {
+    Rig rig;
+    rig.sender->set_talking(true);
+    for (int i = 0; i < 150; ++i) rig.period();  // 0.4 s
+    const auto before = play_delays(rig.receiver_log);
+    rig.stall(kStallPeriods);
+    for (int i = 0; i < 300; ++i) rig.period();  // 0.8 s
+    rig.sender->set_talking(false);
+    for (int i = 0; i < 60; ++i) rig.period();
+    const auto all = play_delays(rig.receiver_log);
+    REQUIRE(before.size() >= 10);
+    REQUIRE(all.size() > before.size() + 30);
+    const auto pre = before.back();
+    const auto target_before = rig.receiver->jitter_buffer().target_delay_us();
+    // The playout filled the gap with concealment and plays on at the delay it had: the packets
+    // after the jump are on time again, and the target stays where it was.
+    MESSAGE("play delay before the stall " << pre << " us, at the burst's end " << all.back() << " us; target "
+                                            << target_before << " -> " << rig.receiver->jitter_buffer().target_delay_us()
+                                            << " us");
+    const auto& c = rig.receiver->jitter_buffer().counters();
+    MESSAGE("concealed " << c.concealed << " stretched " << c.stretched << " late " << c.late << " lost " << c.lost);
+    // The packet after the jump played although the concealment had used its number: nothing late.
+    CHECK(c.late == 0);
+    CHECK(c.timestamp_jumps == 1);
+    CHECK(count_kind(rig.receiver_log, jitter::FrameKind::normal) == rig.sender->stats().frames_sent);
+    const std::vector<media::Micros> after(all.end() - 30, all.end());
+    for (const auto d : after) CHECK(d < pre + 5'000);
+    CHECK(rig.receiver->jitter_buffer().target_delay_us() <= target_before + 2'000);
+    // The next burst starts at the delay it had before the stall, not a stall more.
+    const auto first_burst = all.size();
+    for (int i = 0; i < 40; ++i) rig.period();
+    rig.sender->set_talking(true);
+    for (int i = 0; i < 60; ++i) rig.period();
+    rig.sender->set_talking(false);
+    for (int i = 0; i < 60; ++i) rig.period();
+    const auto next = play_delays(rig.receiver_log);
+    REQUIRE(next.size() > first_burst);
+    MESSAGE("next burst's first frame plays " << next[first_burst] << " us after its capture");
+    CHECK(next[first_burst] < pre + 5'000);
+    CHECK(next.back() < pre + 5'000);
+  }
+
   SUBCASE("a burst plays in order: start, normal frames, end; talk-start from the sender's key-down") {
     Rig rig;
     const auto key_down = rig.clock.now_us();

@@ -47,7 +47,17 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
   const std::int64_t seq = seq_.unwrap(p.sequence);
   const bool idle = !decision_.in_burst() && store_.empty();
   decision_.set_ends_flagged(p.ends_flagged);
-  decision_.admit(seq, p.marker);
+  // The next number, its timestamp more than a frame beyond the last one's end: the sender's
+  // capture stalled and its timestamp jumped over the samples never taken (RFC 3550 5.1). What
+  // the playout concealed meanwhile was that gap, not lost packets: the packet is taken back if
+  // the concealment already used its number, and the gap buys no loss headroom.
+  const bool jumped = p.ends_flagged && !p.marker && newest_seq_ && seq == *newest_seq_ + 1 &&
+                      static_cast<std::int32_t>(p.timestamp - newest_ts_) > 2 * newest_samples_;
+  if (jumped) {
+    ++counters_.timestamp_jumps;
+    loss_rate_ = loss_rate_at_last_packet_;
+  }
+  decision_.admit(seq, p.marker, jumped);
   last_timestamp_ = p.timestamp;
   // The packet itself, after a copy of it that a later packet brought: it replaces the copy.
   if (const StoredPacket* waiting = store_.find(seq); waiting && waiting->redundant) store_.erase(seq);
@@ -64,7 +74,11 @@ InsertResult JitterBuffer::insert(const IncomingPacket& p, Micros arrival_us) no
   switch (result) {
     case PacketStore::Result::stored:
       if (newest_seq_ && seq < *newest_seq_) ++counters_.reordered;
-      newest_seq_ = std::max(seq, newest_seq_.value_or(seq));
+      if (!newest_seq_ || seq > *newest_seq_) {
+        newest_seq_ = seq;
+        newest_ts_ = p.timestamp;
+        newest_samples_ = p.samples;
+      }
       if (p.has_fec) recovery_depth_ = std::max(recovery_depth_, 1);
       frame_us_ = static_cast<Micros>(p.samples) * 1'000'000 / 48'000;
       decision_.on_stored(*store_.find(seq), target_delay_us());

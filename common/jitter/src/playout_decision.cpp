@@ -30,10 +30,12 @@ std::optional<Micros> PlayoutDecision::start_at_us() const noexcept {
   return *burst_arrival_ + pending_delay_us_;
 }
 
-void PlayoutDecision::admit(std::int64_t seq, bool marker) noexcept {
+void PlayoutDecision::admit(std::int64_t seq, bool marker, bool jumped) noexcept {
   const auto floor = store_.floor();
-  const bool after_concealed = seq > conceal_from_ || (!ends_flagged_ && seq == conceal_from_);
-  if (floor && seq <= *floor && marker && active_ && conceal_run_ > 0 && after_concealed) {
+  // A packet after a timestamp jump follows the gap the concealment filled: its own number may
+  // have been the first one concealed.
+  const bool after_concealed = seq > conceal_from_ || ((jumped || !ends_flagged_) && seq == conceal_from_);
+  if (floor && seq <= *floor && (marker || jumped) && active_ && conceal_run_ > 0 && after_concealed) {
     store_.set_floor(seq - 1);
     next_seq_ = seq;
   }

@@ -27,6 +27,16 @@ void SenderMetrics::on_mic_close() {
   events_.write("mic_close", {});
 }
 
+void SenderMetrics::on_capture_stall(const media::CaptureStall& s) {
+  events_.write("capture_stall", {{"ssrc", s.ssrc},
+                                  {"burst", s.burst},
+                                  {"seq", s.sequence},
+                                  {"rtp_ts", s.timestamp},
+                                  {"gap_samples", s.gap_samples},
+                                  {"gap_ms", static_cast<double>(s.gap_us) / 1000.0},
+                                  {"capture_us", s.capture_us}});
+}
+
 nlohmann::json SenderMetrics::summary(const media::Sender& sender) {
   const auto& st = sender.stats();
   nlohmann::json s{{"bursts", st.bursts},
@@ -38,7 +48,8 @@ nlohmann::json SenderMetrics::summary(const media::Sender& sender) {
                    {"end_repeats", st.end_repeats},
                    {"samples_discarded_idle", st.samples_discarded_idle},
                    {"cold_microphone", sender.cold_microphone()},
-                   {"mic_open_failures", st.mic_open_failures}};
+                   {"mic_open_failures", st.mic_open_failures},
+                   {"timestamp_jumps", st.timestamp_jumps}};
   if (const auto* capture = sender.capture()) {
     s["capture_overrun_samples"] = capture->counters().overrun_samples.load();
     s["capture_device_xruns"] = capture->counters().device_flags.load();

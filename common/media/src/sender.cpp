@@ -162,14 +162,38 @@ void Sender::start_burst_timestamp(std::int64_t capture_us) {
   const auto ts = timestamp_base_ + static_cast<std::uint32_t>(elapsed * audio::kSampleRate / 1'000'000);
   header_.timestamp = rtp::is_newer_ts(ts, next_timestamp_) ? ts : next_timestamp_;
   burst_start_ts_ = header_.timestamp;
+  burst_first_capture_us_ = capture_us;
+}
+
+// A capture device that skipped cycles (a late driver, USB, Bluetooth) delivered fewer samples
+// than the time that passed: the timestamp, counted in samples, would fall behind the sampling
+// instants for the rest of the burst, and a receiver would read that as a delay step. RFC 3550
+// 5.1: the timestamp reflects the sampling instant, so a gap in sampling is a jump forward.
+// A gap under a frame is left alone (period jitter, rounding of the capture times).
+bool Sender::follow_capture_time(std::int64_t capture_us, std::size_t frame_samples) {
+  const std::int64_t ts_elapsed_us =
+      static_cast<std::int64_t>(static_cast<std::uint32_t>(header_.timestamp - burst_start_ts_)) * 1'000'000 /
+      audio::kSampleRate;
+  const std::int64_t gap_us = (capture_us - burst_first_capture_us_) - ts_elapsed_us;
+  const auto frame_us = static_cast<std::int64_t>(frame_samples) * 1'000'000 / audio::kSampleRate;
+  if (gap_us <= frame_us) return false;
+  const auto gap_samples = static_cast<std::uint32_t>(gap_us * audio::kSampleRate / 1'000'000);
+  header_.timestamp += gap_samples;
+  ++stats_.timestamp_jumps;
+  observer_.on_capture_stall(CaptureStall{header_.ssrc, stats_.bursts, header_.sequence, header_.timestamp,
+                                          gap_samples, gap_us, capture_us});
+  return true;
 }
 
 void Sender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& f) {
+  const bool jumped = !f.first && follow_capture_time(f.capture_us, pcm.size());
   if (f.first) start_burst_timestamp(f.capture_us);
   if (const auto bytes = encoder_.encode(pcm, opus_buf_)) {
     header_.marker = f.first;
-    const auto packed = red_.pack(std::span<const std::byte>(opus_buf_.data(), *bytes), header_.timestamp, f.first,
-                                  kPayloadRoom);
+    // No RFC 2198 copies across a jump: a receiver places a copy by its timestamp offset in
+    // whole frames, which a jump no longer is.
+    const auto packed = red_.pack(std::span<const std::byte>(opus_buf_.data(), *bytes), header_.timestamp,
+                                  f.first || jumped, kPayloadRoom);
     header_.payload_type = packed.payload_type;
     stats_.redundant_copies += packed.copies;
     rtp::RtpExtras extras;

@@ -22,6 +22,7 @@ struct JitterCounters : FrameCounters {
   std::uint64_t too_large = 0;
   std::uint64_t overflow = 0;    // waiting packets dropped because the sender ran kSlots ahead
   std::uint64_t stream_changes = 0;  // new SSRC (sender restarted)
+  std::uint64_t timestamp_jumps = 0;  // inside a burst: the sender's capture stalled (a gap, not loss)
   std::uint64_t redundant_received = 0;  // RFC 2198 copies handed in
   std::uint64_t redundant_stored = 0;    // ... of which were kept (their own packet was missing)
   double interarrival_jitter_us = 0;  // RFC 3550 §6.4.1, per talk burst, in microseconds
@@ -104,6 +105,8 @@ class JitterBuffer {
   rtp::SeqUnwrapper seq_;
   std::optional<std::uint32_t> ssrc_;
   std::optional<std::int64_t> newest_seq_;
+  std::uint32_t newest_ts_ = 0;  // ... its timestamp and length
+  int newest_samples_ = 0;
   Micros max_delay_us_;
   double loss_rate_ = 0;  // moving average of frames not played from their own packet
   double loss_rate_at_last_packet_ = 0;  // ... as the last packet played left it

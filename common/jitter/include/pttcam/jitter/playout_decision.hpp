@@ -53,8 +53,9 @@ class PlayoutDecision {
   // Before a packet goes into the store: a marker packet numbered inside the range concealed
   // with nothing buffered lowers the floor so that it is stored and plays next.
   // Without end flags, a burst-start packet numbered at the first concealed frame does too (the
-  // sender paused: DTX).
-  void admit(std::int64_t seq, bool marker) noexcept;
+  // sender paused: DTX). So does the packet after a timestamp jump inside the burst (`jumped`:
+  // the sender's capture stalled; the concealment was its gap), its own number included.
+  void admit(std::int64_t seq, bool marker, bool jumped = false) noexcept;
   // After a packet was stored: starts the delay clock if idle and not started.
   void on_stored(const StoredPacket& packet, Micros delay_us) noexcept;
   PlayoutFrame next(Micros now_us, int silence_samples, Micros delay_us) noexcept;

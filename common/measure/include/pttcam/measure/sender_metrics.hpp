@@ -17,6 +17,7 @@ class SenderMetrics final : public media::SenderObserver {
   void on_mic_open(double open_ms) override;
   void on_mic_open_failed(std::string_view message) override;
   void on_mic_close() override;
+  void on_capture_stall(const media::CaptureStall& s) override;
 
   static nlohmann::json summary(const media::Sender& sender);
 

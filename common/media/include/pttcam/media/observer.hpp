@@ -104,9 +104,22 @@ struct BurstSent {
   std::uint64_t frames = 0;  // last packet: the burst's frames
 };
 
+// The capture device stalled inside a burst (skipped cycles): the frame's capture time was
+// `gap_us` beyond where its timestamp said, and the timestamp jumped forward `gap_samples`.
+struct CaptureStall {
+  std::uint32_t ssrc = 0;
+  std::uint64_t burst = 0;
+  std::uint16_t sequence = 0;   // the first packet after the gap
+  std::uint32_t timestamp = 0;  // its timestamp, the jump included
+  std::uint32_t gap_samples = 0;
+  Micros gap_us = 0;
+  Micros capture_us = 0;
+};
+
 class SenderObserver {
  public:
   virtual ~SenderObserver() = default;
+  virtual void on_capture_stall(const CaptureStall&) {}
   virtual void on_first_packet(const BurstSent&) {}
   virtual void on_last_packet(const BurstSent&) {}
   // Cold microphone: opened at key-down (taking `open_ms`), or not; closed at key-up.

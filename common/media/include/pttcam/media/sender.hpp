@@ -30,6 +30,7 @@ struct SenderStats {
   std::uint64_t rtp_payload_octets = 0;  // their payloads (RTCP SR octet count)
   std::uint64_t samples_discarded_idle = 0;  // captured while not talking: never encoded
   std::uint64_t mic_open_failures = 0;        // cold microphone: key presses whose open failed
+  std::uint64_t timestamp_jumps = 0;  // capture stalls inside a burst: the timestamp moved forward
   double talk_seconds = 0;
 };
 
@@ -81,6 +82,7 @@ class Sender {
  private:
   void send_frame(std::span<const float> pcm, const ptt::FrameFlags& flags);
   void start_burst_timestamp(std::int64_t capture_us);
+  bool follow_capture_time(std::int64_t capture_us, std::size_t frame_samples);  // true: jumped
   void report(const ptt::FrameFlags& flags, std::int64_t capture_us);
   void keep_end_repeat(const rtp::RtpHeader& header, rtp::RtpExtras extras, std::span<const std::byte> payload);
   void send_end_repeats(std::int64_t now_us);
@@ -109,6 +111,7 @@ class Sender {
   std::int64_t key_down_us_ = 0;
   std::int64_t key_up_us_ = 0;
   std::uint32_t burst_start_ts_ = 0;
+  std::int64_t burst_first_capture_us_ = 0;  // capture time of the burst's first frame
   std::int64_t lookahead_us_ = 0;
   std::uint64_t burst_frames_ = 0;
   bool cold_ = false;
