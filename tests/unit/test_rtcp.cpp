@@ -458,7 +458,9 @@ TEST_CASE("parse_rtcp: what ffmpeg and GStreamer send") {
   // Captured on loopback from ffmpeg 5.1 (`-f rtp`, its RTCP port) and GStreamer 1.22 (rtpbin's
   // send_rtcp_src after audiotestsrc ! opusenc ! rtpopuspay), byte for byte.
   SUBCASE("ffmpeg: a lone SR, no SDES") {
-    const auto r = parse_rtcp(from_hex("80c800067841d62beec0fc30604189376d91676e0000000000000000"));
+    // The bytes outlive the result: it views them.
+    const auto bytes = from_hex("80c800067841d62beec0fc30604189376d91676e0000000000000000");
+    const auto r = parse_rtcp(bytes);
     REQUIRE(r);
     REQUIRE(r.compound->report_count == 1);
     const auto& sr = r.compound->reports[0];
@@ -471,9 +473,10 @@ TEST_CASE("parse_rtcp: what ffmpeg and GStreamer send") {
     CHECK(r.compound->cname_count == 0);
   }
   SUBCASE("GStreamer: SR + SDES (CNAME, TOOL) + BYE") {
-    const auto r = parse_rtcp(from_hex(
+    const auto bytes = from_hex(
         "80c80006b919a217eec0fc40dd58a7615e1d425f000001410000ca8181ca000cb919a217011b7573657239303230353436"
-        "393740686f73742d626633633063346106094753747265616d65720000000081cb0001b919a217"));
+        "393740686f73742d626633633063346106094753747265616d65720000000081cb0001b919a217");
+    const auto r = parse_rtcp(bytes);
     REQUIRE(r);
     const auto& c = *r.compound;
     REQUIRE(c.report_count == 1);
