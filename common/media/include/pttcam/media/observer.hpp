@@ -128,14 +128,4 @@ class SenderObserver {
   virtual void on_mic_close() {}
 };
 
-// For parts that nobody measures.
-inline ReceiverObserver& no_receiver_observer() {
-  static ReceiverObserver none;
-  return none;
-}
-inline SenderObserver& no_sender_observer() {
-  static SenderObserver none;
-  return none;
-}
-
 }  // namespace pttcam::media
