@@ -96,7 +96,9 @@ struct Capture {
       : pcap(dir / "capture.pcapng"),
         dumpcap({"/usr/bin/dumpcap", "-i", "lo", "-f", "udp dst port " + port, "-w", (dir / "capture.pcapng").string()},
                 dir / "dumpcap.log") {
-    REQUIRE_MESSAGE(wait_for_lines(dir / "dumpcap.log", "Capturing on", 1, dumpcap, 20s), dumpcap.output());
+    // "Capturing on" comes before dumpcap opens the interface; "File:" after the interface is open,
+    // its filter set and the file's header written: only then is every packet captured.
+    REQUIRE_MESSAGE(wait_for_lines(dir / "dumpcap.log", "File:", 1, dumpcap, 20s), dumpcap.output());
   }
   // dumpcap writes what the kernel hands it in batches (libpcap's buffer timeout): stopped at once,
   // it can miss the newest packets. It has them all once the file stopped growing for a while.
