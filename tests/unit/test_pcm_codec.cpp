@@ -165,6 +165,12 @@ TEST_CASE("Resampler") {
       CHECK(std::abs(static_cast<double>(a.size()) - static_cast<double>(b.size())) <= 1);
       CHECK(static_cast<double>(a.size()) <= expected);
       CHECK(static_cast<double>(a.size()) >= expected - 0.01 * to);  // delay under 10 ms
+      CHECK(chunked.owed() == static_cast<std::size_t>(std::llround(expected)) - a.size());
+      // drain() writes the tail: then the count is exact
+      std::vector<float> tail(chunked.max_output(static_cast<std::size_t>(from / 10)));
+      const auto n = chunked.drain(tail);
+      CHECK(a.size() + n == static_cast<std::size_t>(std::llround(expected)));
+      CHECK(chunked.owed() == 0);
     }
   }
   SUBCASE("a reset starts a new stream; bad rates are refused") {

@@ -2,6 +2,8 @@
 
 #include <samplerate.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -54,6 +56,8 @@ Resampler::Result Resampler::process(std::span<const float> in, std::span<float>
     result.produced += static_cast<std::size_t>(data.output_frames_gen);
     if (data.input_frames_used == 0 && data.output_frames_gen == 0) break;
   }
+  total_in_ += result.consumed;
+  total_out_ += result.produced;
   return result;
 }
 
@@ -64,6 +68,34 @@ std::size_t Resampler::max_output(std::size_t input) const noexcept {
   return static_cast<std::size_t>(std::ceil(static_cast<double>(input) * ratio)) + 16;
 }
 
-void Resampler::reset() noexcept { src_reset(state_.get()); }
+void Resampler::reset() noexcept {
+  src_reset(state_.get());
+  total_in_ = total_out_ = 0;
+}
+
+std::size_t Resampler::owed() const noexcept {
+  const auto due = static_cast<std::uint64_t>(std::llround(static_cast<double>(total_in_) * to_rate_ / from_rate_));
+  return due > total_out_ ? static_cast<std::size_t>(due - total_out_) : 0;
+}
+
+std::size_t Resampler::drain(std::span<float> out) noexcept {
+  // Zeros push the tail out; whatever they produce beyond what is owed is their own and dropped.
+  static constexpr std::array<float, 64> kZeros{};
+  std::array<float, 512> scratch{};
+  std::size_t written = 0;
+  for (int guard = 0; guard < 1000; ++guard) {
+    const std::size_t want = std::min(owed(), out.size() - written);
+    if (want == 0) break;
+    const auto r = process(kZeros, scratch);
+    const std::size_t take = std::min(want, r.produced);
+    std::copy_n(scratch.begin(), take, out.begin() + static_cast<std::ptrdiff_t>(written));
+    written += take;
+    total_in_ -= std::min<std::uint64_t>(total_in_, r.consumed);  // the zeros are not the stream's
+    total_out_ -= r.produced - take;
+    if (r.consumed == 0 && r.produced == 0) break;
+  }
+  reset();
+  return written;
+}
 
 }  // namespace pttcam::codec

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 
@@ -27,6 +28,13 @@ class Resampler {
   // and every input sample is consumed. A libsamplerate error leaves both counts at what was done.
   Result process(std::span<const float> in, std::span<float> out) noexcept;
 
+  // The stream ends: writes the samples still inside the filter (the last input's tail), so that
+  // the stream's output count is exactly round(input count * to / from), then reset()s. Returns
+  // the samples written (at most out.size(); give it max_output(from_rate() / 10)).
+  std::size_t drain(std::span<float> out) noexcept;
+  // Output samples still owed for the input so far (the filter's delay, in output samples).
+  std::size_t owed() const noexcept;
+
   // Room for the output of `input` samples in one process() call.
   std::size_t max_output(std::size_t input) const noexcept;
   // Forgets the history (a new stream starts); the next output starts with the filter delay again.
@@ -44,6 +52,8 @@ class Resampler {
   int from_rate_;
   int to_rate_;
   std::unique_ptr<SRC_STATE_tag, Deleter> state_;
+  std::uint64_t total_in_ = 0;  // since the last reset
+  std::uint64_t total_out_ = 0;
 };
 
 }  // namespace pttcam::codec
