@@ -156,6 +156,10 @@ int run(int argc, char** argv) {
   app.add_option("--rtsp-port-file", rtsp_port_file, "Write the bound RTSP port here once listening");
   app.add_option("--user", rtsp.user, "RTSP: require Digest authentication (MD5 or SHA-256) as this user");
   app.add_option("--password", rtsp.password, "RTSP: the password for --user");
+  std::string backchannel_codecs;
+  app.add_option("--backchannel-codecs", backchannel_codecs,
+                 "RTSP: codecs the backchannel offers, in preference order: pcmu, pcma, l16 (16 kHz), opus "
+                 "(default pcmu,pcma)");
   app.add_option("--rtsp-session-timeout", rtsp.session_timeout_s, "RTSP: seconds a silent session lives (Session: ;timeout=)")
       ->check(CLI::Range(1u, 3600u))
       ->capture_default_str();
@@ -201,9 +205,16 @@ int run(int argc, char** argv) {
   if (!rtsp_listen.empty()) {
     const auto ep = net::parse_endpoint(rtsp_listen);
     rtsp.listen = boost::asio::ip::tcp::endpoint(ep.address(), ep.port());
+    if (!backchannel_codecs.empty()) {
+      try {
+        rtsp.backchannel_codecs = camera::parse_backchannel_codecs(backchannel_codecs);
+      } catch (const std::invalid_argument& e) {
+        throw cli::UsageError(std::string("--backchannel-codecs: ") + e.what());
+      }
+    }
     config.rtsp = rtsp;
-  } else if (!rtsp_port_file.empty() || !rtsp.user.empty()) {
-    throw cli::UsageError("--rtsp-port-file, --user and --password need --rtsp HOST:PORT");
+  } else if (!rtsp_port_file.empty() || !rtsp.user.empty() || !backchannel_codecs.empty()) {
+    throw cli::UsageError("--rtsp-port-file, --user, --password and --backchannel-codecs need --rtsp HOST:PORT");
   }
   if (rtsp.user.empty() != rtsp.password.empty()) throw cli::UsageError("--user and --password go together");
   if (const auto why = config.mic_opus.validate(); !why.empty()) throw cli::UsageError(why);

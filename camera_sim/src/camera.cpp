@@ -38,6 +38,21 @@ session::CameraSessionConfig session_config(const CameraConfig& c, const std::st
   return s;
 }
 
+// The speaker path plays Opus, and over RTSP also the sample codecs the backchannel offers.
+media::Receiver::Options playout_options(const CameraConfig& config) {
+  auto options = config.receiver.playout;
+  if (!config.rtsp) return options;
+  for (const auto& codec : config.rtsp->backchannel_codecs) {
+    using Kind = BackchannelCodec::Kind;
+    if (codec.kind == Kind::opus) continue;
+    const auto encoding = codec.kind == Kind::pcmu   ? codec::PcmEncoding::kPcmu
+                          : codec.kind == Kind::pcma ? codec::PcmEncoding::kPcma
+                                                     : codec::PcmEncoding::kL16;
+    options.pcm_payloads.push_back({codec.payload_type, {encoding, codec.clock_rate}});
+  }
+  return options;
+}
+
 }  // namespace
 
 Camera::Camera(boost::asio::io_context& io, CameraConfig config)
@@ -56,7 +71,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
   boost::system::error_code ec;
   socket_.bind(config_.listen, ec);
   if (ec) throw std::runtime_error("cannot listen on " + net::to_string(config_.listen) + ": " + ec.message());
-  receiver_ = std::make_unique<media::Receiver>(audio::open_playback(config_.output), config_.receiver.playout, clock_,
+  receiver_ = std::make_unique<media::Receiver>(audio::open_playback(config_.output), playout_options(config_), clock_,
                                                 speaker_metrics_);
   std::unique_ptr<audio::Capture> mic;
   if (config_.mic) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <deque>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "pttcam/rtsp/headers.hpp"
@@ -18,6 +19,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::uint8_t kPayloadType = 111;  // Opus, as media::Receiver and media::Sender use it
+constexpr std::uint8_t kL16PayloadType = 97;
 constexpr std::size_t kMaxQueuedBytes = 256 * 1024;  // a TCP client this far behind loses microphone packets
 constexpr const char* kPublic = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
@@ -54,6 +56,17 @@ const char* to_string(Track t) {
   return "none";
 }
 
+// The backchannel's media description: every codec offered, in preference order.
+std::string backchannel_media(const std::vector<BackchannelCodec>& codecs) {
+  std::string m = "m=audio 0 RTP/AVP";
+  std::string maps;
+  for (const auto& codec : codecs) {
+    m += " " + std::to_string(codec.payload_type);
+    maps += "a=rtpmap:" + std::to_string(codec.payload_type) + " " + codec.rtpmap() + "\r\n";
+  }
+  return m + "\r\n" + maps;
+}
+
 std::string random_hex(int bytes) {
   std::random_device rd;
   std::string s;
@@ -66,6 +79,47 @@ std::string random_hex(int bytes) {
 }
 
 }  // namespace
+
+std::string BackchannelCodec::rtpmap() const {
+  switch (kind) {
+    case Kind::pcmu: return "PCMU/" + std::to_string(clock_rate);
+    case Kind::pcma: return "PCMA/" + std::to_string(clock_rate);
+    case Kind::l16: return "L16/" + std::to_string(clock_rate);
+    case Kind::opus: return "opus/48000/2";
+  }
+  return "";
+}
+
+const char* BackchannelCodec::name() const noexcept {
+  switch (kind) {
+    case Kind::pcmu: return "pcmu";
+    case Kind::pcma: return "pcma";
+    case Kind::l16: return "l16";
+    case Kind::opus: return "opus";
+  }
+  return "?";
+}
+
+std::vector<BackchannelCodec> parse_backchannel_codecs(std::string_view list) {
+  using Kind = BackchannelCodec::Kind;
+  std::vector<BackchannelCodec> codecs;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const auto name = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    BackchannelCodec c;
+    if (name == "pcmu") c = {Kind::pcmu, 0, 8000};
+    else if (name == "pcma") c = {Kind::pcma, 8, 8000};
+    else if (name == "l16") c = {Kind::l16, kL16PayloadType, 16000};
+    else if (name == "opus") c = {Kind::opus, kPayloadType, 48000};
+    else throw std::invalid_argument("unknown backchannel codec '" + std::string(name) + "' (pcmu, pcma, l16, opus)");
+    for (const auto& seen : codecs)
+      if (seen.kind == c.kind) throw std::invalid_argument("backchannel codec '" + std::string(name) + "' given twice");
+    codecs.push_back(c);
+  }
+  if (codecs.empty()) throw std::invalid_argument("no backchannel codec given (pcmu, pcma, l16, opus)");
+  return codecs;
+}
 
 struct RtspServer::Connection {
   explicit Connection(boost::asio::io_context& io) : socket(io) {}
@@ -359,13 +413,16 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
     // ONVIF's directions are the camera's view: it sends its microphone (recvonly for the client
     // per ONVIF §5.3) and receives the talk track (sendonly). GStreamer depends on exactly this.
     if (offer_.microphone) sdp += opus + "a=fmtp:111 useinbandfec=1\r\na=control:track1\r\na=recvonly\r\n";
-    if (wants_backchannel) sdp += opus + "a=control:track2\r\na=sendonly\r\n";
+    if (wants_backchannel) sdp += backchannel_media(options_.backchannel_codecs) + "a=control:track2\r\na=sendonly\r\n";
     std::string base = req.uri;
     if (base.back() != '/') base += '/';
     resp.add("Content-Base", base);
     resp.body = sdp;
     resp.content_type = "application/sdp";
-    events_.write("rtsp_describe", {{"peer", c->peer}, {"backchannel", wants_backchannel}});
+    nlohmann::json codecs = nlohmann::json::array();
+    if (wants_backchannel)
+      for (const auto& codec : options_.backchannel_codecs) codecs.push_back(codec.name());
+    events_.write("rtsp_describe", {{"peer", c->peer}, {"backchannel", wants_backchannel}, {"codecs", codecs}});
     return answer(200);
   }
   if (req.method == "SETUP") {

@@ -144,14 +144,25 @@ void check_tone(const std::vector<float>& audio, double hz) {
 TEST_CASE("GStreamer's ONVIF client talks into camera-sim over RTSP") {
   std::string protocols = "udp";
   std::vector<std::string> auth;
-  SUBCASE("UDP") {}
-  SUBCASE("TCP interleaved, Digest authentication") {
+  std::string codecs;     // --backchannel-codecs; the client sends the first
+  std::string expected;   // what the client says it sends
+  SUBCASE("UDP, Opus") {
+    codecs = "opus,pcmu";
+    expected = "OPUS";
+  }
+  SUBCASE("TCP interleaved, Digest authentication, PCMU (the default offer)") {
     protocols = "tcp";
     auth = {"--user", "admin", "--password", "s3cret"};
+    expected = "PCMU";
   }
-  const auto dir = scratch_dir("rtsp_gst_onvif_" + protocols);
+  SUBCASE("UDP, L16 at 16 kHz") {
+    codecs = "l16,pcmu";
+    expected = "L16";
+  }
+  const auto dir = scratch_dir("rtsp_gst_onvif_" + protocols + "_" + expected);
   auto camera_args = auth;
   camera_args.insert(camera_args.end(), {"--playout-delay-ms", "150"});  // content is checked here, not timing
+  if (!codecs.empty()) camera_args.insert(camera_args.end(), {"--backchannel-codecs", codecs});
   Camera camera(dir, camera_args);
   std::vector<std::string> script{"/usr/bin/python3", std::string(PTTCAM_SOURCE_DIR) + "/tests/integration/gst_onvif_talk.py",
                                   "--url", camera.url, "--wav", PTTCAM_SPEECH_WAV, "--protocols", protocols,
@@ -159,6 +170,7 @@ TEST_CASE("GStreamer's ONVIF client talks into camera-sim over RTSP") {
   if (!auth.empty()) script.insert(script.end(), {"--user", "admin", "--password", "s3cret"});
   Process client(script, dir / "client.log");
   REQUIRE_MESSAGE(client.wait(90s) == 0, (client.output() + "\ncamera:\n" + camera.process_.output()));
+  CHECK(client.output().find("backchannel " + expected) != std::string::npos);
   REQUIRE(camera.wait_event("rtsp_session_end"));  // PAUSE, TEARDOWN
   const auto summary = camera.stop();
   INFO(summary.dump());
@@ -174,7 +186,7 @@ TEST_CASE("GStreamer's ONVIF client talks into camera-sim over RTSP") {
   auto sorted = windows;
   std::sort(sorted.begin(), sorted.end());
   const auto good = std::count_if(windows.begin(), windows.end(), [](double c) { return c >= 0.85; });
-  MESSAGE(protocols << ": " << windows.size() << " speech windows, " << good << " with correlation >= 0.85; worst "
+  MESSAGE(protocols << " " << expected << ": " << windows.size() << " speech windows, " << good << " with correlation >= 0.85; worst "
                     << sorted.front() << ", median " << sorted[sorted.size() / 2] << "; speaker underrun samples "
                     << summary["speaker_underrun_samples"]);
   if (summary["speaker_underrun_samples"] == 0) {

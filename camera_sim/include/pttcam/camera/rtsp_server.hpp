@@ -14,6 +14,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,6 +29,23 @@
 
 namespace pttcam::camera {
 
+// A codec the camera offers on the backchannel. The SDP lists them in preference order; a client
+// sends the first it can (GStreamer's ONVIF client always takes the first).
+struct BackchannelCodec {
+  enum class Kind { pcmu, pcma, l16, opus };
+  Kind kind = Kind::pcmu;
+  std::uint8_t payload_type = 0;
+  int clock_rate = 8000;
+  // The SDP's a=rtpmap encoding: "PCMU/8000", "PCMA/8000", "L16/16000", "opus/48000/2".
+  std::string rtpmap() const;
+  const char* name() const noexcept;  // as --backchannel-codecs spells it
+};
+
+// "pcmu,pcma,l16,opus" (any of them, in preference order) -> the codecs with their payload types:
+// PCMU 0 and PCMA 8 at 8 kHz (RFC 3551), L16 97 at 16 kHz, Opus 111. Throws std::invalid_argument
+// (one line) for an unknown or repeated name or an empty list.
+std::vector<BackchannelCodec> parse_backchannel_codecs(std::string_view list);
+
 struct RtspOptions {
   boost::asio::ip::tcp::endpoint listen;
   std::string user;      // empty: no authentication
@@ -36,6 +55,7 @@ struct RtspOptions {
   std::size_t max_connections = 16;
   std::size_t max_sessions = 16;
   int max_auth_failures = 10;       // wrong credentials on one connection before it is closed
+  std::vector<BackchannelCodec> backchannel_codecs = parse_backchannel_codecs("pcmu,pcma");
 };
 
 struct RtspHooks {
