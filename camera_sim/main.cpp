@@ -212,6 +212,7 @@ int run(int argc, char** argv) {
         throw cli::UsageError(std::string("--backchannel-codecs: ") + e.what());
       }
     }
+    rtsp.session_limit_s = config.session_limit_s;
     config.rtsp = rtsp;
   } else if (!rtsp_port_file.empty() || !rtsp.user.empty() || !backchannel_codecs.empty()) {
     throw cli::UsageError("--rtsp-port-file, --user, --password and --backchannel-codecs need --rtsp HOST:PORT");

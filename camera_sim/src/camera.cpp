@@ -111,6 +111,7 @@ void Camera::make_rtsp(boost::asio::io_context& io) {
     loop_.wake();
   };
   hooks.floor = [this](bool held) {
+    session_.set_speaker_taken(held);
     if (held)
       receiver_->permit_burst();
     else
@@ -118,6 +119,11 @@ void Camera::make_rtsp(boost::asio::io_context& io) {
     loop_.wake();
   };
   hooks.media_changed = [this] { sync_media(); };
+  hooks.speaker_busy = [this] { return !config_.no_session && session_.floor_held(); };
+  hooks.cut = [this](const std::string& cause) {
+    receiver_->cut(cause);
+    loop_.wake();
+  };
   rtsp_ = std::make_unique<RtspServer>(io, *config_.rtsp, RtspServer::Offer{mic_->has_microphone(), model->speaker},
                                        clock_, events_, std::move(hooks));
 }
@@ -211,9 +217,12 @@ void Camera::power_cycle() {
   // Unplugged: what was playing stops mid-word, and the microphone stream stops without an end.
   receiver_->cut("power_cycle");
   mic_->abort_burst();
-  if (rtsp_) rtsp_->drop_all("power_cycle");
   const std::int64_t now = clock_.now_us();
   apply(session_.power_cycle(now), now);
+  if (rtsp_) {
+    rtsp_->drop_all("power_cycle");
+    rtsp_->set_online(config_.no_session);  // back with the live-view protocol (run_due)
+  }
 }
 
 void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::endpoint& from) {
@@ -268,6 +277,7 @@ void Camera::run_due(std::int64_t now) {
     power_cycle();
   }
   if (!config_.no_session) apply(session_.on_tick(now), now);
+  if (rtsp_) rtsp_->set_online(config_.no_session || session_.online());
   mic_->pump();
   receiver_->pump();
   rtcp_->pump();

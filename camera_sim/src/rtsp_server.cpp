@@ -147,6 +147,7 @@ struct RtspServer::Session {
   std::string id;
   std::uint64_t connection = 0;  // the connection that made it (interleaved media use it)
   bool playing = false;
+  std::int64_t opened_us = 0;
   std::int64_t last_seen_us = 0;
   Media microphone;
   Media backchannel;
@@ -239,7 +240,10 @@ void RtspServer::accept() {
     if (!ec) {
       boost::system::error_code e2;
       const auto peer = c->socket.remote_endpoint(e2);
-      if (connections_.size() >= options_.max_connections || e2) {
+      if (!online_) {
+        ++counters_.refused_booting;  // booting: nothing answers
+        c->socket.close(e2);
+      } else if (connections_.size() >= options_.max_connections || e2) {
         ++counters_.connections_refused;
         events_.write("rtsp_connection_refused", {{"reason", e2 ? e2.message() : "too many connections"}});
         c->socket.close(e2);
@@ -429,14 +433,14 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
     if (track != Track::microphone && track != Track::backchannel) return answer(track == Track::none ? 404 : 459);
     if (track == Track::microphone && !offer_.microphone) return answer(404);
     if (track == Track::backchannel && !offer_.backchannel) return answer(404);
-    // One talker at a time: a backchannel set up by another session keeps the speaker.
+    // One talker at a time: a backchannel set up by another session, or a pttcam client
+    // talking, keeps the speaker.
     if (track == Track::backchannel) {
-      for (const auto& [id, s] : sessions_) {
-        if (s.get() != session && s->backchannel.setup) {
-          ++counters_.backchannel_busy;
-          events_.write("rtsp_backchannel_busy", {{"peer", c->peer}, {"holder", id}});
-          return answer(453);
-        }
+      if (const auto holder = speaker_taken_by(session); !holder.empty()) {
+        ++counters_.backchannel_busy;
+        events_.write("rtsp_backchannel_busy", {{"peer", c->peer}, {"holder", holder}});
+        resp.reason = "Speaker Busy";
+        return answer(453);
       }
     }
     const auto offered = rtsp::parse_transports(req.header("Transport").value_or(""));
@@ -463,6 +467,7 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
       auto s = std::make_unique<Session>();
       s->id = random_hex(8);
       s->connection = c->id;
+      s->opened_us = now;
       s->last_seen_us = now;
       session = s.get();
       sessions_[s->id] = std::move(s);
@@ -497,6 +502,14 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
     }
     const bool play = req.method == "PLAY";
     if (play && !session->microphone.setup && !session->backchannel.setup) return answer(455);
+    if (play && session->backchannel.setup && !session->playing) {
+      if (const auto holder = speaker_taken_by(session); !holder.empty()) {
+        ++counters_.backchannel_busy;
+        events_.write("rtsp_backchannel_busy", {{"peer", c->peer}, {"holder", holder}});
+        resp.reason = "Speaker Busy";
+        return answer(453);
+      }
+    }
     session->playing = play;
     if (play) resp.add("Range", "npt=0.000-");
     events_.write(play ? "rtsp_play" : "rtsp_pause",
@@ -645,6 +658,29 @@ void RtspServer::receive_rtcp() {
 
 // Once a second: sessions silent past their timeout end, and so do connections that hold no
 // session and have not completed a request for a while (a slow or stuck client).
+std::string RtspServer::speaker_taken_by(const Session* asking) const {
+  for (const auto& [id, s] : sessions_)
+    if (s.get() != asking && s->backchannel.setup) return "rtsp session " + id;
+  if (hooks_.speaker_busy && hooks_.speaker_busy()) return "pttcam client";
+  return "";
+}
+
+// The live-view cap: the session ends as pttcam's protocol ends one (time_limit; a burst playing
+// is cut with cause session_cap), and its connection closes, which is all RTSP 1.0 can tell.
+void RtspServer::cap_session(const std::string& id) {
+  const auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  ++counters_.session_caps;
+  const bool talking = it->second->playing && it->second->backchannel.setup;
+  const auto connection = it->second->connection;
+  if (talking) {
+    events_.write("cutoff", {{"cause", "session_cap"}, {"protocol", "rtsp"}, {"session", id}});
+    if (hooks_.cut) hooks_.cut("session_cap");
+  }
+  end_session(id, "time_limit");
+  if (const auto c = connections_.find(connection); c != connections_.end()) close(c->second, "time_limit");
+}
+
 void RtspServer::sweep() {
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !running_) return;
@@ -656,6 +692,10 @@ void RtspServer::sweep() {
       ++counters_.session_timeouts;
       end_session(id, "timeout");
     }
+    std::vector<std::string> capped;
+    for (const auto& [id, s] : sessions_)
+      if (now - s->opened_us >= static_cast<std::int64_t>(options_.session_limit_s * 1e6)) capped.push_back(id);
+    for (const auto& id : capped) cap_session(id);
     std::vector<std::shared_ptr<Connection>> idle;
     for (const auto& [id, c] : connections_) {
       bool has_session = false;
@@ -680,6 +720,8 @@ nlohmann::json RtspServer::summary() const {
           {"sessions", c.sessions},
           {"session_timeouts", c.session_timeouts},
           {"backchannel_busy", c.backchannel_busy},
+          {"session_caps", c.session_caps},
+          {"refused_booting", c.refused_booting},
           {"backchannel_packets", c.backchannel_packets},
           {"backchannel_dropped", c.backchannel_dropped},
           {"rtcp_received", c.rtcp_received},

@@ -56,6 +56,9 @@ struct RtspOptions {
   std::size_t max_sessions = 16;
   int max_auth_failures = 10;       // wrong credentials on one connection before it is closed
   std::vector<BackchannelCodec> backchannel_codecs = parse_backchannel_codecs("pcmu,pcma");
+  // The live-view cap, as for pttcam's own protocol: a session this old is torn down (its
+  // connection closed) with reason time_limit, and a talk burst in it cut (session_cap).
+  double session_limit_s = 300;
 };
 
 struct RtspHooks {
@@ -66,6 +69,11 @@ struct RtspHooks {
   std::function<void(bool)> floor;
   // Whether some session wants the microphone changed (see wants_microphone()).
   std::function<void()> media_changed;
+  // True while pttcam's own protocol has a talker on the speaker: a backchannel SETUP or PLAY is
+  // then refused (453 Speaker Busy), one talker at a time across both protocols.
+  std::function<bool()> speaker_busy;
+  // The talk audio playing must stop now, for this cause (session_cap).
+  std::function<void(const std::string& cause)> cut;
 };
 
 struct RtspCounters {
@@ -77,7 +85,9 @@ struct RtspCounters {
   std::uint64_t auth_failures = 0;
   std::uint64_t sessions = 0;
   std::uint64_t session_timeouts = 0;
-  std::uint64_t backchannel_busy = 0;     // a second talker's SETUP, answered 453
+  std::uint64_t backchannel_busy = 0;     // a second talker's SETUP (or PLAY), answered 453
+  std::uint64_t session_caps = 0;         // sessions torn down at session_limit_s
+  std::uint64_t refused_booting = 0;      // connections closed unanswered while booting
   std::uint64_t backchannel_packets = 0;
   std::uint64_t backchannel_dropped = 0;  // RTP from no PLAYing backchannel
   std::uint64_t rtcp_received = 0;
@@ -102,6 +112,8 @@ class RtspServer {
   void stop();  // closes every connection and socket; no hook runs after this
   // Power cut: every connection and session vanishes without an answer.
   void drop_all(const std::string& reason);
+  // Offline (booting after a power cut): connections are closed unanswered, RTP is dropped.
+  void set_online(bool online) noexcept { online_ = online; }
 
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   // True while a session PLAYs the microphone track: the camera then keeps its microphone talking.
@@ -128,6 +140,10 @@ class RtspServer {
   void receive_rtcp();
   void on_backchannel(std::span<const std::byte> rtp, const net::Udp::endpoint& from, Session& s);
   void end_session(const std::string& id, const std::string& reason);
+  void cap_session(const std::string& id);
+  // The speaker is taken by another talker (another session's backchannel, or pttcam's protocol):
+  // a one-line description of who, for the 453 answer and its event; "" when free.
+  std::string speaker_taken_by(const Session* asking) const;
   void sweep();
   void update_media();
 
@@ -152,6 +168,7 @@ class RtspServer {
   std::uint64_t sdp_session_id_;
   bool running_ = false;
   bool floor_ = false;
+  bool online_ = true;
   bool wants_microphone_ = false;
   RtspCounters counters_;
 };

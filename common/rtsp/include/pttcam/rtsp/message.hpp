@@ -34,6 +34,7 @@ struct Response {
   Headers headers;
   std::string body;
   std::string content_type;  // written with Content-Length when the body is not empty
+  std::string reason;        // the status line's phrase; empty: reason_phrase(status)
 
   Response& add(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

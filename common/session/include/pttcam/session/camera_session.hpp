@@ -53,6 +53,9 @@ class CameraSession {
   std::uint32_t session_id() const noexcept { return live_ ? live_->id : 0; }
   bool floor_held() const noexcept { return live_ && live_->floor == Floor::granted; }
   bool mic_muted() const noexcept { return config_.half_duplex && floor_held(); }
+  // Another protocol (RTSP's backchannel) has a talker on the speaker: talk requests are denied
+  // with speaker_busy until it is free, one talker at a time across protocols.
+  void set_speaker_taken(bool taken) noexcept { speaker_taken_ = taken; }
   std::optional<Micros> session_end_at() const;
   const Counters& counters() const noexcept { return counters_; }
   nlohmann::json summary() const;  // the counters, for the program's summary
@@ -99,6 +102,7 @@ class CameraSession {
   std::uint32_t sequence_ = 0;
   std::optional<Live> live_;
   Counters counters_;
+  bool speaker_taken_ = false;
 };
 
 }  // namespace pttcam::session
