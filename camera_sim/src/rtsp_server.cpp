@@ -2,12 +2,15 @@
 
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <random>
 #include <stdexcept>
 #include <vector>
 
+#include "pttcam/rtp/packet.hpp"
+#include "pttcam/rtp/rtcp.hpp"
 #include "pttcam/rtsp/headers.hpp"
 #include "pttcam/rtsp/parser.hpp"
 
@@ -98,6 +101,25 @@ const char* BackchannelCodec::name() const noexcept {
     case Kind::opus: return "opus";
   }
   return "?";
+}
+
+void add_quirks(RtspQuirks& q, std::string_view names) {
+  while (!names.empty()) {
+    const auto comma = names.find(',');
+    const auto name = names.substr(0, comma);
+    names = comma == std::string_view::npos ? std::string_view() : names.substr(comma + 1);
+    if (name == "drop-first-second") q.drop_first_second = true;
+    else if (name == "no-backchannel") q.no_backchannel = true;
+    else if (name == "g711-only") q.g711_only = true;
+    else if (name == "l16-swapped") q.l16_swapped = true;
+    else if (name == "describe-require-timeout") q.describe_require_timeout = true;
+    else if (name == "line-busy") q.line_busy = true;
+    else if (name == "playout-delay") q.added_delay_ms = 2000;
+    else
+      throw std::invalid_argument("unknown quirk '" + std::string(name) +
+                                  "' (drop-first-second, no-backchannel, g711-only, l16-swapped, "
+                                  "describe-require-timeout, line-busy, playout-delay)");
+  }
 }
 
 std::vector<BackchannelCodec> parse_backchannel_codecs(std::string_view list) {
@@ -336,13 +358,41 @@ void RtspServer::on_bytes(const std::shared_ptr<Connection>& c, std::size_t n) {
 }
 
 void RtspServer::on_backchannel(std::span<const std::byte> rtp, const net::Udp::endpoint& from, Session& s) {
-  s.last_seen_us = clock_.now_us();
+  const std::int64_t now = clock_.now_us();
+  s.last_seen_us = now;
   if (!s.playing) {
     ++counters_.backchannel_dropped;
     return;
   }
+  if (rtp.size() >= 12 && !rtp::is_rtcp(rtp)) {
+    const auto payload_type = static_cast<std::uint8_t>(std::to_integer<unsigned>(rtp[1]) & 0x7FU);
+    const auto offered = std::find_if(options_.backchannel_codecs.begin(), options_.backchannel_codecs.end(),
+                                      [&](const auto& c) { return c.payload_type == payload_type; });
+    if (offered == options_.backchannel_codecs.end()) {
+      ++counters_.backchannel_wrong_codec;
+      return;
+    }
+    if (options_.quirks.drop_first_second && now - floor_since_us_ < 1'000'000) {
+      ++counters_.backchannel_quirk_dropped;
+      return;
+    }
+    if (options_.quirks.l16_swapped && offered->kind == BackchannelCodec::Kind::l16) rtp = swap_samples(rtp);
+  }
   ++counters_.backchannel_packets;
   if (hooks_.backchannel_rtp) hooks_.backchannel_rtp(rtp, from);
+}
+
+// The l16_swapped quirk: the payload's 16-bit samples with their bytes exchanged, as a camera that
+// reads network-order L16 as little-endian plays them.
+std::span<const std::byte> RtspServer::swap_samples(std::span<const std::byte> rtp) {
+  const std::size_t n = std::min(rtp.size(), swapped_.size());
+  std::copy_n(rtp.begin(), n, swapped_.begin());
+  const std::size_t header = 12 + 4 * (std::to_integer<std::size_t>(rtp[0]) & 0x0FU);
+  std::size_t start = header;
+  if ((std::to_integer<unsigned>(rtp[0]) & 0x10U) && n >= header + 4)  // extension: its length in words
+    start += 4 + 4 * ((std::to_integer<std::size_t>(rtp[header + 2]) << 8) | std::to_integer<std::size_t>(rtp[header + 3]));
+  for (std::size_t i = start; i + 1 < n; i += 2) std::swap(swapped_[i], swapped_[i + 1]);
+  return {swapped_.data(), n};
 }
 
 void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Request& req) {
@@ -408,6 +458,11 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
   if (req.method == "GET_PARAMETER" || req.method == "SET_PARAMETER") return answer(200);  // keepalive
   if (req.method == "DESCRIBE") {
     if (track != Track::aggregate) return answer(404);
+    if (wants_backchannel && options_.quirks.describe_require_timeout) {
+      ++counters_.describes_ignored;  // never answered: the client waits for its own timeout
+      events_.write("rtsp_describe_ignored", {{"peer", c->peer}, {"quirk", "describe-require-timeout"}});
+      return;
+    }
     const auto local = c->socket.local_endpoint().address();
     std::string sdp = "v=0\r\no=- " + std::to_string(sdp_session_id_) + " 1 IN " + (local.is_v6() ? "IP6 " : "IP4 ") +
                       local.to_string() + "\r\ns=pttcam camera-sim\r\nc=IN " + (local.is_v6() ? "IP6 ::" : "IP4 0.0.0.0") +
@@ -417,14 +472,14 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
     // ONVIF's directions are the camera's view: it sends its microphone (recvonly for the client
     // per ONVIF §5.3) and receives the talk track (sendonly). GStreamer depends on exactly this.
     if (offer_.microphone) sdp += opus + "a=fmtp:111 useinbandfec=1\r\na=control:track1\r\na=recvonly\r\n";
-    if (wants_backchannel) sdp += backchannel_media(options_.backchannel_codecs) + "a=control:track2\r\na=sendonly\r\n";
+    if (wants_backchannel && !options_.quirks.no_backchannel) sdp += backchannel_media(options_.backchannel_codecs) + "a=control:track2\r\na=sendonly\r\n";
     std::string base = req.uri;
     if (base.back() != '/') base += '/';
     resp.add("Content-Base", base);
     resp.body = sdp;
     resp.content_type = "application/sdp";
     nlohmann::json codecs = nlohmann::json::array();
-    if (wants_backchannel)
+    if (wants_backchannel && !options_.quirks.no_backchannel)
       for (const auto& codec : options_.backchannel_codecs) codecs.push_back(codec.name());
     events_.write("rtsp_describe", {{"peer", c->peer}, {"backchannel", wants_backchannel}, {"codecs", codecs}});
     return answer(200);
@@ -432,7 +487,7 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
   if (req.method == "SETUP") {
     if (track != Track::microphone && track != Track::backchannel) return answer(track == Track::none ? 404 : 459);
     if (track == Track::microphone && !offer_.microphone) return answer(404);
-    if (track == Track::backchannel && !offer_.backchannel) return answer(404);
+    if (track == Track::backchannel && (!offer_.backchannel || options_.quirks.no_backchannel)) return answer(404);
     // One talker at a time: a backchannel set up by another session, or a pttcam client
     // talking, keeps the speaker.
     if (track == Track::backchannel) {
@@ -596,11 +651,12 @@ void RtspServer::update_media() {
   bool floor = false;
   bool mic = false;
   for (const auto& [id, s] : sessions_) {
-    floor = floor || (s->playing && s->backchannel.setup);
+    floor = floor || ((s->playing || options_.quirks.line_busy) && s->backchannel.setup);
     mic = mic || (s->playing && s->microphone.setup);
   }
   if (floor != floor_) {
     floor_ = floor;
+    floor_since_us_ = clock_.now_us();
     events_.write(floor ? "rtsp_backchannel_open" : "rtsp_backchannel_closed");
     if (hooks_.floor) hooks_.floor(floor);
   }
@@ -721,6 +777,9 @@ nlohmann::json RtspServer::summary() const {
           {"session_timeouts", c.session_timeouts},
           {"backchannel_busy", c.backchannel_busy},
           {"session_caps", c.session_caps},
+          {"backchannel_wrong_codec", c.backchannel_wrong_codec},
+          {"backchannel_quirk_dropped", c.backchannel_quirk_dropped},
+          {"describes_ignored", c.describes_ignored},
           {"refused_booting", c.refused_booting},
           {"backchannel_packets", c.backchannel_packets},
           {"backchannel_dropped", c.backchannel_dropped},

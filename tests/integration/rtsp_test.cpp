@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <thread>
 
 #include "process.hpp"
 #include "pttcam/audio/sndfile.hpp"
@@ -57,9 +58,9 @@ struct Camera {
 
 // A raw RTSP connection with a receive timeout (a hang fails the test instead of stalling it).
 struct Raw {
-  explicit Raw(int port) : socket(io) {
+  explicit Raw(int port, long timeout_s = 5) : socket(io) {
     socket.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
-    timeval tv{5, 0};
+    timeval tv{timeout_s, 0};
     setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
   void write(const std::string& bytes) { boost::asio::write(socket, boost::asio::buffer(bytes)); }
@@ -465,4 +466,179 @@ TEST_CASE("a power cycle drops RTSP connections; nothing answers while booting, 
   const auto summary = camera.stop();
   CHECK(summary["rtsp"]["refused_booting"] == 1);
   CHECK(summary["power_cycles"] == 1);
+}
+
+namespace {
+
+// GStreamer's ONVIF client pushing the speech WAV into `camera`'s backchannel; its exit code.
+int gst_talk(const Camera& camera, const fs::path& dir, Process** out = nullptr) {
+  static std::unique_ptr<Process> client;
+  client = std::make_unique<Process>(
+      std::vector<std::string>{"/usr/bin/python3", std::string(PTTCAM_SOURCE_DIR) + "/tests/integration/gst_onvif_talk.py",
+                               "--url", camera.url, "--wav", PTTCAM_SPEECH_WAV},
+      dir / "client.log");
+  if (out) *out = client.get();
+  const auto code = client->wait(90s);
+  REQUIRE_MESSAGE(code.has_value(), client->output());
+  return *code;
+}
+
+// Correlation of each 300 ms window of the speech in the speaker WAV at one offset, found from the
+// speech's 2-3 s piece (after any quirk's loss at the start).
+std::vector<double> windows_at_one_offset(const std::vector<float>& speech, const std::vector<float>& speaker) {
+  const std::span<const float> probe(speech.data() + 96000, 48000);
+  const auto a = pttcam::dsp::align(probe, speaker, -96000, static_cast<long>(speaker.size()));
+  const long offset = a.lag - 96000;
+  std::vector<double> out;
+  for (long at = 0; at + 14400 <= static_cast<long>(speech.size()); at += 14400) {
+    const std::span<const float> w(speech.data() + at, 14400);
+    if (pttcam::dsp::rms_dbfs(w) < -40) {
+      out.push_back(-1);  // silent: says nothing
+      continue;
+    }
+    out.push_back(pttcam::dsp::align(w, speaker, at + offset - 480, at + offset + 480).correlation);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("quirk no-backchannel: the Require tag is accepted but no backchannel track is offered") {
+  const auto dir = scratch_dir("rtsp_quirk_no_backchannel");
+  Camera camera(dir, {"--quirk", "no-backchannel"});
+  Process* client = nullptr;
+  CHECK(gst_talk(camera, dir, &client) == 1);
+  CHECK(client->output().find("the camera offered no backchannel") != std::string::npos);
+  Raw raw(camera.port);
+  const auto sdp = raw.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: 1\r\nRequire: www.onvif.org/ver20/backchannel\r\n\r\n");
+  CHECK(sdp.starts_with("RTSP/1.0 200 OK"));  // not 551: the client cannot tell why
+  CHECK(sdp.find("sendonly") == std::string::npos);
+  CHECK(camera.stop()["rtsp"]["backchannel_packets"] == 0);
+}
+
+TEST_CASE("quirk g711-only: PCMU/PCMA only; a client that sends Opus is not heard") {
+  const auto dir = scratch_dir("rtsp_quirk_g711_only");
+  Camera camera(dir, {"--quirk", "g711-only"});
+  Raw raw(camera.port);
+  const std::string require = "Require: www.onvif.org/ver20/backchannel\r\n";
+  const auto sdp = raw.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: 1\r\n" + require + "\r\n");
+  const auto back = sdp.substr(sdp.find("a=control:track1"));
+  CHECK(back.find("m=audio 0 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n") != std::string::npos);
+  // A client that sends Opus anyway (as one that ignores the SDP's codecs does).
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket udp(io, boost::asio::ip::udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const auto port = udp.local_endpoint().port();
+  const auto setup = raw.request("SETUP " + camera.url + "/track2 RTSP/1.0\r\nCSeq: 2\r\n" + require +
+                                 "Transport: RTP/AVP;unicast;client_port=" + std::to_string(port) + "-" +
+                                 std::to_string(port + 1) + "\r\n\r\n");
+  REQUIRE(setup.starts_with("RTSP/1.0 200 OK"));
+  const auto transport = header_value(setup, "Transport");
+  const auto server_port = std::stoi(transport.substr(transport.find("server_port=") + 12));
+  const auto session = header_value(setup, "Session");
+  REQUIRE(raw.request("PLAY " + camera.url + "/ RTSP/1.0\r\nCSeq: 3\r\n" + require + "Session: " + session + "\r\n\r\n")
+              .starts_with("RTSP/1.0 200 OK"));
+  const boost::asio::ip::udp::endpoint to(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_port));
+  for (int i = 0; i < 10; ++i) {
+    std::array<std::uint8_t, 15> opus{0x80, 111, 0, static_cast<std::uint8_t>(i), 0, 0, 0x03, 0xC0, 0, 0, 0, 1, 0xF8, 0xFF, 0xFE};
+    if (i == 0) opus[1] |= 0x80;  // marker
+    udp.send_to(boost::asio::buffer(opus), to);
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(raw.request("TEARDOWN " + camera.url + "/ RTSP/1.0\r\nCSeq: 4\r\nSession: " + session + "\r\n\r\n")
+              .starts_with("RTSP/1.0 200 OK"));
+  const auto summary = camera.stop();
+  CHECK(summary["rtsp"]["backchannel_wrong_codec"] == 10);
+  CHECK(summary["rtsp"]["backchannel_packets"] == 0);
+  CHECK(summary["frames_normal"] == 0);
+  // And it will not be told to offer Opus.
+  Process refused({PTTCAM_CAMERA_BIN, "--rtsp", "127.0.0.1:0", "--quirk", "g711-only", "--backchannel-codecs", "opus"},
+                  dir / "refused.log");
+  CHECK(refused.wait(10s) == 2);
+  CHECK(refused.output().find("--quirk g711-only offers PCMU and PCMA only") != std::string::npos);
+}
+
+TEST_CASE("quirk drop-first-second: the first second of talk after the backchannel opens is lost") {
+  const auto dir = scratch_dir("rtsp_quirk_drop_first");
+  Camera camera(dir, {"--quirk", "drop-first-second", "--playout-delay-ms", "150"});
+  CHECK(gst_talk(camera, dir) == 0);
+  const auto summary = camera.stop();
+  CHECK(summary["rtsp"]["backchannel_quirk_dropped"].get<long>() > 5);
+  const auto speech = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
+  const auto speaker = pttcam::audio::read_mono_48k(dir / "speaker.wav");
+  const auto w = windows_at_one_offset(speech, speaker);
+  std::string figures;
+  for (const auto c : w) figures += std::to_string(c).substr(0, 5) + " ";
+  MESSAGE("speech windows of 300 ms, correlation in the speaker WAV: " << figures);
+  // The first ~second (windows 0-2) is missing; from 1.5 s on the speech is there.
+  for (std::size_t i = 0; i < 3; ++i)
+    if (w[i] >= 0) CHECK(w[i] < 0.3);
+  int heard = 0, spoken = 0;
+  for (std::size_t i = 5; i < w.size(); ++i) {
+    if (w[i] < 0) continue;
+    ++spoken;
+    heard += w[i] >= 0.85;
+  }
+  CHECK(heard >= 0.8 * spoken);
+}
+
+TEST_CASE("quirk l16-swapped: L16 announced, played with the wrong byte order: loud noise, no speech") {
+  const auto dir = scratch_dir("rtsp_quirk_l16_swapped");
+  Camera camera(dir, {"--quirk", "l16-swapped", "--playout-delay-ms", "150"});
+  Process* client = nullptr;
+  CHECK(gst_talk(camera, dir, &client) == 0);
+  CHECK(client->output().find("backchannel L16") != std::string::npos);
+  const auto summary = camera.stop();
+  CHECK(summary["rtsp"]["backchannel_packets"].get<long>() > 50);
+  const auto speech = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
+  const auto speaker = pttcam::audio::read_mono_48k(dir / "speaker.wav");
+  const auto w = windows_at_one_offset(speech, speaker);
+  auto sorted = w;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  MESSAGE("median window correlation " << median << "; speaker " << pttcam::dsp::rms_dbfs(speaker) << " dBFS, speech "
+                                       << pttcam::dsp::rms_dbfs(speech) << " dBFS");
+  CHECK(median < 0.3);
+  CHECK(pttcam::dsp::rms_dbfs(speaker) > pttcam::dsp::rms_dbfs(speech));  // swapped bytes: noise louder than the speech
+}
+
+TEST_CASE("quirk playout-delay: the talk plays seconds after it was sent") {
+  const auto dir = scratch_dir("rtsp_quirk_playout_delay");
+  Camera camera(dir, {"--quirk", "playout-delay"});
+  CHECK(gst_talk(camera, dir) == 0);
+  const auto summary = camera.stop();
+  std::int64_t open_us = 0;
+  for (const auto& e : read_events(dir / "events.jsonl"))
+    if (e["event"] == "rtsp_backchannel_open") open_us = e["t_us"].get<std::int64_t>();
+  REQUIRE(open_us > 0);
+  const auto first_play = summary["per_burst"][0]["first_play_us"].get<std::int64_t>();
+  MESSAGE("first talk audio played " << (first_play - open_us) / 1000 << " ms after the backchannel opened");
+  CHECK(first_play - open_us > 1'900'000);  // 2 s added
+}
+
+TEST_CASE("quirk describe-require-timeout: a DESCRIBE with Require is never answered; without it, it is") {
+  const auto dir = scratch_dir("rtsp_quirk_describe_timeout");
+  Camera camera(dir, {"--quirk", "describe-require-timeout"});
+  Raw with(camera.port, 2);
+  CHECK(with.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: 1\r\nRequire: www.onvif.org/ver20/backchannel\r\n\r\n")
+            .empty());  // nothing within 2 s
+  Raw without(camera.port);
+  CHECK(without.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: 1\r\n\r\n").starts_with("RTSP/1.0 200 OK"));
+  CHECK(camera.stop()["rtsp"]["describes_ignored"] == 1);
+}
+
+TEST_CASE("quirk line-busy: a backchannel set up but idle locks pttcam's talk out") {
+  const auto dir = scratch_dir("rtsp_quirk_line_busy");
+  Camera camera(dir, {"--quirk", "line-busy", "--port-file", (dir / "camera_port").string()});
+  REQUIRE(wait_for_file(dir / "camera_port", camera.process_, 10s));
+  Raw raw(camera.port);
+  const auto setup = raw.request("SETUP " + camera.url + "/track2 RTSP/1.0\r\nCSeq: 1\r\nRequire: www.onvif.org/ver20/backchannel\r\n"
+                                 "Transport: RTP/AVP;unicast;client_port=40020-40021\r\n\r\n");
+  REQUIRE(setup.starts_with("RTSP/1.0 200 OK"));  // set up, never PLAYed
+  REQUIRE(camera.wait_event("rtsp_backchannel_open"));
+  Process ptt({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + std::to_string(std::stoi(read_text(dir / "camera_port"))),
+               "--input", "tone:300", "--speaker", "null", "--talk-script", "0.3+1"},
+              dir / "ptt.log");
+  REQUIRE(ptt.wait(30s).has_value());
+  CHECK(ptt.output().find("speaker_busy") != std::string::npos);
+  CHECK(camera.stop()["session"]["talk_denied"] == 1);
 }

@@ -46,6 +46,20 @@ struct BackchannelCodec {
 // (one line) for an unknown or repeated name or an empty list.
 std::vector<BackchannelCodec> parse_backchannel_codecs(std::string_view list);
 
+// Misbehaviours of real cameras, each reproducing a public report (docs/cameras.md, "RTSP quirks").
+struct RtspQuirks {
+  bool drop_first_second = false;  // talk RTP in the first second after the backchannel PLAYs is lost
+  bool no_backchannel = false;     // accepts the Require tag, but the SDP has no backchannel track
+  bool g711_only = false;          // offers PCMU/PCMA only; RTP in any other codec is dropped
+  bool l16_swapped = false;        // offers L16 first and plays its samples little-endian
+  bool describe_require_timeout = false;  // a DESCRIBE carrying Require is never answered
+  bool line_busy = false;          // a backchannel set up holds the speaker until TEARDOWN, even PAUSEd
+  double added_delay_ms = 0;       // seconds of playout delay (the camera's speaker path)
+};
+// "name[,name...]" of --quirk: drop-first-second, no-backchannel, g711-only, l16-swapped,
+// describe-require-timeout, line-busy, playout-delay. Throws std::invalid_argument (one line).
+void add_quirks(RtspQuirks& quirks, std::string_view names);
+
 struct RtspOptions {
   boost::asio::ip::tcp::endpoint listen;
   std::string user;      // empty: no authentication
@@ -59,6 +73,7 @@ struct RtspOptions {
   // The live-view cap, as for pttcam's own protocol: a session this old is torn down (its
   // connection closed) with reason time_limit, and a talk burst in it cut (session_cap).
   double session_limit_s = 300;
+  RtspQuirks quirks;
 };
 
 struct RtspHooks {
@@ -87,6 +102,9 @@ struct RtspCounters {
   std::uint64_t session_timeouts = 0;
   std::uint64_t backchannel_busy = 0;     // a second talker's SETUP (or PLAY), answered 453
   std::uint64_t session_caps = 0;         // sessions torn down at session_limit_s
+  std::uint64_t backchannel_wrong_codec = 0;  // RTP in a payload type the SDP did not offer
+  std::uint64_t backchannel_quirk_dropped = 0;  // lost to drop_first_second
+  std::uint64_t describes_ignored = 0;          // describe_require_timeout
   std::uint64_t refused_booting = 0;      // connections closed unanswered while booting
   std::uint64_t backchannel_packets = 0;
   std::uint64_t backchannel_dropped = 0;  // RTP from no PLAYing backchannel
@@ -141,6 +159,7 @@ class RtspServer {
   void on_backchannel(std::span<const std::byte> rtp, const net::Udp::endpoint& from, Session& s);
   void end_session(const std::string& id, const std::string& reason);
   void cap_session(const std::string& id);
+  std::span<const std::byte> swap_samples(std::span<const std::byte> rtp);
   // The speaker is taken by another talker (another session's backchannel, or pttcam's protocol):
   // a one-line description of who, for the 453 answer and its event; "" when free.
   std::string speaker_taken_by(const Session* asking) const;
@@ -168,6 +187,8 @@ class RtspServer {
   std::uint64_t sdp_session_id_;
   bool running_ = false;
   bool floor_ = false;
+  std::int64_t floor_since_us_ = 0;
+  std::array<std::byte, 2048> swapped_{};  // l16_swapped: the datagram with its samples byte-swapped
   bool online_ = true;
   bool wants_microphone_ = false;
   RtspCounters counters_;
