@@ -113,8 +113,8 @@ void Receiver::drop(Dropped fact) {
 // packet confirms it (the sender restarted with new sequence and timestamp bases, same SSRC);
 // then the playout starts over as for a new stream, with the held packet first. A jump that is
 // never confirmed was a stray packet: it stays dropped. False: the packet is held, not played.
-bool Receiver::admit_source(const rtp::RtpHeader& h, std::span<const std::byte> datagram, const Endpoint& from,
-                            Micros now) {
+bool Receiver::admit_source(const rtp::RtpHeader& h, int clock_hz, std::span<const std::byte> datagram,
+                            const Endpoint& from, Micros now) {
   if (replaying_) return true;
   if (source_ && source_ssrc_ != h.ssrc) {
     // Two senders at once: the one playing keeps the speaker until its burst has ended.
@@ -132,7 +132,7 @@ bool Receiver::admit_source(const rtp::RtpHeader& h, std::span<const std::byte> 
   if (!source_ || source_ssrc_ != h.ssrc) {
     StreamChosen chosen{h.ssrc, &from, source_ ? "previous_stopped" : "first", {}};
     if (source_) chosen.previous_ssrc = source_ssrc_;
-    source_.emplace(static_cast<std::uint32_t>(jitter::kRtpClockHz), 1);
+    source_.emplace(static_cast<std::uint32_t>(clock_hz), 1);
     source_ssrc_ = h.ssrc;
     held_size_ = 0;
     other_unreported_ = 0;
@@ -268,7 +268,9 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   in.end_of_burst = p.extras.end_of_burst;
   if (p.extras.capture_time_us) in.capture_us = static_cast<jitter::Micros>(*p.extras.capture_time_us);
   const Micros now = clock_.now_us();
-  if (!admit_source(header, datagram, from, now)) return;
+  // RTCP reports the interarrival jitter in the stream's own timestamp units (RFC 3550 A.8).
+  const int clock_hz = pcm ? pcm->decoder.format().clock_rate : static_cast<int>(jitter::kRtpClockHz);
+  if (!admit_source(p.header, clock_hz, datagram, from, now)) return;
   pcm_path_ = pcm;
   // pttcam's sender names each burst (burst start timestamp on every packet) and flags its end;
   // a standard sender's bursts are found from its timestamps and arrival gaps instead.

@@ -131,7 +131,9 @@ class Receiver {
                                                     std::size_t bytes, const Endpoint& from);
   void drop(Dropped fact);
   void on_rtcp(std::span<const std::byte> datagram, const Endpoint& from);
-  bool admit_source(const rtp::RtpHeader& header, std::span<const std::byte> datagram, const Endpoint& from, Micros now);
+  // `header` as on the wire, its timestamp at `clock_hz` (the RTCP statistics are in its units).
+  bool admit_source(const rtp::RtpHeader& header, int clock_hz, std::span<const std::byte> datagram,
+                    const Endpoint& from, Micros now);
   void insert_repeat(const rtp::RtpPacket& p, const jitter::IncomingPacket& in, const std::optional<rtp::RedPayload>& red,
                      Micros now);
   void insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const jitter::IncomingPacket& primary,
