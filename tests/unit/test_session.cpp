@@ -362,6 +362,20 @@ TEST_CASE("CameraSession") {
     }
   }
 
+  SUBCASE("speaker taken by another protocol's talker: speaker_busy until it is free") {
+    CameraRig rig(camera_config("indoor-gen2"));
+    rig.open();
+    rig.now = 1 * kSec;
+    rig.camera.set_speaker_taken(true);
+    const Output busy = rig.request(1);
+    REQUIRE(body_of<control::TalkDenied>(busy) != nullptr);
+    CHECK(body_of<control::TalkDenied>(busy)->reason == DenyReason::speaker_busy);
+    CHECK_FALSE(rig.camera.floor_held());
+    rig.camera.set_speaker_taken(false);
+    const Output free = rig.request(2);
+    CHECK(body_of<control::TalkGranted>(free) != nullptr);
+    CHECK(rig.camera.floor_held());
+  }
   SUBCASE("talk floor: release, stale requests and releases, a newer burst, half duplex") {
     auto config = camera_config();
     config.half_duplex = true;
