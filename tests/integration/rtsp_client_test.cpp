@@ -1,0 +1,174 @@
+// ptt-client --camera rtsp://... against RTSP cameras: camera-sim --rtsp (with and without Digest
+// authentication), GStreamer's own ONVIF backchannel server (gst-rtsp-server's
+// RTSPOnvifServer, tests/integration/gst_onvif_server.py) and a plain gst-rtsp-server that has no
+// backchannel. The speech ptt-client sends must be in what the camera wrote.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "process.hpp"
+#include "pttcam/audio/sndfile.hpp"
+#include "speech_check.hpp"
+#include "talk_check.hpp"
+
+using namespace pttcam::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr double kTalkSeconds = 4;
+
+// ptt-client talking for kTalkSeconds with the speech WAV as its microphone.
+struct Talker {
+  Talker(const fs::path& dir, const std::string& url, const std::string& script = "0+" + std::to_string(kTalkSeconds))
+      : process(args(dir, url, script), dir / "client.log") {}
+  static std::vector<std::string> args(const fs::path& dir, const std::string& url, const std::string& script) {
+    // 64 kbit/s: the test is about the path, and Opus at its default rate keeps only ~0.9 of the waveform.
+    return {PTTCAM_CLIENT_BIN, "--camera", url, "--input", std::string("wav:") + PTTCAM_SPEECH_WAV, "--bitrate", "64000",
+            "--speaker", "wav:" + (dir / "client_speaker.wav").string(), "--talk-script", script,
+            "--events", (dir / "client.jsonl").string(), "--summary", (dir / "client.json").string()};
+  }
+  int finish() {
+    const auto code = process.wait(40s);
+    REQUIRE_MESSAGE(code.has_value(), process.output());
+    return *code;
+  }
+  Process process;
+};
+
+// Every window of the talked speech is in `heard` (correlation >= 0.85).
+void check_speech(const std::vector<float>& heard, const std::string& label) {
+  const auto speech = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
+  const auto windows = speech_windows_in(speech, heard, 0.4, kTalkSeconds - 0.4);
+  REQUIRE(windows.size() >= 5);
+  auto sorted = windows;
+  std::sort(sorted.begin(), sorted.end());
+  MESSAGE(label << ": " << windows.size() << " speech windows, worst correlation " << sorted.front() << ", median "
+                << sorted[sorted.size() / 2]);
+  CHECK(sorted.front() >= 0.85);
+}
+
+// camera-sim serving RTSP (Opus backchannel) on loopback.
+struct RtspCamera {
+  RtspCamera(const fs::path& dir, std::vector<std::string> extra = {})
+      : dir_(dir), process(args(dir, std::move(extra)), dir / "camera.log") {
+    REQUIRE_MESSAGE(wait_for_file(dir / "rtsp_port", process, 20s), process.output());
+    port = std::to_string(std::stoi(read_text(dir / "rtsp_port")));
+  }
+  static std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extra) {
+    std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--rtsp", "127.0.0.1:0",
+                               "--rtsp-port-file", (dir / "rtsp_port").string(), "--output",
+                               "wav:" + (dir / "speaker.wav").string(), "--mic", "tone:440", "--playout-delay-ms", "150",
+                               "--events", (dir / "camera.jsonl").string(), "--summary", (dir / "camera.json").string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  nlohmann::json stop() {
+    process.signal(SIGTERM);
+    REQUIRE_MESSAGE(process.wait(20s) == 0, process.output());
+    return nlohmann::json::parse(read_text(dir_ / "camera.json"));
+  }
+  fs::path dir_;
+  Process process;
+  std::string port;
+};
+
+// gst-rtsp-server: GStreamer's ONVIF backchannel server, or a plain one without a backchannel.
+struct GstServer {
+  GstServer(const fs::path& dir, std::vector<std::string> extra)
+      : process(args(dir, std::move(extra)), dir / "server.log") {
+    REQUIRE_MESSAGE(wait_for_file(dir / "server_port", process, 20s), process.output());
+    url = "rtsp://127.0.0.1:" + std::to_string(std::stoi(read_text(dir / "server_port"))) + "/cam";
+  }
+  static std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extra) {
+    std::vector<std::string> a{"/usr/bin/python3", std::string(PTTCAM_SOURCE_DIR) + "/tests/integration/gst_onvif_server.py",
+                               "--port-file", (dir / "server_port").string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  ~GstServer() {
+    process.signal(SIGTERM);
+    process.wait(10s);
+  }
+  Process process;
+  std::string url;
+};
+
+nlohmann::json client_summary(const fs::path& dir) { return nlohmann::json::parse(read_text(dir / "client.json")); }
+
+}  // namespace
+
+TEST_CASE("ptt-client talks to camera-sim over RTSP with the ONVIF backchannel") {
+  std::vector<std::string> auth;
+  std::string credentials;
+  std::string name = "open";
+  SUBCASE("no authentication") {}
+  SUBCASE("Digest authentication") {
+    auth = {"--user", "admin", "--password", "s3cret"};
+    credentials = "admin:s3cret@";
+    name = "digest";
+  }
+  const auto dir = scratch_dir("rtsp_client_camera_sim_" + name);
+  RtspCamera camera(dir, auth);
+  Talker talker(dir, "rtsp://" + credentials + "127.0.0.1:" + camera.port + "/live");
+  const int code = talker.finish();
+  REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\ncamera:\n" + camera.process.output()));
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"rtsp_session_end\"", 1, camera.process, 10s));  // TEARDOWN
+  const auto summary = camera.stop();
+  INFO(summary.dump());
+  CHECK(summary["rtsp"]["backchannel_packets"].get<long>() > 150);
+  CHECK(summary["rtsp"]["auth_failures"] == 0);
+  const auto client = client_summary(dir);
+  CHECK(client["protocol"] == "rtsp");
+  CHECK(client["rtsp"]["backchannel"] == "opus");
+  CHECK(client["rtsp"]["auth_retries"].get<int>() == (credentials.empty() ? 0 : 1));
+  CHECK(client["camera_audio"]["frames_normal"].get<long>() > 100);  // the camera's microphone played
+  check_speech(pttcam::audio::read_mono_48k(dir / "speaker.wav"), "camera-sim " + name);
+}
+
+TEST_CASE("ptt-client with a wrong RTSP password: one line, exit 1") {
+  const auto dir = scratch_dir("rtsp_client_wrong_password");
+  RtspCamera camera(dir, {"--user", "admin", "--password", "s3cret"});
+  Talker talker(dir, "rtsp://admin:nope@127.0.0.1:" + camera.port + "/live");
+  CHECK(talker.finish() == 1);
+  const auto out = talker.process.output();
+  INFO(out);
+  CHECK(out.find("ptt-client: the camera refused the user name or password (401 Unauthorized)\n") != std::string::npos);
+  const auto summary = camera.stop();
+  CHECK(summary["rtsp"]["backchannel_packets"] == 0);
+}
+
+TEST_CASE("ptt-client talks to GStreamer's ONVIF backchannel server") {
+  const auto dir = scratch_dir("rtsp_client_gst_onvif");
+  std::vector<float> heard;
+  {
+    GstServer server(dir, {"--out", (dir / "backchannel.f32").string(), "--codec", "opus"});
+    Talker talker(dir, server.url);
+    const int code = talker.finish();
+    REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\nserver:\n" + server.process.output()));
+  }
+  const auto client = client_summary(dir);
+  INFO(client.dump());
+  CHECK(client["rtsp"]["backchannel"] == "OPUS");
+  CHECK(client["rtsp"]["backchannel_payload_type"] == 110);  // the SDP's, not pttcam's 111
+  CHECK(client["camera_audio"]["frames_normal"].get<long>() > 100);
+  check_speech(read_f32(dir / "backchannel.f32"), "gst-rtsp-server ONVIF");
+}
+
+TEST_CASE("ptt-client and an RTSP camera without a backchannel: it says so and plays the camera's audio") {
+  const auto dir = scratch_dir("rtsp_client_no_backchannel");
+  GstServer server(dir, {"--plain"});
+  Talker talker(dir, server.url, "0.5+0.5,1.5+0.5");
+  CHECK(talker.finish() == 1);  // the user pressed the key and could not talk
+  const auto out = talker.process.output();
+  INFO(out);
+  CHECK(out.find("ptt-client: the camera has no audio backchannel: it answered 551 (Option not supported) to "
+                 "Require: www.onvif.org/ver20/backchannel; playing its audio only\n") != std::string::npos);
+  CHECK(out.find("cannot talk: the camera has no audio backchannel") != std::string::npos);
+  const auto client = client_summary(dir);
+  CHECK(client["rtsp"]["require_refused"] == true);
+  CHECK(client["talk_failed"] == 2);
+  CHECK(client["frames_sent"] == 0);
+  CHECK(client["camera_audio"]["frames_normal"].get<long>() > 50);
+}
