@@ -21,13 +21,16 @@ constexpr double kTalkSeconds = 4;
 
 // ptt-client talking for kTalkSeconds with the speech WAV as its microphone.
 struct Talker {
-  Talker(const fs::path& dir, const std::string& url, const std::string& script = "0+" + std::to_string(kTalkSeconds))
-      : process(args(dir, url, script), dir / "client.log") {}
-  static std::vector<std::string> args(const fs::path& dir, const std::string& url, const std::string& script) {
+  Talker(const fs::path& dir, const std::string& url, const std::string& transport = "udp",
+         const std::string& script = "0+" + std::to_string(kTalkSeconds))
+      : process(args(dir, url, transport, script), dir / "client.log") {}
+  static std::vector<std::string> args(const fs::path& dir, const std::string& url, const std::string& transport,
+                                       const std::string& script) {
     // 64 kbit/s: the test is about the path, and Opus at its default rate keeps only ~0.9 of the waveform.
-    return {PTTCAM_CLIENT_BIN, "--camera", url, "--input", std::string("wav:") + PTTCAM_SPEECH_WAV, "--bitrate", "64000",
-            "--speaker", "wav:" + (dir / "client_speaker.wav").string(), "--talk-script", script,
-            "--events", (dir / "client.jsonl").string(), "--summary", (dir / "client.json").string()};
+    return {PTTCAM_CLIENT_BIN, "--camera", url, "--rtsp-transport", transport, "--input",
+            std::string("wav:") + PTTCAM_SPEECH_WAV, "--bitrate", "64000", "--speaker",
+            "wav:" + (dir / "client_speaker.wav").string(), "--talk-script", script, "--events",
+            (dir / "client.jsonl").string(), "--summary", (dir / "client.json").string()};
   }
   int finish() {
     const auto code = process.wait(40s);
@@ -37,16 +40,23 @@ struct Talker {
   Process process;
 };
 
-// Every window of the talked speech is in `heard` (correlation >= 0.85).
-void check_speech(const std::vector<float>& heard, const std::string& label) {
+// Every window of the talked speech is in `heard` (correlation >= 0.85). A speaker starved by a
+// loaded machine (`underrun_samples`, counted by the camera) inserts silence mid-window: those
+// windows are the speaker's, not the path's, and most of the rest must still hold the speech.
+void check_speech(const std::vector<float>& heard, const std::string& label, long underrun_samples = 0) {
   const auto speech = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
   const auto windows = speech_windows_in(speech, heard, 0.4, kTalkSeconds - 0.4);
   REQUIRE(windows.size() >= 5);
   auto sorted = windows;
   std::sort(sorted.begin(), sorted.end());
   MESSAGE(label << ": " << windows.size() << " speech windows, worst correlation " << sorted.front() << ", median "
-                << sorted[sorted.size() / 2]);
-  CHECK(sorted.front() >= 0.85);
+                << sorted[sorted.size() / 2] << "; speaker underrun samples " << underrun_samples);
+  if (underrun_samples == 0) {
+    CHECK(sorted.front() >= 0.85);
+  } else {
+    const auto good = std::count_if(windows.begin(), windows.end(), [](double c) { return c >= 0.85; });
+    CHECK(static_cast<double>(good) >= 0.6 * static_cast<double>(windows.size()));
+  }
 }
 
 // camera-sim serving RTSP (Opus backchannel) on loopback.
@@ -102,16 +112,22 @@ nlohmann::json client_summary(const fs::path& dir) { return nlohmann::json::pars
 TEST_CASE("ptt-client talks to camera-sim over RTSP with the ONVIF backchannel") {
   std::vector<std::string> auth;
   std::string credentials;
-  std::string name = "open";
-  SUBCASE("no authentication") {}
-  SUBCASE("Digest authentication") {
+  std::string name = "udp";
+  std::string transport = "udp";
+  SUBCASE("UDP, no authentication") {}
+  SUBCASE("UDP, Digest authentication") {
     auth = {"--user", "admin", "--password", "s3cret"};
     credentials = "admin:s3cret@";
-    name = "digest";
+    name = "udp_digest";
+  }
+  SUBCASE("TCP interleaved, Digest authentication") {
+    auth = {"--user", "admin", "--password", "s3cret"};
+    credentials = "admin:s3cret@";
+    name = transport = "tcp";
   }
   const auto dir = scratch_dir("rtsp_client_camera_sim_" + name);
   RtspCamera camera(dir, auth);
-  Talker talker(dir, "rtsp://" + credentials + "127.0.0.1:" + camera.port + "/live");
+  Talker talker(dir, "rtsp://" + credentials + "127.0.0.1:" + camera.port + "/live", transport);
   const int code = talker.finish();
   REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\ncamera:\n" + camera.process.output()));
   REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"rtsp_session_end\"", 1, camera.process, 10s));  // TEARDOWN
@@ -123,8 +139,13 @@ TEST_CASE("ptt-client talks to camera-sim over RTSP with the ONVIF backchannel")
   CHECK(client["protocol"] == "rtsp");
   CHECK(client["rtsp"]["backchannel"] == "opus");
   CHECK(client["rtsp"]["auth_retries"].get<int>() == (credentials.empty() ? 0 : 1));
+  CHECK(client["rtsp"]["transport"] == transport);
+  if (transport == "tcp") CHECK(client["rtsp"]["interleaved_out"].get<long>() > 150);
   CHECK(client["camera_audio"]["frames_normal"].get<long>() > 100);  // the camera's microphone played
-  check_speech(pttcam::audio::read_mono_48k(dir / "speaker.wav"), "camera-sim " + name);
+  CHECK(summary["lost"] == 0);
+  CHECK(summary["frames_normal"].get<long>() >= 190);  // 4 s of 20 ms frames, every one played
+  check_speech(pttcam::audio::read_mono_48k(dir / "speaker.wav"), "camera-sim " + name,
+               summary["speaker_underrun_samples"].get<long>());
 }
 
 TEST_CASE("ptt-client with a wrong RTSP password: one line, exit 1") {
@@ -140,11 +161,13 @@ TEST_CASE("ptt-client with a wrong RTSP password: one line, exit 1") {
 }
 
 TEST_CASE("ptt-client talks to GStreamer's ONVIF backchannel server") {
-  const auto dir = scratch_dir("rtsp_client_gst_onvif");
-  std::vector<float> heard;
+  std::string transport = "udp";
+  SUBCASE("UDP") {}
+  SUBCASE("TCP interleaved") { transport = "tcp"; }
+  const auto dir = scratch_dir("rtsp_client_gst_onvif_" + transport);
   {
     GstServer server(dir, {"--out", (dir / "backchannel.f32").string(), "--codec", "opus"});
-    Talker talker(dir, server.url);
+    Talker talker(dir, server.url, transport);
     const int code = talker.finish();
     REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\nserver:\n" + server.process.output()));
   }
@@ -153,13 +176,13 @@ TEST_CASE("ptt-client talks to GStreamer's ONVIF backchannel server") {
   CHECK(client["rtsp"]["backchannel"] == "OPUS");
   CHECK(client["rtsp"]["backchannel_payload_type"] == 110);  // the SDP's, not pttcam's 111
   CHECK(client["camera_audio"]["frames_normal"].get<long>() > 100);
-  check_speech(read_f32(dir / "backchannel.f32"), "gst-rtsp-server ONVIF");
+  check_speech(read_f32(dir / "backchannel.f32"), "gst-rtsp-server ONVIF " + transport);
 }
 
 TEST_CASE("ptt-client and an RTSP camera without a backchannel: it says so and plays the camera's audio") {
   const auto dir = scratch_dir("rtsp_client_no_backchannel");
   GstServer server(dir, {"--plain"});
-  Talker talker(dir, server.url, "0.5+0.5,1.5+0.5");
+  Talker talker(dir, server.url, "udp", "0.5+0.5,1.5+0.5");
   CHECK(talker.finish() == 1);  // the user pressed the key and could not talk
   const auto out = talker.process.output();
   INFO(out);
