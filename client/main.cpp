@@ -269,6 +269,8 @@ int run(int argc, char** argv) {
     run_until(io, [&](client::RtspCamera::Done done) { rtsp_camera->describe(std::move(done)); });
     configure_for_rtsp(config, *rtsp_camera);
     if (const auto why = config.opus.validate(); !why.empty()) throw std::runtime_error("the camera's backchannel: " + why);
+    if (!rtsp_camera->offer().why_no_audio.empty())
+      std::printf("ptt-client: %s\n", rtsp_camera->offer().why_no_audio.c_str());
     if (!config.talk_unavailable.empty())
       std::printf("ptt-client: %s; %s\n", config.talk_unavailable.c_str(),
                   rtsp_camera->offer().audio ? "playing its audio only" : "and no audio this client plays");

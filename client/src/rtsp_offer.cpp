@@ -68,7 +68,10 @@ CameraOffer read_offer(const sdp::MediaList& sdp, std::string_view content_base,
     if (m.direction == sdp::Direction::sendonly || offer.audio) continue;
     if (const auto f = best_format(m, std::nullopt, can_play))
       offer.audio = Track{rtsp::resolve_control(content_base, m.control), *f};
+    else if (offer.why_no_audio.empty())
+      offer.why_no_audio = "the camera's audio (" + format_list(m) + ") is not played: this client does not decode it";
   }
+  if (offer.audio) offer.why_no_audio.clear();
   if (!talk) {
     offer.why_no_talk = "the camera offers no audio backchannel (no a=sendonly audio track in its SDP)";
     return offer;

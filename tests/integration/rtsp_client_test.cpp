@@ -148,6 +148,22 @@ TEST_CASE("ptt-client talks to camera-sim over RTSP with the ONVIF backchannel")
                summary["speaker_underrun_samples"].get<long>());
 }
 
+TEST_CASE("ptt-client keeps an RTSP session alive past its timeout") {
+  const auto dir = scratch_dir("rtsp_client_keepalive");
+  // 3.5 s without talk audio, then a press: the session outlives its 2 s timeout only by the keepalive
+  // (and the client's RTCP, which RFC 2326 also counts).
+  RtspCamera camera(dir, {"--rtsp-session-timeout", "2"});
+  Talker talker(dir, "rtsp://127.0.0.1:" + camera.port + "/live", "udp", "3.5+0.5");
+  const int code = talker.finish();
+  REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\ncamera:\n" + camera.process.output()));
+  const auto summary = camera.stop();
+  INFO(summary.dump());
+  CHECK(summary["rtsp"]["session_timeouts"] == 0);
+  CHECK(summary["rtsp"]["backchannel_packets"].get<long>() >= 25);  // the press went through
+  CHECK(client_summary(dir)["rtsp"]["keepalives"].get<int>() >= 4);  // every 2/3 s
+  CHECK(summary["rtsp"]["requests"].get<int>() >= 6 + 4);            // and the camera answered them
+}
+
 TEST_CASE("ptt-client with a wrong RTSP password: one line, exit 1") {
   const auto dir = scratch_dir("rtsp_client_wrong_password");
   RtspCamera camera(dir, {"--user", "admin", "--password", "s3cret"});

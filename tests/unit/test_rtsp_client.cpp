@@ -136,6 +136,14 @@ TEST_CASE("Digest: the client's answers pass the camera's check") {
                                        "cn", "auth")) != std::string::npos);
   }
   CHECK_FALSE(rtsp::pick_challenge({"Basic realm=\"x\"", "Digest realm=\"r\", nonce=\"n\", algorithm=SHA-512"}));
+  SUBCASE("a user name with a quote and a backslash") {
+    rtsp::DigestAuth odd({.realm = "cam", .user = "a\"b\\c", .password = "pw"});
+    const auto oc = rtsp::pick_challenge(odd.challenge(0, false));
+    REQUIRE(oc);
+    const auto v = rtsp::authorization(*oc, "a\"b\\c", "pw", "OPTIONS", "*", 1, "x");
+    CHECK(v.find("username=\"a\\\"b\\\\c\"") != std::string::npos);
+    CHECK(odd.verify(v, "OPTIONS", "*", 0) == rtsp::DigestAuth::Verdict::ok);
+  }
 }
 
 namespace {
@@ -167,6 +175,7 @@ TEST_CASE("parse_media_list and the backchannel offer") {
     REQUIRE(o.backchannel);
     CHECK(o.backchannel->url == "rtsp://h/cam/stream=1");
     CHECK(o.backchannel->format.payload_type == 110);
+    CHECK(o.why_no_audio.empty());
     REQUIRE(o.audio);
     CHECK(o.audio->url == "rtsp://h/cam/stream=0");
     CHECK(o.aggregate_url == "rtsp://h/cam/");
@@ -187,6 +196,7 @@ TEST_CASE("parse_media_list and the backchannel offer") {
     o = client::read_offer(*l.list, "rtsp://h/", std::nullopt, {TalkCodec::opus}, {TalkCodec::opus});
     CHECK_FALSE(o.backchannel);
     CHECK_FALSE(o.audio);
+    CHECK(o.why_no_audio == "the camera's audio (PCMU/8000) is not played: this client does not decode it");
     CHECK(o.why_no_talk == "the camera's backchannel takes PCMU/8000, PCMA/8000, L16/16000, none of which this client can send");
     o = client::read_offer(*l.list, "rtsp://h/", TalkCodec::opus, all, all);
     CHECK(o.why_no_talk.find("none of which is the forced opus") != std::string::npos);

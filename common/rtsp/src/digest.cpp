@@ -212,9 +212,18 @@ std::string authorization(const DigestChallenge& c, std::string_view user, std::
   const std::string_view qop = c.qop_auth ? "auth" : "";
   const auto response = digest_response(c.algorithm, user, c.realm, password, method, uri, c.nonce,
                                         c.qop_auth ? nc_text : "", c.qop_auth ? cnonce : "", qop);
-  std::string v = "Digest username=\"" + std::string(user) + "\", realm=\"" + c.realm + "\", nonce=\"" + c.nonce +
-                  "\", uri=\"" + std::string(uri) + "\", response=\"" + response + "\", algorithm=" + to_string(c.algorithm);
-  if (!c.opaque.empty()) v += ", opaque=\"" + c.opaque + "\"";
+  // Quoted-strings (RFC 7616 §3.4): '"' and '\\' are escaped.
+  const auto quote = [](std::string_view text) {
+    std::string out = "\"";
+    for (const char ch : text) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    return out + '"';
+  };
+  std::string v = "Digest username=" + quote(user) + ", realm=" + quote(c.realm) + ", nonce=" + quote(c.nonce) +
+                  ", uri=" + quote(uri) + ", response=\"" + response + "\", algorithm=" + to_string(c.algorithm);
+  if (!c.opaque.empty()) v += ", opaque=" + quote(c.opaque);
   if (c.qop_auth) v += ", qop=auth, nc=" + std::string(nc_text) + ", cnonce=\"" + std::string(cnonce) + "\"";
   return v;
 }

@@ -26,6 +26,7 @@ struct CameraOffer {
   std::optional<Track> backchannel;  // empty: nothing to talk into (see why_no_talk)
   std::optional<Track> audio;        // empty: no camera audio the client can play
   std::string why_no_talk;           // one line when backchannel is empty
+  std::string why_no_audio;          // one line when the camera has audio this client does not play
   std::string offered;               // the backchannel formats the camera listed, "PCMU/8000, PCMA/8000"
   std::string aggregate_url;         // PLAY, GET_PARAMETER and TEARDOWN go here
 };
