@@ -252,8 +252,14 @@ void RtspCamera::send_next() {
   ++counters_.requests;
   const double timeout_s = req.method == "TEARDOWN" ? std::min(1.0, options_.answer_timeout_s) : options_.answer_timeout_s;
   answer_timer_.expires_after(seconds(timeout_s));
-  answer_timer_.async_wait([this, method = req.method](const boost::system::error_code& ec) {
-    if (!ec) fail("the camera did not answer " + method + " within " + std::to_string(int(options_.answer_timeout_s)) + " s");
+  const bool required = req.header("Require").has_value();
+  answer_timer_.async_wait([this, method = req.method, timeout_s, required](const boost::system::error_code& ec) {
+    if (ec) return;
+    char seconds_text[16];
+    std::snprintf(seconds_text, sizeof seconds_text, "%g", timeout_s);
+    // Some cameras hang on the backchannel's Require instead of answering 551 (go2rtc #830).
+    fail("the camera did not answer " + method + (required ? " with Require: " + std::string(rtsp::kBackchannelTag) : "") +
+         " within " + seconds_text + " s" + (required ? " (a camera without the backchannel should answer 551)" : ""));
   });
   write(rtsp::write_request(req));
 }

@@ -164,6 +164,18 @@ TEST_CASE("ptt-client keeps an RTSP session alive past its timeout") {
   CHECK(summary["rtsp"]["requests"].get<int>() >= 6 + 4);            // and the camera answered them
 }
 
+TEST_CASE("ptt-client when the RTSP camera vanishes mid-talk: one line, exit 1") {
+  const auto dir = scratch_dir("rtsp_client_camera_vanishes");
+  RtspCamera camera(dir);
+  Talker talker(dir, "rtsp://127.0.0.1:" + camera.port + "/live", "tcp", "0+8");
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"rtsp_backchannel_open\"", 1, camera.process, 10s));
+  camera.process.signal(SIGKILL);
+  CHECK(talker.finish() == 1);
+  const auto out = talker.process.output();
+  INFO(out);
+  CHECK(out.find("ptt-client: the camera closed the connection\n") != std::string::npos);
+}
+
 TEST_CASE("ptt-client with a wrong RTSP password: one line, exit 1") {
   const auto dir = scratch_dir("rtsp_client_wrong_password");
   RtspCamera camera(dir, {"--user", "admin", "--password", "s3cret"});
