@@ -39,6 +39,9 @@ class IoLoop {
   void stop();  // no handler runs after this
   void wake();  // something may be due sooner than the sleep in progress
   bool running() const noexcept { return running_; }
+  // Inside a datagram handler: when the kernel received that datagram, on the loop's clock
+  // (earlier than now when the loop was busy; see net/datagram.hpp).
+  std::int64_t arrival_us() const noexcept { return arrival_us_; }
 
  private:
   struct Socket {
@@ -48,6 +51,7 @@ class IoLoop {
     net::Udp::endpoint from;
   };
   void receive(Socket& s);
+  void drain(Socket& s);
   void sleep();
 
   const timing::Clock& clock_;
@@ -56,6 +60,7 @@ class IoLoop {
   DueFn due_;
   WorkFn work_;
   bool running_ = false;
+  std::int64_t arrival_us_ = 0;
 };
 
 }  // namespace pttcam::app
