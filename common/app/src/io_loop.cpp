@@ -32,27 +32,37 @@ void IoLoop::stop() {
   timer_.cancel();
 }
 
-// Waits until the socket is readable, then hands every waiting datagram to the handler with the
-// time the kernel received it.
+// Waits until the socket is readable, then hands the waiting datagrams to the handler with the
+// time the kernel received each. The reactor reports readiness by edge, so a socket is drained
+// to would-block before waiting again; a batch that hit its bound continues in a posted handler,
+// after the timers (the speaker, the session) had their turn.
 void IoLoop::receive(Socket& s) {
   s.socket->async_wait(net::Udp::socket::wait_read, [this, &s](const boost::system::error_code& ec) {
     if (ec == boost::asio::error::operation_aborted || !running_) return;
-    if (!ec) drain(s);
-    if (running_) receive(s);
+    if (ec) {
+      receive(s);
+      return;
+    }
+    drain(s);
   });
 }
 
 void IoLoop::drain(Socket& s) {
-  bool any = false;
-  while (running_) {
+  int n = 0;
+  for (; n < kBatch && running_; ++n) {
     const auto got = net::receive_stamped(*s.socket, s.buffer, s.from);
-    if (got.error) break;  // would block (all read), or the error the next wait reports
-    const std::int64_t now = clock_.now_us();
-    arrival_us_ = now - got.age_us.value_or(0);
+    if (got.error) break;  // would block (all read), or the error the next read reports
+    arrival_us_ = clock_.now_us() - got.age_us.value_or(0);
     s.handler(std::span<const std::byte>(s.buffer.data(), got.size), s.from);
-    any = true;
   }
-  if (any) wake();  // the datagrams may have brought work that is due now
+  if (!running_) return;
+  if (n > 0) wake();  // the datagrams may have brought work that is due now
+  if (n == kBatch)
+    boost::asio::post(s.socket->get_executor(), [this, &s] {
+      if (running_) drain(s);
+    });
+  else
+    receive(s);
 }
 
 void IoLoop::sleep() {

@@ -27,6 +27,9 @@ class IoLoop {
   // it fills.
   static constexpr std::int64_t kMaxSleepUs = 100'000;
 
+  // Datagrams read per readiness of a socket before the loop's other work gets a turn.
+  static constexpr int kBatch = 32;
+
   IoLoop(boost::asio::io_context& io, const timing::Clock& clock);
 
   // Before start(): datagrams arriving on `socket` go to `handler`, after which the work runs.

@@ -15,7 +15,8 @@
 namespace pttcam::net {
 
 // Asks the kernel to stamp each datagram `socket` receives. False: this system cannot; datagrams
-// then carry no age and their arrival is when they are read.
+// then carry no age and their arrival is when they are read. (Linux switches stamping on a moment
+// after the first socket of the system asks; datagrams before that are stamped when read.)
 bool enable_arrival_stamps(Udp::socket& socket) noexcept;
 
 struct Received {
