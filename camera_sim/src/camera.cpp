@@ -204,7 +204,7 @@ void Camera::power_cycle() {
 void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::endpoint& from) {
   if (config_.no_session) {
     if (!rtp::is_rtcp(datagram)) rtp_source_ = from;
-    receiver_->on_datagram(datagram, from);
+    receiver_->on_datagram(datagram, from, loop_.arrival_us());
     return;
   }
   if (control::is_control(datagram)) {
@@ -216,7 +216,7 @@ void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
     ++stats_.media_dropped;
     return;
   }
-  receiver_->on_datagram(datagram, from);
+  receiver_->on_datagram(datagram, from, loop_.arrival_us());
 }
 
 void Camera::on_control(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now) {

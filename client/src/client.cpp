@@ -138,7 +138,7 @@ void Client::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
   }
   // The camera's microphone plays only during a live view (or always with --no-session).
   if (config_.no_session || session_.state() == State::live) {
-    receiver_->on_datagram(datagram, from);
+    receiver_->on_datagram(datagram, from, loop_.arrival_us());
   } else {
     ++stats_.media_outside_session;
   }

@@ -100,7 +100,7 @@ void Receiver::drop(Dropped fact) {
 // then the playout starts over as for a new stream, with the held packet first. A jump that is
 // never confirmed was a stray packet: it stays dropped. False: the packet is held, not played.
 bool Receiver::admit_source(const rtp::RtpHeader& h, std::span<const std::byte> datagram, const Endpoint& from,
-                            Micros now) {
+                            Micros now, Micros arrival) {
   if (replaying_) return true;
   if (source_ && source_ssrc_ != h.ssrc) {
     // Two senders at once: the one playing keeps the speaker until its burst has ended.
@@ -127,7 +127,7 @@ bool Receiver::admit_source(const rtp::RtpHeader& h, std::span<const std::byte> 
     observer_.on_stream_chosen(chosen);
   }
   const auto restarts = source_->restarts();
-  if (!source_->on_packet(h.sequence, h.timestamp, now)) {
+  if (!source_->on_packet(h.sequence, h.timestamp, arrival, h.marker)) {
     ++counters_.sequence_jumps;
     held_size_ = std::min(datagram.size(), held_.size());
     std::copy_n(datagram.begin(), held_size_, held_.begin());
@@ -197,7 +197,8 @@ std::optional<std::span<const std::byte>> Receiver::opus_of(const rtp::RtpPacket
   return opus;
 }
 
-void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& from) {
+void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& from,
+                           std::optional<std::int64_t> arrival_us) {
   ++counters_.datagrams;
   if (rtp::is_rtcp(datagram)) {
     on_rtcp(datagram, from);
@@ -224,7 +225,7 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   if (p.extras.capture_time_us) in.capture_us = static_cast<jitter::Micros>(*p.extras.capture_time_us);
   in.payload = *opus;
   const Micros now = clock_.now_us();
-  if (!admit_source(p.header, datagram, from, now)) return;
+  if (!admit_source(p.header, datagram, from, now, std::min(now, arrival_us.value_or(now)))) return;
   // pttcam's sender names each burst (burst start timestamp on every packet) and flags its end;
   // a standard sender's bursts are found from its timestamps and arrival gaps instead.
   in.ends_flagged = p.extras.burst_start_ts.has_value();

@@ -71,7 +71,10 @@ class Receiver {
   void start();
   void stop();
   // One datagram that is not a control message. Bad ones are counted and reported, never played.
-  void on_datagram(std::span<const std::byte> datagram, const Endpoint& from);
+  // `arrival_us`: when the kernel received it, if known (app::IoLoop::arrival_us()); the RFC 3550
+  // reception statistics (jitter) use it, so they measure the network, not this program's loop.
+  void on_datagram(std::span<const std::byte> datagram, const Endpoint& from,
+                   std::optional<std::int64_t> arrival_us = std::nullopt);
   // Keeps the speaker fed: call at next_due_us() and after each datagram.
   void pump();
   // When pump() next has work (us): the device period after which the speaker's queue falls below
@@ -99,6 +102,8 @@ class Receiver {
   const Options& options() const noexcept { return options_; }
   // The RTCP report block on the stream playing (RFC 3550 A.1/A.3/A.8), once it is valid; also
   // starts the next fraction-lost interval.
+  // RFC 3550 reception statistics of the stream playing (what our reports carry); null before one.
+  const rtp::ReceptionStatistics* reception() const noexcept { return source_ ? &*source_ : nullptr; }
   std::optional<rtp::ReportBlock> report_block(Micros now_us) {
     return source_ ? source_->report_block(source_ssrc_, now_us) : std::nullopt;
   }
@@ -109,7 +114,8 @@ class Receiver {
                                                     std::size_t bytes, const Endpoint& from);
   void drop(Dropped fact);
   void on_rtcp(std::span<const std::byte> datagram, const Endpoint& from);
-  bool admit_source(const rtp::RtpHeader& header, std::span<const std::byte> datagram, const Endpoint& from, Micros now);
+  bool admit_source(const rtp::RtpHeader& header, std::span<const std::byte> datagram, const Endpoint& from, Micros now,
+                    Micros arrival);
   void insert_repeat(const rtp::RtpPacket& p, const jitter::IncomingPacket& in, const std::optional<rtp::RedPayload>& red,
                      Micros now);
   void insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const jitter::IncomingPacket& primary,
