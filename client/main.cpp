@@ -78,7 +78,19 @@ void configure_for_rtsp(client::ClientConfig& config, const client::RtspCamera& 
   config.no_session = true;
   config.camera = camera.camera_address();
   config.opus.redundancy = 0;  // cameras take plain RTP of the codec their SDP names
-  if (offer.backchannel) config.opus.payload_type = offer.backchannel->format.payload_type;
+  if (offer.backchannel) {
+    config.opus.payload_type = offer.backchannel->format.payload_type;
+    if (client::codec_of(offer.backchannel->format) != client::TalkCodec::opus) {
+      const auto encoding = codec::pcm_encoding_from_name(offer.backchannel->format.encoding);
+      config.pcm = codec::PcmFormat{*encoding, static_cast<int>(offer.backchannel->format.clock_rate)};
+      // A frame of G.711/L16 must fit one datagram, and a frame under 10 ms may vanish in the resampler.
+      if (config.opus.frame_ms < 10 || config.opus.frame_ms * config.pcm->clock_rate / 1000 *
+                                               static_cast<double>(config.pcm->bytes_per_sample()) > 1400)
+        throw std::runtime_error("--frame-ms " + std::to_string(config.opus.frame_ms) + " does not suit " +
+                                 offer.backchannel->format.encoding + "/" +
+                                 std::to_string(offer.backchannel->format.clock_rate) + ": use 10, 20 or 40");
+    }
+  }
   if (offer.audio) config.receiver.playout.payload_type = offer.audio->format.payload_type;
   config.talk_unavailable = offer.backchannel ? "" : offer.why_no_talk;
 }
@@ -262,6 +274,7 @@ int run(int argc, char** argv) {
     o.url = *rtsp::parse_url(camera).url;
     if (!codec_name.empty()) o.codec = client::talk_codec_named(codec_name);
     o.transport = rtsp_transport == "tcp" ? client::RtspCamera::Transport::tcp : client::RtspCamera::Transport::udp;
+    o.can_send = {client::TalkCodec::opus, client::TalkCodec::l16, client::TalkCodec::pcmu, client::TalkCodec::pcma};
     rtsp_camera.emplace(io, o, [&](const std::string& name, nlohmann::json fields) {
       if (built) return built->events().write(name, std::move(fields));
       early_events.emplace_back(timing::monotonic_us(), name, std::move(fields));
@@ -314,7 +327,7 @@ int run(int argc, char** argv) {
                   : net::to_string(config.camera);
   std::printf("ptt-client: camera %s, microphone %s, %s\n", camera_text.c_str(),
               client.sender().capture() ? client.sender().capture()->describe().c_str() : "denied",
-              codec::describe(opus).c_str());
+              client.codec_text().c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "ptt-client: bound %s\n", net::to_string(client.local_endpoint()).c_str());
   if (!port_file.empty()) net::write_port_file(port_file, client.local_endpoint().port());

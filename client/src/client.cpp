@@ -47,6 +47,7 @@ Client::Client(boost::asio::io_context& io, ClientConfig config)
   sender_ = std::make_unique<media::Sender>(open_microphone(config_.input), config_.opus,
                                             [this](std::span<const std::byte> d) { send(d); }, clock_, sender_metrics_);
   sender_->set_cold_microphone(config_.cold_mic);
+  if (config_.pcm) sender_->use_pcm(*config_.pcm, static_cast<std::uint8_t>(config_.opus.payload_type));
   // RTCP to the camera's media port (RFC 5761), only while there is a stream to report on.
   rtcp_ = std::make_unique<media::RtcpReporter>(
       *sender_, *receiver_, "ptt-client@pttcam", media::session_bandwidth_bps(config_.opus), clock_,
@@ -66,7 +67,7 @@ void Client::start() {
   events_.write("client_start", {{"camera", net::to_string(config_.camera)},
                                  {"input", sender_->capture() ? sender_->capture()->describe() : "denied"},
                                  {"speaker", receiver_->speaker().describe()},
-                                 {"codec", codec::describe(config_.opus)},
+                                 {"codec", codec_text()},
                                  {"ssrc", sender_->ssrc()},
                                  {"local", net::to_string(local_endpoint())},
                                  {"local_port", local_endpoint().port()},
@@ -81,6 +82,14 @@ void Client::start() {
     apply(session_.start(now), now);
   }
   loop_.start();
+}
+
+std::string Client::codec_text() const {
+  if (!config_.pcm) return codec::describe(config_.opus);
+  char text[64];
+  std::snprintf(text, sizeof text, "%s/%d, %g ms frames", std::string(codec::encoding_name(config_.pcm->encoding)).c_str(),
+                config_.pcm->clock_rate, config_.opus.frame_ms);
+  return text;
 }
 
 const char* Client::protocol() const noexcept {

@@ -10,6 +10,12 @@ namespace {
 
 constexpr TalkCodec kPreference[] = {TalkCodec::opus, TalkCodec::l16, TalkCodec::pcmu, TalkCodec::pcma};
 
+// The rates pttcam's codecs run at: Opus at 48 kHz (RFC 7587), G.711 and L16 at 8, 16 or 48 kHz.
+bool usable_rate(TalkCodec c, std::uint32_t rate) {
+  if (c == TalkCodec::opus) return rate == 48000;
+  return rate == 8000 || rate == 16000 || rate == 48000;
+}
+
 bool has(const std::vector<TalkCodec>& list, TalkCodec c) { return std::find(list.begin(), list.end(), c) != list.end(); }
 
 // The best format of `m` in kPreference order among `usable` (only `forced` if given).
@@ -18,7 +24,7 @@ std::optional<sdp::RtpFormat> best_format(const sdp::Medium& m, std::optional<Ta
   for (const auto c : kPreference) {
     if ((forced && c != *forced) || !has(usable, c)) continue;
     for (const auto& f : m.formats)
-      if (codec_of(f) == c) return f;
+      if (codec_of(f) == c && usable_rate(c, f.clock_rate)) return f;
   }
   return std::nullopt;
 }

@@ -31,6 +31,10 @@ BACKCHANNELS = {
              "rtpopusdepay ! opusdec"),
     "pcmu": ('application/x-rtp,media=audio,payload=0,clock-rate=8000,encoding-name=PCMU',
              "rtppcmudepay ! mulawdec"),
+    "pcma": ('application/x-rtp,media=audio,payload=8,clock-rate=8000,encoding-name=PCMA',
+             "rtppcmadepay ! alawdec"),
+    "l16": ('application/x-rtp,media=audio,payload=97,clock-rate=16000,encoding-name=L16,channels=1',
+            "rtpL16depay"),
 }
 
 

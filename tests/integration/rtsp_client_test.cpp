@@ -190,21 +190,39 @@ TEST_CASE("ptt-client with a wrong RTSP password: one line, exit 1") {
 
 TEST_CASE("ptt-client talks to GStreamer's ONVIF backchannel server") {
   std::string transport = "udp";
-  SUBCASE("UDP") {}
-  SUBCASE("TCP interleaved") { transport = "tcp"; }
-  const auto dir = scratch_dir("rtsp_client_gst_onvif_" + transport);
+  std::string codec = "opus";
+  SUBCASE("Opus, UDP") {}
+  SUBCASE("Opus, TCP interleaved") { transport = "tcp"; }
+  SUBCASE("PCMU, UDP") { codec = "pcmu"; }
+  SUBCASE("PCMU, TCP interleaved") {
+    codec = "pcmu";
+    transport = "tcp";
+  }
+  SUBCASE("PCMA, UDP") { codec = "pcma"; }
+  SUBCASE("L16 at 16 kHz, UDP") { codec = "l16"; }
+  const auto dir = scratch_dir("rtsp_client_gst_onvif_" + codec + "_" + transport);
   {
-    GstServer server(dir, {"--out", (dir / "backchannel.f32").string(), "--codec", "opus"});
+    GstServer server(dir, {"--out", (dir / "backchannel.f32").string(), "--codec", codec});
     Talker talker(dir, server.url, transport);
     const int code = talker.finish();
     REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\nserver:\n" + server.process.output()));
   }
   const auto client = client_summary(dir);
   INFO(client.dump());
-  CHECK(client["rtsp"]["backchannel"] == "OPUS");
-  CHECK(client["rtsp"]["backchannel_payload_type"] == 110);  // the SDP's, not pttcam's 111
+  if (codec == "opus") {
+    CHECK(client["rtsp"]["backchannel"] == "OPUS");
+    CHECK(client["rtsp"]["backchannel_payload_type"] == 110);  // the SDP's, not pttcam's 111
+  } else if (codec == "l16") {
+    CHECK(client["rtsp"]["backchannel"] == "L16");
+    CHECK(client["rtsp"]["backchannel_payload_type"] == 97);
+    CHECK(client["bytes_sent"].get<long>() > 4 * 32000);  // 16 kHz, 2 bytes a sample
+  } else {
+    CHECK(client["rtsp"]["backchannel"] == (codec == "pcmu" ? "PCMU" : "PCMA"));
+    CHECK(client["rtsp"]["backchannel_payload_type"] == (codec == "pcmu" ? 0 : 8));
+    CHECK(client["bytes_sent"].get<long>() > 4 * 8000);  // 8000 bytes a second, plus headers
+  }
   CHECK(client["camera_audio"]["frames_normal"].get<long>() > 100);
-  check_speech(read_f32(dir / "backchannel.f32"), "gst-rtsp-server ONVIF " + transport);
+  check_speech(read_f32(dir / "backchannel.f32"), "gst-rtsp-server ONVIF " + codec + " " + transport);
 }
 
 TEST_CASE("ptt-client and an RTSP camera without a backchannel: it says so and plays the camera's audio") {

@@ -11,6 +11,7 @@
 
 #include "pttcam/audio/factory.hpp"
 #include "pttcam/codec/opus_settings.hpp"
+#include "pttcam/codec/pcm_codec.hpp"
 #include "pttcam/control/wire.hpp"
 #include "pttcam/app/control_intake.hpp"
 #include "pttcam/app/io_loop.hpp"
@@ -44,6 +45,7 @@ struct ClientConfig {
   // where set_media_path() says once the camera answered SETUP, its audio comes from its address.
   bool rtsp = false;
   std::string talk_unavailable;  // not empty: the camera takes no talk audio; a key press fails with this
+  std::optional<codec::PcmFormat> pcm;  // talk in G.711/L16 (an RTSP camera's backchannel) instead of Opus
 };
 
 struct ClientStats {
@@ -85,6 +87,7 @@ class Client {
   void on_camera_media(std::span<const std::byte> datagram);
   measure::EventLog& events() noexcept { return events_; }
   const char* protocol() const noexcept;  // "pttcam", "rtp" or "rtsp": labels events and the summary
+  std::string codec_text() const;         // "Opus 20 ms, 24 kbit/s, ..." or "PCMU/8000, 20 ms frames"
 
   const session::ClientSession& session() const noexcept { return session_; }
   const media::Sender& sender() const noexcept { return *sender_; }
