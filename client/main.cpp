@@ -100,13 +100,18 @@ void start_rtsp(boost::asio::io_context& io, client::Client& client, client::Rts
   run_until(io, [&](client::RtspCamera::Done done) { camera.play(client.local_endpoint().port(), std::move(done)); });
   using C = client::RtspCamera;
   if (tcp) {
+    // RTCP about our talk on the backchannel's channel, or, listening only, about the camera's audio on its.
+    const auto rtcp_channel = static_cast<std::uint8_t>((camera.offer().backchannel ? C::kBackchannelChannel : C::kAudioChannel) + 1);
     client.set_media_path([&camera](std::span<const std::byte> d) { camera.send_interleaved(C::kBackchannelChannel, d); },
-                          [&camera](std::span<const std::byte> d) { camera.send_interleaved(C::kBackchannelChannel + 1, d); });
+                          [&camera, rtcp_channel](std::span<const std::byte> d) { camera.send_interleaved(rtcp_channel, d); });
     camera.on_interleaved = [&client](std::uint8_t channel, std::span<const std::byte> d) {
       if (channel == C::kAudioChannel) client.on_camera_media(d);
     };
   } else if (camera.backchannel_rtp()) {
     client.set_media_path(*camera.backchannel_rtp(), *camera.backchannel_rtcp());
+  } else if (camera.audio_rtcp()) {
+    // Listening only: the receiver reports about the camera's audio go to its RTCP port.
+    client.set_media_path(camera.camera_address(), *camera.audio_rtcp());
   }
 }
 

@@ -154,6 +154,9 @@ void RtspCamera::setup_audio(std::uint16_t port, Done done) {
           [this, port, done](const rtsp::Response& r) {
             if (r.status != 200) return fail(error_for("SETUP of the camera's audio", r));
             if (!take_session(r)) return fail("the camera's SETUP answer has no usable Session header");
+            const auto answered = rtsp::parse_transports(r.header("Transport").value_or(""));
+            if (!answered.empty() && answered.front().server_port)
+              audio_rtcp_ = net::Udp::endpoint(peer_.address(), answered.front().server_port->rtcp);
             on_event_("rtsp_setup", {{"track", "camera_audio"}, {"transport", r.header("Transport").value_or("")}});
             setup_backchannel(port, done);
           });

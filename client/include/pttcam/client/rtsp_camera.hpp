@@ -57,6 +57,8 @@ class RtspCamera {
   // UDP: where the backchannel RTP and RTCP go (the camera's server_port); empty before play().
   std::optional<net::Udp::endpoint> backchannel_rtp() const noexcept { return backchannel_rtp_; }
   std::optional<net::Udp::endpoint> backchannel_rtcp() const noexcept { return backchannel_rtcp_; }
+  // UDP: where reports about the camera's audio go (its RTCP server_port), when it gave one.
+  std::optional<net::Udp::endpoint> audio_rtcp() const noexcept { return audio_rtcp_; }
   net::Udp::endpoint camera_address() const;  // where the camera's media come from (its host)
   // TEARDOWN (answered or not within a second), then the connection closes and `done` runs.
   void teardown(std::function<void()> done);
@@ -118,6 +120,7 @@ class RtspCamera {
   unsigned session_timeout_s_ = 60;
   std::optional<net::Udp::endpoint> backchannel_rtp_;
   std::optional<net::Udp::endpoint> backchannel_rtcp_;
+  std::optional<net::Udp::endpoint> audio_rtcp_;
   std::function<void(const std::string&)> on_error_;  // where a failure goes now: Done, or on_lost
   bool playing_ = false;
   bool closed_ = false;
