@@ -246,7 +246,8 @@ void RtspCamera::send_next() {
   queue_.pop_front();
   auto req = in_flight_->request;
   req.headers.insert(req.headers.begin(), {{"CSeq", std::to_string(++cseq_)}, {"User-Agent", kUserAgent}});
-  if (!session_id_.empty() && req.method != "OPTIONS") req.headers.emplace_back("Session", session_id_);
+  // Every request in a session names it: an OPTIONS keepalive refreshes only the session it names.
+  if (!session_id_.empty()) req.headers.emplace_back("Session", session_id_);
   if (challenge_ && !options_.url.user.empty()) {
     // Digest's uri is the request's own URL (what GStreamer and ffmpeg send too).
     req.headers.emplace_back("Authorization", rtsp::authorization(*challenge_, options_.url.user, options_.url.password,
