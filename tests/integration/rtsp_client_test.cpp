@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include "process.hpp"
 #include "pttcam/audio/sndfile.hpp"
 #include "speech_check.hpp"
@@ -241,4 +243,38 @@ TEST_CASE("ptt-client and an RTSP camera without a backchannel: it says so and p
   CHECK(client["talk_failed"] == 2);
   CHECK(client["frames_sent"] == 0);
   CHECK(client["camera_audio"]["frames_normal"].get<long>() > 50);
+}
+
+TEST_CASE("ptt-client RTSP usage errors: one line, exit 2") {
+  const auto dir = scratch_dir("rtsp_client_usage");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--camera", "rtsp://h:99999/live"}, "ptt-client: --camera: the port must be 1-65535"},
+      {{"--camera", "rtsp://a:%zz@h/live"}, "ptt-client: --camera: a bad %-escape in the user or password"},
+      {{"--camera", "127.0.0.1:5004", "--codec", "pcmu"}, "ptt-client: --codec and --rtsp-transport need --camera rtsp://..."},
+      {{"--camera", "rtsp://h/live", "--codec", "g729"}, "ptt-client: --codec: one of opus, l16, pcmu, pcma"},
+      {{"--camera", "rtsp://h/live", "--no-session"}, "ptt-client: --camera rtsp://...: --sdp, --sdp-out, --no-session"},
+  };
+  for (const auto& [args, expected] : cases) {
+    std::vector<std::string> argv{PTTCAM_CLIENT_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Process p(argv, dir / "usage.log");
+    CHECK(p.wait(10s) == 2);
+    INFO(p.output());
+    CHECK(p.output().starts_with(expected));
+  }
+}
+
+TEST_CASE("ptt-client and an RTSP camera that is not there: one line, exit 1") {
+  const auto dir = scratch_dir("rtsp_client_no_camera");
+  // A port nothing listens on: bind one, note it, close it.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const auto port = a.local_endpoint().port();
+  a.close();
+  Process p({PTTCAM_CLIENT_BIN, "--camera", "rtsp://127.0.0.1:" + std::to_string(port) + "/live", "--speaker", "null"},
+            dir / "client.log");
+  CHECK(p.wait(20s) == 1);
+  INFO(p.output());
+  CHECK(p.output().find("ptt-client: cannot connect to rtsp://127.0.0.1:" + std::to_string(port) + "/live: Connection refused") !=
+        std::string::npos);
 }
