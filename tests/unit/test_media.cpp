@@ -253,6 +253,43 @@ TEST_CASE("media::Sender, capture stall") {
   }
 }
 
+TEST_CASE("media::Sender, G.711 and L16 (an RTSP camera's backchannel)") {
+  Rig rig(0);
+  codec::PcmFormat format;
+  std::uint8_t pt = 0;
+  std::size_t bytes_per_sample = 1;
+  SUBCASE("PCMU at 8 kHz") {}
+  SUBCASE("L16 at 16 kHz") {
+    format = {codec::PcmEncoding::kL16, 16000};
+    pt = 97;
+    bytes_per_sample = 2;
+  }
+  rig.sender->use_pcm(format, pt);
+  rig.sender->set_talking(true);
+  for (int i = 0; i < 30; ++i) rig.period();  // 3840 samples at 48 kHz: 4 frames and a partial fifth
+  rig.sender->set_talking(false);
+  REQUIRE(rig.wire.size() == 5);
+  std::size_t samples = 0;
+  std::uint32_t next_ts = 0;
+  for (std::size_t i = 0; i < rig.wire.size(); ++i) {
+    const auto p = rtp::parse(rig.wire[i]);
+    REQUIRE(p);
+    CHECK(p.packet->header.payload_type == pt);
+    CHECK(p.packet->header.marker == (i == 0));
+    const std::size_t n = p.packet->payload.size() / bytes_per_sample;
+    CHECK(n > 0);
+    // The timestamps count the codec's samples, every one of them sent.
+    if (i > 0) CHECK(p.packet->header.timestamp == next_ts);
+    next_ts = p.packet->header.timestamp + static_cast<std::uint32_t>(n);
+    samples += n;
+  }
+  // Resampled by sample count: five frames (the partial last one padded to a whole frame, as for
+  // Opus) of 960 samples at 48 kHz are exactly 800 at 8 kHz, 1600 at 16 kHz, the filter's tail
+  // included.
+  CHECK(samples == 5 * kFrame * static_cast<std::size_t>(format.clock_rate) / 48000);
+  CHECK(rig.sender->stats().encode_errors == 0);
+}
+
 TEST_CASE("media::Receiver") {
   SUBCASE("a capture stall plays as a gap and does not raise the delay") {
     Rig rig;
