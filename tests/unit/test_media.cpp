@@ -349,6 +349,43 @@ TEST_CASE("media::Receiver") {
     CHECK(rig.receiver->counters().dropped() == 3);
     CHECK(rig.receiver_log.frames.empty());
   }
+  SUBCASE("sender times of 2^63 and more are treated as absent, not as negative times") {
+    Rig rig;
+    // A hostile sender: every time field set to 2^63 or more (as a signed count: negative, and its
+    // difference with any play time overflows).
+    rtp::RtpWriter writer;
+    const auto hostile_period = [&] {
+      rig.clock.advance(kPeriodUs);
+      rig.mic->period(kPeriod);
+      rig.sender->pump();
+      for (std::size_t i = rig.delivered; i < rig.wire.size(); ++i) {
+        const auto p = rtp::parse(rig.wire[i]);
+        REQUIRE(p);
+        auto extras = p.packet->extras;
+        if (extras.capture_time_us) extras.capture_time_us = std::uint64_t{1} << 63;
+        if (extras.key_down_us) extras.key_down_us = ~std::uint64_t{0};
+        if (extras.key_up_us) extras.key_up_us = std::uint64_t{1} << 63;
+        const std::vector<std::byte> payload(p.packet->payload.begin(), p.packet->payload.end());
+        const auto out = writer.write(p.packet->header, extras, payload);
+        rig.wire[i].assign(out.begin(), out.end());
+      }
+      rig.deliver();
+      rig.speaker->period();
+      rig.receiver->pump();
+    };
+    rig.sender->set_talking(true);
+    for (int i = 0; i < 60; ++i) hostile_period();
+    rig.sender->set_talking(false);
+    for (int i = 0; i < 60; ++i) hostile_period();
+    const auto& log = rig.receiver_log;
+    REQUIRE(count_kind(log, jitter::FrameKind::normal) > 0);
+    CHECK(log.frames.front().start);
+    CHECK(log.frames.back().end);
+    for (const auto& f : log.frames) {
+      CHECK(f.key_down_us == -1);
+      CHECK(f.capture_us == -1);
+    }
+  }
   SUBCASE("gated: packets wait for the floor, then play; a cut ends the burst with its cause") {
     Rig rig(2, /*gated=*/true);
     rig.sender->set_talking(true);

@@ -74,6 +74,9 @@ class JitterBuffer {
   // The sender restarted with the same SSRC (new sequence and timestamp bases, RFC 3550 A.1
   // resynchronisation): as for a new SSRC, nothing waiting or playing belongs to the new stream.
   void restart_stream() noexcept;
+  // A new session: the next packet starts a new stream even with the same SSRC (delay estimate,
+  // loss history and timing start afresh). Call while nothing plays or waits.
+  void forget_stream() noexcept;
 
   bool in_burst() const noexcept { return decision_.in_burst(); }
   bool waiting() const noexcept { return !store_.empty(); }  // packets stored, not played yet
