@@ -363,7 +363,7 @@ TEST_CASE("media::Receiver") {
         REQUIRE(p);
         auto extras = p.packet->extras;
         if (extras.capture_time_us) extras.capture_time_us = std::uint64_t{1} << 63;
-        if (extras.key_down_us) extras.key_down_us = ~std::uint64_t{0};
+        if (extras.key_down_us) extras.key_down_us = (std::uint64_t{1} << 63) | 5;
         if (extras.key_up_us) extras.key_up_us = std::uint64_t{1} << 63;
         const std::vector<std::byte> payload(p.packet->payload.begin(), p.packet->payload.end());
         const auto out = writer.write(p.packet->header, extras, payload);

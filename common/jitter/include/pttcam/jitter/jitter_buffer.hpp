@@ -40,7 +40,8 @@ struct JitterCounters : FrameCounters {
 // too_large. When the sender runs kSlots ahead of the speaker the newer packets win: the store
 // gives up on the oldest numbers (counted in `overflow`), the playout skips them, and copies
 // that come later are late.
-// A new SSRC starts a new stream (the delay history is kept: same path, restarted sender).
+// A new SSRC starts a new stream, and nothing learned from the old one is kept (a stranger's or an
+// earlier session's audio must not delay this one); so does forget_stream() with the same SSRC.
 // Pure: time is passed in. Called from one thread.
 class JitterBuffer {
  public:
