@@ -386,6 +386,45 @@ TEST_CASE("media::Receiver") {
       CHECK(f.capture_us == -1);
     }
   }
+  SUBCASE("a new session starts with a fresh delay: half-speed audio before it does not delay its talk-start") {
+    // Rig `fresh` is told of the new session, `kept` is not; both first hear 0.8 s of audio
+    // delivered at half speed (each packet 20 ms later than the one before), from the same SSRC
+    // as the talk that follows.
+    const auto talk_start_us = [](bool new_session) {
+      Rig rig;
+      rig.sender->set_talking(true);
+      std::size_t next = 0;
+      for (int i = 0; i < 600; ++i) {
+        rig.clock.advance(kPeriodUs);
+        rig.mic->period(kPeriod);
+        if (i == 300) rig.sender->set_talking(false);
+        rig.sender->pump();
+        if (i % 15 == 0 && next < rig.wire.size()) rig.receiver->on_datagram(rig.wire[next++], rig.from);
+        rig.speaker->period();
+        rig.receiver->pump();
+      }
+      rig.delivered = next;
+      for (int i = 0; i < 400; ++i) rig.period();
+      const auto poisoned = rig.receiver->jitter_buffer().target_delay_us();
+      if (new_session) rig.receiver->new_session();
+      rig.receiver_log.frames.clear();
+      const auto key_down = rig.clock.now_us();
+      rig.sender->set_talking(true);
+      for (int i = 0; i < 60; ++i) rig.period();
+      rig.sender->set_talking(false);
+      for (int i = 0; i < 400; ++i) rig.period();
+      const auto& frames = rig.receiver_log.frames;
+      const auto first = std::find_if(frames.begin(), frames.end(), [](const auto& f) { return f.start; });
+      REQUIRE(first != frames.end());
+      MESSAGE(std::string(new_session ? "new session" : "same session") << ": target after half-speed audio "
+                                                             << poisoned / 1000.0 << " ms, talk-start "
+                                                             << (first->play_us - key_down) / 1000.0 << " ms");
+      return first->play_us - key_down;
+    };
+    const auto kept = talk_start_us(false);
+    const auto fresh = talk_start_us(true);
+    CHECK(fresh + 50'000 < kept);
+  }
   SUBCASE("gated: packets wait for the floor, then play; a cut ends the burst with its cause") {
     Rig rig(2, /*gated=*/true);
     rig.sender->set_talking(true);
