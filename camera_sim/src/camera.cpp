@@ -221,16 +221,26 @@ void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
 
 void Camera::on_control(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now) {
   const auto decoded = control_in_.decode(datagram, from, /*answer_other_versions=*/session_.online());
+  if (session_.session_peer() != from) unvalidated_ = Unvalidated{from, kAmplificationFactor * datagram.size()};
   if (decoded) {
     apply(session_.on_message(*decoded.message, from, now), now);
-  } else if (decoded.error == control::DecodeError::unsupported_version && session_.online()) {
-    control::Message reply;
-    reply.session_id = decoded.session_id;
-    reply.body = control::Reject{control::RejectReason::unsupported_version, control::kVersion};
-    send_to(control_writer_.write(reply), from);
-    events_.write("session_reject",
-                  {{"peer", net::to_string(from)}, {"reason", "unsupported_version"}, {"version", decoded.version}});
+  } else if (decoded.error == control::DecodeError::unsupported_version) {
+    apply(session_.on_other_version(decoded.version, from, now), now);
   }
+  unvalidated_.reset();
+}
+
+// Anti-amplification (RFC 9000 8.1): what goes to a source that has no session, in answer to one
+// of its datagrams, stays within 3x that datagram. A source that just proved its address with a
+// cookie (its START opened the session) is validated.
+bool Camera::within_budget(std::size_t bytes, const net::Udp::endpoint& to) {
+  if (!unvalidated_ || unvalidated_->from != to || session_.session_peer() == to) return true;
+  if (bytes > unvalidated_->budget) {
+    ++stats_.amplification_dropped;
+    return false;
+  }
+  unvalidated_->budget -= bytes;
+  return true;
 }
 
 // The io loop sleeps until the earliest of these, as the client's does.
@@ -266,7 +276,7 @@ void Camera::run_due(std::int64_t now) {
 void Camera::apply(session::Output out, std::int64_t now_us) {
   for (const auto& m : out.send) {
     const auto bytes = control_writer_.write(m.message);
-    if (!bytes.empty()) send_to(bytes, m.to);
+    if (!bytes.empty() && within_budget(bytes.size(), m.to)) send_to(bytes, m.to);
   }
   for (const auto& e : out.events) events_.write_at(now_us, e.name, e.fields);
   for (const auto& a : out.actions) carry_out(a);
@@ -280,6 +290,8 @@ void Camera::carry_out(const session::Action& action) {
     receiver_->release_floor();
   } else if (std::holds_alternative<session::DropHeldAudio>(action)) {
     receiver_->drop_waiting();
+  } else if (std::holds_alternative<session::NewSession>(action)) {
+    receiver_->new_session();
   } else if (const auto* cut = std::get_if<session::CutPlayback>(&action)) {
     receiver_->cut(cut->cause);
   }
@@ -305,6 +317,7 @@ nlohmann::json Camera::summary() const {
   s["media_dropped"] = stats_.media_dropped;
   s["control_malformed"] = control_in_.malformed();
   s["power_cycles"] = stats_.power_cycles;
+  s["amplification_dropped"] = stats_.amplification_dropped;
   s["video_packets_sent"] = stats_.video_packets;
   s["video_bytes_sent"] = stats_.video_bytes;
   s["serial"] = serial_;

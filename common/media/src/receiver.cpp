@@ -23,6 +23,14 @@ jitter::JitterBuffer::Config jitter_config(const Receiver::Options& o) {
   return c;
 }
 
+// A sender's time from an RTP header extension (microseconds on its monotonic clock) as a signed
+// count, or absent when it is out of range: the wire's 64 bits are hostile, and a value of 2^63 or
+// more would turn negative and overflow the subtractions that measure latency.
+std::optional<Micros> wire_time_us(std::optional<std::uint64_t> t) noexcept {
+  if (!t || *t > static_cast<std::uint64_t>(jitter::kMaxDurationUs)) return std::nullopt;
+  return static_cast<Micros>(*t);
+}
+
 Micros samples_us(std::size_t samples) noexcept {
   return static_cast<Micros>(samples) * 1'000'000 / audio::kSampleRate;
 }
@@ -102,6 +110,12 @@ void Receiver::drop(Dropped fact) {
 bool Receiver::admit_source(const rtp::RtpHeader& h, std::span<const std::byte> datagram, const Endpoint& from,
                             Micros now, Micros arrival) {
   if (replaying_) return true;
+  if (new_session_ && !(in_burst_ || playout_.in_burst() || playout_.waiting())) {
+    new_session_ = false;
+    source_.reset();  // the next stream is chosen afresh ("first")
+    playout_.forget_stream();
+    loss_ssrc_.reset();
+  }
   if (source_ && source_ssrc_ != h.ssrc) {
     // Two senders at once: the one playing keeps the speaker until its burst has ended.
     if (in_burst_ || playout_.in_burst() || playout_.waiting()) {
@@ -222,7 +236,7 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   in.end_of_burst = p.extras.end_of_burst;
   in.has_fec = codec::packet_has_fec(*opus);
   in.samples = *codec::packet_samples(*opus);
-  if (p.extras.capture_time_us) in.capture_us = static_cast<jitter::Micros>(*p.extras.capture_time_us);
+  in.capture_us = wire_time_us(p.extras.capture_time_us);
   in.payload = *opus;
   const Micros now = clock_.now_us();
   if (!admit_source(p.header, datagram, from, now, std::min(now, arrival_us.value_or(now)))) return;
@@ -243,8 +257,8 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   const auto result = playout_.insert(in, now);
   PacketInfo said{in.sequence, in.timestamp, p.extras.burst_start_ts, {}, {}, in.capture_us, now};
   PacketInfo& info = result == jitter::InsertResult::accepted ? remember(in, p.extras.burst_start_ts, now) : said;
-  if (p.extras.key_down_us) info.key_down_us = static_cast<Micros>(*p.extras.key_down_us);
-  if (p.extras.key_up_us) info.key_up_us = static_cast<Micros>(*p.extras.key_up_us);
+  if (const auto t = wire_time_us(p.extras.key_down_us)) info.key_down_us = t;
+  if (const auto t = wire_time_us(p.extras.key_up_us)) info.key_up_us = t;
   observer_.on_arrived({p.header, info, result, in.marker});
   if (red) insert_copies(*red, p, in, now);
   pump();  // a burst may be due now

@@ -54,6 +54,8 @@ struct CameraStats {
   std::uint64_t power_cycles = 0;
   std::uint64_t video_packets = 0;
   std::uint64_t video_bytes = 0;
+  // Answers not sent to a source without a session: they would have exceeded 3x what it sent.
+  std::uint64_t amplification_dropped = 0;
 };
 
 // The camera: live-view sessions (control protocol, 5-minute cap, talk floor, keepalive, power
@@ -88,6 +90,8 @@ class Camera {
   void carry_out(const session::Action& action);
   void sync_media();
   void send_to(std::span<const std::byte> datagram, const net::Udp::endpoint& to);
+  static constexpr std::size_t kAmplificationFactor = 3;
+  bool within_budget(std::size_t bytes, const net::Udp::endpoint& to);
   void schedule_video();
   void make_rtsp(boost::asio::io_context& io);
 
@@ -106,6 +110,13 @@ class Camera {
   control::MessageWriter control_writer_;
   std::optional<net::Udp::endpoint> peer_;  // the open live view's client: its microphone and video go there
   CameraStats stats_;
+  // While a control datagram from a source without a session is handled: that source, and how many
+  // bytes may still go to it (3x what it sent, as QUIC allows an unvalidated address).
+  struct Unvalidated {
+    net::Udp::endpoint from;
+    std::size_t budget = 0;
+  };
+  std::optional<Unvalidated> unvalidated_;
   bool running_ = false;
   std::int64_t start_us_ = 0;
   std::size_t next_reboot_ = 0;

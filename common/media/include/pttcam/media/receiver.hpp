@@ -95,6 +95,10 @@ class Receiver {
   void drop_waiting() noexcept;
   // Ends what is playing now and drops what waits; `cause` goes to the observer as it is.
   void cut(std::string_view cause);
+  // A new session opened: its first packet starts a new stream, whatever its SSRC, so that the
+  // delay learned from an earlier session (or a stranger's audio) does not delay this one. Taken
+  // at the first packet that arrives while nothing of the old session plays or waits.
+  void new_session() noexcept { new_session_ = true; }
   bool in_burst() const noexcept { return in_burst_; }
 
   const audio::Playback& speaker() const noexcept { return *speaker_; }
@@ -163,6 +167,7 @@ class Receiver {
   std::optional<Micros> other_reported_us_;
   bool in_burst_ = false;
   bool gated_ = false;
+  bool new_session_ = false;
   bool permit_ = false;
   bool floor_ = false;
   std::unique_ptr<audio::Playback> speaker_;  // last: its device thread stops first
