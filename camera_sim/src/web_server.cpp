@@ -370,6 +370,8 @@ void WebServer::end_call(const std::string& id, const std::string& reason) {
   if (floor_holder_ == id) release(*call);
   send_event(*call, {{"type", "ended"}, {"reason", reason}});
   call->peer->close();
+  counters_.microphone_packets += call->peer->counters().rtp_sent;
+  counters_.srtp_rejected += call->peer->counters().srtp_rejected;
   events_.write("web_call_end", {{"call", id}, {"reason", reason}, {"rtp_received", call->peer->counters().rtp_received},
                                  {"srtp_rejected", call->peer->counters().srtp_rejected},
                                  {"rtp_sent", call->peer->counters().rtp_sent}});
@@ -394,7 +396,8 @@ nlohmann::json WebServer::summary() const {
   return {{"connections", c.connections}, {"requests", c.requests},       {"bad_requests", c.bad_requests},
           {"calls", c.calls},             {"calls_refused", c.calls_refused}, {"calls_failed", c.calls_failed},
           {"presses", c.presses},         {"refusals", c.refusals},       {"talk_packets", c.talk_packets},
-          {"talk_dropped", c.talk_dropped}};
+          {"talk_dropped", c.talk_dropped}, {"microphone_packets", c.microphone_packets},
+          {"srtp_rejected", c.srtp_rejected}};
 }
 
 }  // namespace pttcam::camera

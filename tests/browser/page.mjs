@@ -89,14 +89,17 @@ async function busy(browser, result) {
   await connected(first.page);
   const second = await open(browser);
   await connected(second.page);
+  await first.page.bringToFront();
   await first.page.keyboard.down("Space");
   await first.page.waitForFunction(() => window.pttcam.talking, { timeout: 5000 });
+  await second.page.bringToFront();  // keys go to the tab in front
   await second.page.keyboard.down("Space");
   await second.page.waitForFunction(() => window.pttcam.refusal !== null, { timeout: 5000 });
   result.second_notice = await text(second.page, "notice");
   result.second_refusal = await second.page.evaluate(() => window.pttcam.refusal);
   result.second_talking = await second.page.evaluate(() => window.pttcam.sawTalking);
   await second.page.keyboard.up("Space");
+  await first.page.bringToFront();
   await first.page.keyboard.up("Space");
   await second.page.screenshot({ path: join(artefacts, "busy.png") });
 }

@@ -52,6 +52,8 @@ struct WebCounters {
   std::uint64_t refusals = 0;
   std::uint64_t talk_packets = 0;
   std::uint64_t talk_dropped = 0;  // RTP from a call without the floor
+  std::uint64_t microphone_packets = 0;  // sent to calls that ended
+  std::uint64_t srtp_rejected = 0;       // of calls that ended
 };
 
 class WebServer {
