@@ -121,6 +121,13 @@ void Camera::make_web(boost::asio::io_context& io) {
   };
   hooks.floor = [this](bool press) { return web_floor(press); };
   hooks.media_changed = [this] { sync_media(); };
+  hooks.online = [this] { return session_.online(); };
+  hooks.cut = [this](const std::string& cause) {
+    receiver_->cut(cause);
+    loop_.wake();
+  };
+  config_.web->session_limit_s = config_.session_limit_s;
+  config_.web->warn_before_s = config_.warn_before_s;
   web_ = std::make_unique<WebServer>(io, *config_.web, WebServer::Offer{mic_->has_microphone(), model->speaker}, clock_,
                                      events_, std::move(hooks));
 }
@@ -133,7 +140,6 @@ std::optional<std::string> Camera::web_floor(bool press) {
   }
   if (!session_.online()) return "offline";
   if (session_.floor_held()) return "busy";
-  if (const auto end = session_.session_end_at(); end && *end - clock_.now_us() < 1'000'000) return "session_ending";
   receiver_->permit_burst();
   loop_.wake();
   return std::nullopt;

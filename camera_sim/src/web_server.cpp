@@ -54,6 +54,8 @@ struct WebServer::Connection {
 
 struct WebServer::Call {
   std::string id;
+  std::int64_t opened_us = 0;
+  bool warned = false;
   std::shared_ptr<webrtc::Peer> peer;
   net::Udp::endpoint label;  // how its talk audio is labelled for the receiver
   bool receives = false;     // the page wants the camera's microphone
@@ -64,7 +66,7 @@ struct WebServer::Call {
 WebServer::WebServer(boost::asio::io_context& io, WebOptions options, Offer offer, const timing::Clock& clock,
                      measure::EventLog& events, WebHooks hooks)
     : io_(io), options_(std::move(options)), offer_(offer), clock_(clock), events_(events), hooks_(std::move(hooks)),
-      certificate_(webrtc::Certificate::generate()), acceptor_(io) {
+      certificate_(webrtc::Certificate::generate()), acceptor_(io), sweep_timer_(io) {
   boost::system::error_code ec;
   acceptor_.open(options_.listen.protocol(), ec);
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -82,6 +84,8 @@ tcp::endpoint WebServer::local_endpoint() const { return acceptor_.local_endpoin
 void WebServer::start() {
   running_ = true;
   accept();
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep();
   const auto ep = local_endpoint();
   events_.write("web_listen", {{"url", "http://" + ep.address().to_string() + ":" + std::to_string(ep.port()) + "/"},
                                {"port", ep.port()},
@@ -94,6 +98,7 @@ void WebServer::stop() {
   if (!running_) return;
   drop_all("shutdown");
   running_ = false;
+  sweep_timer_.cancel();
   boost::system::error_code ec;
   acceptor_.close(ec);
 }
@@ -231,6 +236,10 @@ void WebServer::answer_offer(const std::shared_ptr<Connection>& c) {
     events_.write("web_offer_refused", {{"peer", c->peer}, {"reason", parsed.error}});
     return reply(c, 400, "text/plain", "bad offer: " + parsed.error + "\n");
   }
+  if (hooks_.online && !hooks_.online()) {
+    ++counters_.calls_refused;
+    return reply(c, 503, "application/json", R"({"refused":"offline"})", {{"Retry-After", "2"}});
+  }
   if (calls_.size() >= options_.max_calls) {
     ++counters_.calls_refused;
     return reply(c, 503, "text/plain", "too many calls\n", {{"Retry-After", "5"}});
@@ -238,6 +247,7 @@ void WebServer::answer_offer(const std::shared_ptr<Connection>& c) {
   const auto& offer = *parsed.offer;
   auto call = std::make_unique<Call>();
   call->id = random_id();
+  call->opened_us = clock_.now_us();
   call->label = net::Udp::endpoint(c->socket.remote_endpoint().address(), static_cast<std::uint16_t>(next_call_++));
   call->receives = offer_.microphone && (offer.direction == "sendrecv" || offer.direction == "recvonly");
   const std::string id = call->id;
@@ -301,6 +311,8 @@ void WebServer::on_talk(const std::shared_ptr<Connection>& c, Call& call) {
     refusal = "no_speaker";
   else if (!floor_holder_.empty() && floor_holder_ != call.id)
     refusal = "busy";
+  else if (remaining_s(call) < 1.0)
+    refusal = "session_ending";
   else if (floor_holder_.empty() && hooks_.floor)
     refusal = hooks_.floor(true);
   if (refusal) {
@@ -340,11 +352,13 @@ void WebServer::open_events(const std::shared_ptr<Connection>& c, Call& call) {
                      "Cache-Control: no-store\r\nConnection: keep-alive\r\n\r\n");
   if (!c->writing) write_next(c);
   call.streams.push_back(c);
+  send_event(call, {{"type", "live_view"}, {"remaining_s", remaining_s(call)}, {"warning", call.warned}});
   send_event(call, {{"type", "hello"},
                     {"call", call.id},
                     {"speaker", offer_.speaker},
                     {"microphone", offer_.microphone},
                     {"connected", call.connected},
+                    {"session_limit_s", options_.session_limit_s},
                     {"floor", floor_holder_.empty() ? "free" : floor_holder_ == call.id ? "yours" : "busy"}});
 }
 
@@ -367,7 +381,10 @@ void WebServer::end_call(const std::string& id, const std::string& reason) {
   if (it == calls_.end()) return;
   auto call = std::move(it->second);
   calls_.erase(it);
-  if (floor_holder_ == id) release(*call);
+  if (floor_holder_ == id) {
+    if (hooks_.cut) hooks_.cut(reason);
+    release(*call);
+  }
   send_event(*call, {{"type", "ended"}, {"reason", reason}});
   call->peer->close();
   counters_.microphone_packets += call->peer->counters().rtp_sent;
@@ -376,6 +393,35 @@ void WebServer::end_call(const std::string& id, const std::string& reason) {
                                  {"srtp_rejected", call->peer->counters().srtp_rejected},
                                  {"rtp_sent", call->peer->counters().rtp_sent}});
   update_media();
+}
+
+double WebServer::remaining_s(const Call& call) const {
+  return options_.session_limit_s - static_cast<double>(clock_.now_us() - call.opened_us) / 1e6;
+}
+
+// Once a second: calls near the live-view cap are warned, calls past it end ("session_cap"; the
+// page offers to renew, which is a new call).
+void WebServer::sweep() {
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || !running_) return;
+    std::vector<std::string> capped;
+    for (auto& [id, call] : calls_) {
+      const double left = remaining_s(*call);
+      if (left <= 0) {
+        capped.push_back(id);
+      } else if (!call->warned && left <= options_.warn_before_s) {
+        call->warned = true;
+        events_.write("web_live_view_warning", {{"call", id}, {"remaining_s", left}});
+        send_event(*call, {{"type", "live_view"}, {"remaining_s", left}, {"warning", true}});
+      }
+    }
+    for (const auto& id : capped) {
+      ++counters_.calls_capped;
+      end_call(id, "session_cap");
+    }
+    sweep_timer_.expires_at(sweep_timer_.expiry() + std::chrono::seconds(1));
+    sweep();
+  });
 }
 
 void WebServer::update_media() {
@@ -394,7 +440,7 @@ void WebServer::send_microphone(std::span<const std::byte> rtp) {
 nlohmann::json WebServer::summary() const {
   const auto& c = counters_;
   return {{"connections", c.connections}, {"requests", c.requests},       {"bad_requests", c.bad_requests},
-          {"calls", c.calls},             {"calls_refused", c.calls_refused}, {"calls_failed", c.calls_failed},
+          {"calls", c.calls},             {"calls_refused", c.calls_refused}, {"calls_failed", c.calls_failed}, {"calls_capped", c.calls_capped},
           {"presses", c.presses},         {"refusals", c.refusals},       {"talk_packets", c.talk_packets},
           {"talk_dropped", c.talk_dropped}, {"microphone_packets", c.microphone_packets},
           {"srtp_rejected", c.srtp_rejected}};

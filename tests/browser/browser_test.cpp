@@ -175,3 +175,26 @@ TEST_CASE("browser: the indoor model has no speaker and the page says so") {
     CHECK(summary["packets"] == 0);
   }
 }
+
+TEST_CASE("browser: the live view's cap warns, ends the call and renews") {
+  const auto dir = scratch_dir("browser_cap");
+  Camera cam(dir, {"--session-limit", "3", "--warn-before", "2"});
+  const auto page = run_page("cap", cam.url, dir);
+  const auto summary = cam.stop();
+  CHECK(page["warning"].get<std::string>().find("The live view ends in") != std::string::npos);
+  CHECK(page["countdown"].get<std::string>().find("s left") != std::string::npos);
+  CHECK(page["status_at_end"] == "The live view ended.");
+  CHECK(summary["web"]["calls_capped"].get<int>() >= 1);
+  CHECK(summary["web"]["calls"].get<int>() >= 2);  // the renewed one
+}
+
+TEST_CASE("browser: a power cycle takes the camera away from the page and it comes back") {
+  const auto dir = scratch_dir("browser_power");
+  Camera cam(dir, {"--reboot-at", "2", "--boot-time", "1"});
+  const auto page = run_page("power", cam.url, dir);
+  const auto summary = cam.stop();
+  CHECK(page["status_offline"] == "Camera offline");
+  CHECK(page["notice_offline"].get<std::string>().find("offline") != std::string::npos);
+  CHECK(summary["power_cycles"] == 1);
+  CHECK(summary["web"]["calls"].get<int>() >= 2);
+}

@@ -115,7 +115,32 @@ async function refused(browser, result) {
   result.saw_talking = await page.evaluate(() => window.pttcam.sawTalking);
 }
 
-const scenarios = { talk, listen, deny, busy, refused };
+// A short live view (camera-sim --session-limit 3 --warn-before 2): the warning, the end, renew.
+async function cap(browser, result) {
+  const { page } = await open(browser);
+  await connected(page);
+  await page.waitForFunction(() => document.getElementById("notice").textContent.includes("ends in"), { timeout: 5000 });
+  result.warning = await text(page, "notice");
+  result.countdown = await text(page, "liveview");
+  await page.waitForSelector("#renew:not([hidden])", { timeout: 5000 });
+  result.status_at_end = await text(page, "status");
+  await page.click("#renew");
+  await connected(page);
+  result.renewed = true;
+}
+
+// A power cycle (camera-sim --reboot-at 2 --boot-time 1): the page sees the camera go and come back.
+async function power(browser, result) {
+  const { page } = await open(browser);
+  await connected(page);
+  await page.waitForFunction(() => !window.pttcam.connected, { timeout: 8000 });
+  result.status_offline = await text(page, "status");
+  result.notice_offline = await text(page, "notice");
+  await connected(page);
+  result.back = true;
+}
+
+const scenarios = { talk, listen, deny, busy, refused, cap, power };
 const result = { scenario };
 const browser = await launch({ fakeUi: scenario !== "deny" });
 try {

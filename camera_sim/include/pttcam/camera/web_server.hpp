@@ -16,6 +16,7 @@
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include "pttcam/measure/event_log.hpp"
@@ -29,6 +30,9 @@ struct WebOptions {
   boost::asio::ip::tcp::endpoint listen;
   std::size_t max_calls = 4;
   std::size_t max_connections = 32;
+  // A call is a live view: capped like the control protocol's, with a warning before the end.
+  double session_limit_s = 300;
+  double warn_before_s = 30;
 };
 
 struct WebHooks {
@@ -39,6 +43,10 @@ struct WebHooks {
   std::function<std::optional<std::string>(bool press)> floor;
   // Whether some call wants the microphone changed (see wants_microphone()).
   std::function<void()> media_changed;
+  // False while the camera is off (a power cycle): new calls are refused "offline".
+  std::function<bool()> online;
+  // The floor holder's call ended (cap, hang-up): what plays stops now, with this cause.
+  std::function<void(const std::string& cause)> cut;
 };
 
 struct WebCounters {
@@ -48,6 +56,7 @@ struct WebCounters {
   std::uint64_t calls = 0;
   std::uint64_t calls_refused = 0;  // bad offer or too many calls
   std::uint64_t calls_failed = 0;   // ICE or DTLS failed
+  std::uint64_t calls_capped = 0;   // reached the live-view cap
   std::uint64_t presses = 0;
   std::uint64_t refusals = 0;
   std::uint64_t talk_packets = 0;
@@ -101,6 +110,8 @@ class WebServer {
   void send_event(Call& call, const nlohmann::json& event);
   void release(Call& call);
   void update_media();
+  void sweep();
+  double remaining_s(const Call& call) const;
 
   boost::asio::io_context& io_;
   WebOptions options_;
@@ -110,6 +121,7 @@ class WebServer {
   WebHooks hooks_;
   std::shared_ptr<const webrtc::Certificate> certificate_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer sweep_timer_;
   std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;
   std::map<std::string, std::unique_ptr<Call>> calls_;
   std::uint64_t next_connection_ = 1;
