@@ -46,23 +46,33 @@ struct Camera {
   std::string url;
 };
 
-// Runs one scenario of page.mjs in Chromium; returns what the page showed.
+// One scenario of page.mjs in Chromium, running; finish() returns what the page showed.
+struct PageRun {
+  PageRun(const std::string& scenario, const std::string& url, const fs::path& dir)
+      : out(dir / (scenario + ".json")), node(args(scenario, url, dir), dir / (scenario + ".log")) {}
+  static std::vector<std::string> args(const std::string& scenario, const std::string& url, const fs::path& dir) {
+    const fs::path browser_dir = fs::path(PTTCAM_SOURCE_DIR) / "tests" / "browser";
+    REQUIRE_MESSAGE(fs::exists(browser_dir / "node_modules" / "puppeteer-core"),
+                    "puppeteer-core is not installed: run tools/setup (npm ci in tests/browser)");
+    return {PTTCAM_NODE_BIN, (browser_dir / "page.mjs").string(), scenario, url, (dir / (scenario + ".json")).string(),
+            dir.string(), PTTCAM_SPEECH_WAV};
+  }
+  nlohmann::json finish() {
+    const auto code = node.wait(60s);
+    INFO("page.mjs log: " << node.output());
+    REQUIRE(fs::exists(out));
+    const auto result = nlohmann::json::parse(read_text(out));
+    INFO("page result: " << result.dump(1));
+    REQUIRE(code == 0);
+    REQUIRE(result["ok"] == true);
+    return result;
+  }
+  fs::path out;
+  Process node;
+};
+
 nlohmann::json run_page(const std::string& scenario, const std::string& url, const fs::path& dir) {
-  const fs::path browser_dir = fs::path(PTTCAM_SOURCE_DIR) / "tests" / "browser";
-  REQUIRE_MESSAGE(fs::exists(browser_dir / "node_modules" / "puppeteer-core"),
-                  "puppeteer-core is not installed: run tools/setup (npm ci in tests/browser)");
-  const fs::path out = dir / (scenario + ".json");
-  Process node({PTTCAM_NODE_BIN, (browser_dir / "page.mjs").string(), scenario, url, out.string(), dir.string(),
-                PTTCAM_SPEECH_WAV},
-               dir / (scenario + ".log"));
-  const auto code = node.wait(60s);
-  INFO("page.mjs log: " << node.output());
-  REQUIRE(fs::exists(out));
-  const auto result = nlohmann::json::parse(read_text(out));
-  INFO("page result: " << result.dump(1));
-  REQUIRE(code == 0);
-  REQUIRE(result["ok"] == true);
-  return result;
+  return PageRun(scenario, url, dir).finish();
 }
 
 std::int64_t event_field(const std::vector<nlohmann::json>& events, const std::string& name, const char* field) {
@@ -207,8 +217,12 @@ TEST_CASE("browser: the live view's cap warns, ends the call and renews") {
 
 TEST_CASE("browser: a power cycle takes the camera away from the page and it comes back") {
   const auto dir = scratch_dir("browser_power");
-  Camera cam(dir, {"--reboot-at", "2", "--boot-time", "1"});
-  const auto page = run_page("power", cam.url, dir);
+  Camera cam(dir, {"--boot-time", "1"});
+  PageRun run("power", cam.url, dir);
+  // Unplugged once the page's call is up (SIGHUP is camera-sim's power cycle).
+  REQUIRE(wait_for_lines(dir / "events.jsonl", "\"connected\"", 1, cam.process_, 30s));
+  cam.process_.signal(SIGHUP);
+  const auto page = run.finish();
   const auto summary = cam.stop();
   CHECK(page["status_offline"] == "Camera offline");
   CHECK(page["notice_offline"].get<std::string>().find("offline") != std::string::npos);

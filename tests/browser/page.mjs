@@ -129,11 +129,12 @@ async function cap(browser, result) {
   result.renewed = true;
 }
 
-// A power cycle (camera-sim --reboot-at 2 --boot-time 1): the page sees the camera go and come back.
+// A power cycle (the test sends camera-sim SIGHUP once the call is up; --boot-time 1): the page
+// sees the camera go and come back.
 async function power(browser, result) {
   const { page } = await open(browser);
   await connected(page);
-  await page.waitForFunction(() => !window.pttcam.connected, { timeout: 8000 });
+  await page.waitForFunction(() => !window.pttcam.connected, { timeout: 20000 });
   result.status_offline = await text(page, "status");
   result.notice_offline = await text(page, "notice");
   await connected(page);
