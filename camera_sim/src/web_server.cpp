@@ -248,7 +248,11 @@ void WebServer::answer_offer(const std::shared_ptr<Connection>& c) {
   auto call = std::make_unique<Call>();
   call->id = random_id();
   call->opened_us = clock_.now_us();
-  call->label = net::Udp::endpoint(c->socket.remote_endpoint().address(), static_cast<std::uint16_t>(next_call_++));
+  boost::system::error_code ec;
+  const auto remote = c->socket.remote_endpoint(ec);
+  const auto local = c->socket.local_endpoint(ec);
+  if (ec) return;  // the page went away while asking
+  call->label = net::Udp::endpoint(remote.address(), static_cast<std::uint16_t>(next_call_++));
   call->receives = offer_.microphone && (offer.direction == "sendrecv" || offer.direction == "recvonly");
   const std::string id = call->id;
   webrtc::Peer::Hooks hooks;
@@ -282,7 +286,7 @@ void WebServer::answer_offer(const std::shared_ptr<Connection>& c) {
   }
   auto params = call->peer->answer_params();
   params.session_id = std::random_device{}();
-  params.address = c->socket.local_endpoint().address().to_string();
+  params.address = local.address().to_string();
   params.send = offer_.microphone;
   params.receive = offer_.speaker;
   const std::string answer = webrtc::write_answer(offer, params);
