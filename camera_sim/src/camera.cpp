@@ -134,12 +134,14 @@ void Camera::make_web(boost::asio::io_context& io) {
 
 std::optional<std::string> Camera::web_floor(bool press) {
   if (!press) {
+    session_.set_speaker_busy(false);
     receiver_->release_floor();
     loop_.wake();
     return std::nullopt;
   }
   if (!session_.online()) return "offline";
   if (session_.floor_held()) return "busy";
+  session_.set_speaker_busy(true);  // a ptt-client asking now is told speaker_busy
   receiver_->permit_burst();
   loop_.wake();
   return std::nullopt;
