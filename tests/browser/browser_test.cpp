@@ -5,10 +5,16 @@
 // by the page, permission denied, a second page told busy, and a camera without a speaker.
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 
 #include "process.hpp"
 #include "pttcam/audio/sndfile.hpp"
@@ -228,4 +234,50 @@ TEST_CASE("browser: a power cycle takes the camera away from the page and it com
   CHECK(page["notice_offline"].get<std::string>().find("offline") != std::string::npos);
   CHECK(summary["power_cycles"] == 1);
   CHECK(summary["web"]["calls"].get<int>() >= 2);
+}
+
+namespace {
+
+// One HTTP exchange on a fresh connection: the bytes sent as they are, everything read until
+// the camera closes or 5 s pass.
+std::string http_exchange(int port, const std::string& bytes) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  timeval tv{5, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  boost::asio::write(socket, boost::asio::buffer(bytes));
+  socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send);
+  std::string out;
+  char chunk[4096];
+  for (ssize_t n; (n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0)) > 0;) out.append(chunk, static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string post(const std::string& target, const std::string& body, const std::string& type = "application/sdp") {
+  return "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: " + type + "\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("web: what a broken or hostile client sends is answered, and the page still loads") {
+  const auto dir = scratch_dir("web_hostile");
+  Camera cam(dir);
+  const int port = std::stoi(read_text(dir / "web_port"));
+  CHECK(http_exchange(port, "HELLO\r\n\r\n").rfind("HTTP/1.1 400", 0) == 0);
+  const auto bad_offer = http_exchange(port, post("/whip", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"));
+  CHECK(bad_offer.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(bad_offer.find("the offer has no audio m-line") != std::string::npos);
+  CHECK(http_exchange(port, post("/whip", std::string(200 * 1024, 'a'))).rfind("HTTP/1.1 400", 0) == 0);  // too big
+  CHECK(http_exchange(port, post("/whip/0123/talk", "press", "text/plain")).rfind("HTTP/1.1 404", 0) == 0);
+  CHECK(http_exchange(port, "DELETE /whip/nope HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 404", 0) == 0);
+  CHECK(http_exchange(port, "GET /whip HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 405", 0) == 0);
+  const auto page = http_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(page.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(page.find("Hold to talk") != std::string::npos);
+  const auto summary = cam.stop();
+  CHECK(summary["web"]["bad_requests"].get<int>() >= 2);
+  CHECK(summary["web"]["calls_refused"] == 1);
+  CHECK(summary["web"]["calls"] == 0);
 }
