@@ -111,6 +111,9 @@ TEST_CASE("browser: hold Space for 2 s, the camera plays the speech and the page
   CHECK(summary["web"]["calls"] == 1);
   CHECK(summary["web"]["talk_packets"].get<int>() > 75);
   CHECK(summary["malformed"] == 0);
+  // RED leads the answer, so Chromium wraps each frame with a copy of the one before (RFC 2198),
+  // and the camera's receiver splits them like ptt-client's.
+  CHECK(summary["red_copies_received"].get<int>() > 75);
 
   // Where the burst sits on the camera's clock: between the press and shortly after the release.
   const auto events = read_events(dir / "events.jsonl");

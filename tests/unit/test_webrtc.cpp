@@ -65,7 +65,7 @@ TEST_CASE("webrtc offer and answer") {
     p.ssrc = 1234;
     const auto a = write_answer(*parsed.offer, p);
     CHECK(a.find("a=group:BUNDLE 0\r\n") != std::string::npos);
-    CHECK(a.find("m=audio 40000 UDP/TLS/RTP/SAVPF 111 63\r\n") != std::string::npos);
+    CHECK(a.find("m=audio 40000 UDP/TLS/RTP/SAVPF 63 111\r\n") != std::string::npos);
     CHECK(a.find("a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n") != std::string::npos);
     CHECK(a.find("a=setup:passive\r\n") != std::string::npos);
     CHECK(a.find("a=fingerprint:sha-256 AA:BB\r\n") != std::string::npos);

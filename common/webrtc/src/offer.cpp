@@ -142,7 +142,9 @@ std::string write_answer(const Offer& offer, const AnswerParams& p) {
     }
     const std::string opus = std::to_string(offer.opus_payload_type);
     const std::string red = offer.red_payload_type ? std::to_string(*offer.red_payload_type) : "";
-    s += "m=audio " + std::to_string(p.port) + " " + m.protocol + " " + opus + (red.empty() ? "" : " " + red) + "\r\n";
+    // RED first when offered: the browser sends the first format of the answer it can (RFC 3264
+    // §6.1 preference order), and RED is what keeps a lost packet's audio.
+    s += "m=audio " + std::to_string(p.port) + " " + m.protocol + (red.empty() ? "" : " " + red) + " " + opus + "\r\n";
     s += "c=IN IP4 " + p.address + "\r\n";
     if (!m.mid.empty()) s += "a=mid:" + m.mid + "\r\n";
     s += "a=ice-ufrag:" + p.ice_ufrag + "\r\na=ice-pwd:" + p.ice_pwd + "\r\n";
