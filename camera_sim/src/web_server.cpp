@@ -4,6 +4,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <random>
 #include <sstream>
 
@@ -185,6 +186,7 @@ void WebServer::write_next(const std::shared_ptr<Connection>& c) {
     if (c->close_after_write && !c->closed) {
       boost::system::error_code ec;
       c->socket.shutdown(tcp::socket::shutdown_send, ec);
+      drain(c);
     }
     return;
   }
@@ -203,8 +205,23 @@ void WebServer::write_next(const std::shared_ptr<Connection>& c) {
                            });
 }
 
+// Answered for the last time: what the client still sends is read and dropped until it closes,
+// then the connection goes (closing with unread input would reset it and could lose the answer).
+void WebServer::drain(const std::shared_ptr<Connection>& c) {
+  auto sink = std::make_shared<std::array<char, 1024>>();
+  c->socket.async_read_some(boost::asio::buffer(*sink), [this, c, sink](const boost::system::error_code& ec, std::size_t) {
+    if (!running_ || c->closed) return;
+    if (!ec) return drain(c);
+    c->closed = true;
+    boost::system::error_code e2;
+    c->socket.close(e2);
+    connections_.erase(c->id);
+  });
+}
+
 void WebServer::handle(const std::shared_ptr<Connection>& c) {
   const auto& req = c->parser->get();
+  c->close_after_write = !req.keep_alive();
   const std::string target(req.target());
   const auto method = req.method();
   events_.write("web_request", {{"peer", c->peer}, {"method", std::string(req.method_string())}, {"target", target}});

@@ -276,11 +276,13 @@ TEST_CASE("web: what a broken or hostile client sends is answered, and the page 
   CHECK(http_exchange(port, post("/whip/0123/talk", "press", "text/plain")).rfind("HTTP/1.1 404", 0) == 0);
   CHECK(http_exchange(port, "DELETE /whip/nope HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 404", 0) == 0);
   CHECK(http_exchange(port, "GET /whip HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 405", 0) == 0);
+  // More finished connections than the camera keeps at once: each one's slot comes back.
+  for (int i = 0; i < 40; ++i) REQUIRE(http_exchange(port, "HELLO\r\n\r\n").rfind("HTTP/1.1 400", 0) == 0);
   const auto page = http_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(page.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(page.find("Hold to talk") != std::string::npos);
   const auto summary = cam.stop();
-  CHECK(summary["web"]["bad_requests"].get<int>() >= 2);
+  CHECK(summary["web"]["bad_requests"].get<int>() >= 42);
   CHECK(summary["web"]["calls_refused"] == 1);
   CHECK(summary["web"]["calls"] == 0);
 }

@@ -134,9 +134,11 @@ async function cap(browser, result) {
 async function power(browser, result) {
   const { page } = await open(browser);
   await connected(page);
-  await page.waitForFunction(() => !window.pttcam.connected, { timeout: 20000 });
-  result.status_offline = await text(page, "status");
-  result.notice_offline = await text(page, "notice");
+  // However the signal and the page's own "connected" raced, the outage is on record.
+  await page.waitForFunction(() => window.pttcam.outages.length > 0, { timeout: 20000 });
+  const outage = await page.evaluate(() => window.pttcam.outages[0]);
+  result.status_offline = outage.status;
+  result.notice_offline = outage.notice;
   await connected(page);
   result.back = true;
 }

@@ -106,6 +106,7 @@ class WebServer {
   void reply(const std::shared_ptr<Connection>& c, unsigned status, std::string type, std::string body,
              std::vector<std::pair<std::string, std::string>> headers = {});
   void write_next(const std::shared_ptr<Connection>& c);
+  void drain(const std::shared_ptr<Connection>& c);
   void end_call(const std::string& id, const std::string& reason);
   void send_event(Call& call, const nlohmann::json& event);
   void release(Call& call);
