@@ -56,6 +56,14 @@ void print_summary(const nlohmann::json& s) {
                 n("connections"), n("requests"), n("bad_requests"), n("auth_failures"), n("sessions"), n("session_timeouts"),
                 n("backchannel_packets"), n("backchannel_dropped"), n("microphone_packets"));
   }
+  if (s.contains("web")) {
+    const auto& w = s["web"];
+    const auto n = [&](const char* k) { return w.value(k, 0ULL); };
+    std::printf("camera-sim: web: %llu call(s) (%llu refused, %llu failed, %llu capped), %llu press(es) (%llu refused), "
+                "%llu talk packets played, %llu dropped, %llu microphone packets sent\n",
+                n("calls"), n("calls_refused"), n("calls_failed"), n("calls_capped"), n("presses"), n("refusals"),
+                n("talk_packets"), n("talk_dropped"), n("microphone_packets"));
+  }
   if (heard == 0) return;
   std::printf("  burst  talk-start  mouth-to-ear p50/p95/p99       tail     FEC  concealed  cutoffs\n");
   for (const auto& b : s["per_burst"]) {

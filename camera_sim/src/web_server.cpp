@@ -245,6 +245,36 @@ void WebServer::handle(const std::shared_ptr<Connection>& c) {
   reply(c, 405, "text/plain", "not here\n");
 }
 
+// What a call's transport reports: its talk audio (played only while it holds the floor) and
+// its state (connected: the microphone may flow; failed: the call ends).
+webrtc::Peer::Hooks WebServer::peer_hooks(const std::string& id) {
+  webrtc::Peer::Hooks hooks;
+  hooks.rtp = [this, id](std::span<const std::byte> rtp) {
+    // Only the floor holder's audio plays (and the last holder's packets still in flight after
+    // its release: the receiver ends that burst); what another page sends is dropped and counted.
+    if (floor_holder_ != id && !(floor_holder_.empty() && last_holder_ == id)) {
+      ++counters_.talk_dropped;
+      return;
+    }
+    ++counters_.talk_packets;
+    if (hooks_.talk_rtp) hooks_.talk_rtp(rtp, calls_.at(id)->label);
+  };
+  hooks.state = [this, id](webrtc::PeerState s, const std::string& why) {
+    const auto it = calls_.find(id);
+    if (it == calls_.end()) return;
+    events_.write("web_call_state", {{"call", id}, {"state", webrtc::to_string(s)}, {"reason", why}});
+    if (s == webrtc::PeerState::connected) {
+      it->second->connected = true;
+      send_event(*it->second, {{"type", "connected"}});
+      update_media();
+    } else if (s == webrtc::PeerState::failed) {
+      ++counters_.calls_failed;
+      end_call(id, why);
+    }
+  };
+  return hooks;
+}
+
 void WebServer::answer_offer(const std::shared_ptr<Connection>& c) {
   const auto& req = c->parser->get();
   const auto parsed = webrtc::parse_offer(req.body());
@@ -272,31 +302,8 @@ void WebServer::answer_offer(const std::shared_ptr<Connection>& c) {
   call->label = net::Udp::endpoint(remote.address(), static_cast<std::uint16_t>(next_call_++));
   call->receives = offer_.microphone && (offer.direction == "sendrecv" || offer.direction == "recvonly");
   const std::string id = call->id;
-  webrtc::Peer::Hooks hooks;
-  hooks.rtp = [this, id](std::span<const std::byte> rtp) {
-    // Only the floor holder's audio plays; what another page sends is dropped and counted.
-    if (floor_holder_ != id) {
-      ++counters_.talk_dropped;
-      return;
-    }
-    ++counters_.talk_packets;
-    if (hooks_.talk_rtp) hooks_.talk_rtp(rtp, calls_.at(id)->label);
-  };
-  hooks.state = [this, id](webrtc::PeerState s, const std::string& why) {
-    const auto it = calls_.find(id);
-    if (it == calls_.end()) return;
-    events_.write("web_call_state", {{"call", id}, {"state", webrtc::to_string(s)}, {"reason", why}});
-    if (s == webrtc::PeerState::connected) {
-      it->second->connected = true;
-      send_event(*it->second, {{"type", "connected"}});
-      update_media();
-    } else if (s == webrtc::PeerState::failed) {
-      ++counters_.calls_failed;
-      end_call(id, why);
-    }
-  };
   try {
-    call->peer = webrtc::Peer::create(io_, certificate_, options_.listen.address().to_string(), offer, std::move(hooks));
+    call->peer = webrtc::Peer::create(io_, certificate_, options_.listen.address().to_string(), offer, peer_hooks(id));
   } catch (const std::exception& e) {
     ++counters_.calls_refused;
     return reply(c, 500, "text/plain", std::string("cannot start the call: ") + e.what() + "\n");
@@ -343,6 +350,7 @@ void WebServer::on_talk(const std::shared_ptr<Connection>& c, Call& call) {
   }
   if (floor_holder_.empty()) {
     floor_holder_ = call.id;
+    last_holder_ = call.id;
     press_us_ = clock_.now_us();
     events_.write("web_talk_granted", {{"call", call.id}});
     for (auto& [id, other] : calls_)

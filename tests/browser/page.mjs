@@ -14,6 +14,7 @@ const chromium = process.env.PTTCAM_CHROMIUM || "/usr/bin/chromium";
 function launch({ fakeUi = true } = {}) {
   const args = [
     "--no-sandbox",                                        // CI runs as root
+    "--disable-dev-shm-usage",                             // containers' /dev/shm is small
     "--allow-loopback-in-peer-connection",                 // 127.0.0.1 host candidates
     "--disable-features=WebRtcHideLocalIpsWithMdns",       // real host candidates, not .local names
     "--autoplay-policy=no-user-gesture-required",

@@ -101,6 +101,7 @@ class WebServer {
   void read(const std::shared_ptr<Connection>& c);
   void handle(const std::shared_ptr<Connection>& c);
   void answer_offer(const std::shared_ptr<Connection>& c);
+  webrtc::Peer::Hooks peer_hooks(const std::string& id);
   void on_talk(const std::shared_ptr<Connection>& c, Call& call);
   void open_events(const std::shared_ptr<Connection>& c, Call& call);
   void reply(const std::shared_ptr<Connection>& c, unsigned status, std::string type, std::string body,
@@ -128,6 +129,7 @@ class WebServer {
   std::uint64_t next_connection_ = 1;
   std::uint64_t next_call_ = 1;
   std::string floor_holder_;  // call id, empty when free
+  std::string last_holder_;   // the call that held it last
   std::optional<std::int64_t> press_us_;
   bool running_ = false;
   bool wants_microphone_ = false;
