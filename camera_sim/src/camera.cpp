@@ -71,6 +71,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
       [this](std::span<const std::byte> d) {
         if (peer_) send_to(d, *peer_);
         if (rtsp_) rtsp_->send_microphone(d);
+        if (web_) web_->send_microphone(d);
       },
       clock_, mic_metrics_);
   // RTCP to whoever sends the stream playing (RFC 5761, on the media port): the session's client,
@@ -84,6 +85,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
   loop_.receive_on(socket_, [this](std::span<const std::byte> d, const net::Udp::endpoint& from) { on_datagram(d, from); });
   loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
   if (config_.rtsp) make_rtsp(io);
+  if (config_.web) make_web(io);
 }
 
 // RTSP talk audio joins the speaker path like the control protocol's: the floor is held while
@@ -105,6 +107,61 @@ void Camera::make_rtsp(boost::asio::io_context& io) {
   hooks.media_changed = [this] { sync_media(); };
   rtsp_ = std::make_unique<RtspServer>(io, *config_.rtsp, RtspServer::Offer{mic_->has_microphone(), model->speaker},
                                        clock_, events_, std::move(hooks));
+}
+
+// A page's talk audio joins the speaker path like RTSP's: the floor is one for every front end
+// (a page is told busy while a client or an RTSP backchannel talks), and the microphone streams
+// while a call wants it.
+void Camera::make_web(boost::asio::io_context& io) {
+  const auto* model = session::find_camera_model(config_.model);
+  WebHooks hooks;
+  hooks.talk_rtp = [this](std::span<const std::byte> d, const net::Udp::endpoint& from) {
+    receiver_->on_datagram(d, from);
+    loop_.wake();
+  };
+  hooks.floor = [this](bool press) { return web_floor(press); };
+  hooks.media_changed = [this] { sync_media(); };
+  hooks.online = [this] { return session_.online(); };
+  hooks.cut = [this](const std::string& cause) {
+    receiver_->cut(cause);
+    loop_.wake();
+  };
+  config_.web->session_limit_s = config_.session_limit_s;
+  config_.web->warn_before_s = config_.warn_before_s;
+  web_ = std::make_unique<WebServer>(io, *config_.web, WebServer::Offer{mic_->has_microphone(), model->speaker}, clock_,
+                                     events_, std::move(hooks));
+}
+
+std::optional<std::string> Camera::web_floor(bool press) {
+  if (!press) {
+    session_.set_speaker_busy(false);
+    receiver_->release_floor();
+    loop_.wake();
+    return std::nullopt;
+  }
+  if (!session_.online()) return "offline";
+  if (session_.floor_held()) return "busy";
+  session_.set_speaker_busy(true);  // a ptt-client asking now is told speaker_busy
+  receiver_->permit_burst();
+  loop_.wake();
+  return std::nullopt;
+}
+
+// Each finished burst's figures, as the camera measured them, go to the pages. A browser sends
+// no capture times, so its talk-start is measured here: the press reaching the camera to the
+// first sample played.
+void Camera::report_bursts_to_web() {
+  const auto& analyzer = speaker_metrics_.bursts();
+  if (!web_ || analyzer.bursts() == bursts_told_) return;
+  const auto fresh = std::min<std::uint64_t>(analyzer.bursts() - bursts_told_, analyzer.all().size());
+  bursts_told_ = analyzer.bursts();
+  for (auto it = analyzer.all().end() - static_cast<long>(fresh); it != analyzer.all().end(); ++it) {
+    auto b = measure::to_json(*it);
+    if (!it->talk_start_ms && web_->press_us() && it->first_play_us > *web_->press_us())
+      b["talk_start_ms"] = static_cast<double>(it->first_play_us - *web_->press_us()) / 1000.0;
+    b["type"] = "burst";
+    web_->publish(b);
+  }
 }
 
 Camera::~Camera() = default;
@@ -138,6 +195,7 @@ void Camera::start() {
   cpu_.start(clock_.now_us());
   loop_.start();
   if (rtsp_) rtsp_->start();
+  if (web_) web_->start();
   if (config_.video_kbps > 0) {
     video_header_.payload_type = kVideoPayloadType;
     video_header_.ssrc = std::random_device{}();
@@ -180,6 +238,7 @@ void Camera::stop() {
   loop_.stop();
   video_timer_.cancel();
   if (rtsp_) rtsp_->stop();
+  if (web_) web_->stop();
   boost::system::error_code ec;
   socket_.close(ec);
   events_.write("camera_stop", summary());
@@ -197,6 +256,7 @@ void Camera::power_cycle() {
   receiver_->cut("power_cycle");
   mic_->abort_burst();
   if (rtsp_) rtsp_->drop_all("power_cycle");
+  if (web_) web_->drop_all("power_cycle");
   const std::int64_t now = clock_.now_us();
   apply(session_.power_cycle(now), now);
 }
@@ -265,6 +325,7 @@ void Camera::run_due(std::int64_t now) {
   if (!config_.no_session) apply(session_.on_tick(now), now);
   mic_->pump();
   receiver_->pump();
+  report_bursts_to_web();
   rtcp_->pump();
   cpu_.set_active(receiver_->in_burst(), now);
   if (stop_at_ && (!receiver_->in_burst() || now >= *stop_at_)) {
@@ -300,9 +361,10 @@ void Camera::carry_out(const session::Action& action) {
 // Media follows the session: the speaker plays only while the floor is held, the microphone
 // streams to the session's client unless half duplex mutes it while the client talks.
 void Camera::sync_media() {
-  if (config_.no_session && !rtsp_) return;
+  if (config_.no_session && !rtsp_ && !web_) return;
   const auto peer = session_.online() ? session_.session_peer() : std::nullopt;
-  const bool stream_mic = (peer && !session_.mic_muted()) || (rtsp_ && rtsp_->wants_microphone());
+  const bool stream_mic = (peer && !session_.mic_muted()) || (rtsp_ && rtsp_->wants_microphone()) ||
+                         (web_ && web_->wants_microphone());
   if (!stream_mic && mic_->talking()) mic_->set_talking(false);  // its last packet goes to the old peer
   peer_ = peer;
   if (stream_mic && !mic_->talking()) {
@@ -325,6 +387,7 @@ nlohmann::json Camera::summary() const {
   s["session"] = session_.summary();
   s["microphone"] = measure::SenderMetrics::summary(*mic_);
   if (rtsp_) s["rtsp"] = rtsp_->summary();
+  if (web_) s["web"] = web_->summary();
   s["rtcp_sent"] = {{"reports", rtcp_->sent().reports}, {"sender_reports", rtcp_->sent().sender_reports},
                     {"byes", rtcp_->sent().byes}};
   return s;

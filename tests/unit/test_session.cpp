@@ -451,6 +451,18 @@ TEST_CASE("CameraSession") {
     }
   }
 
+  SUBCASE("talk request while another front end talks: speaker_busy until it lets go") {
+    CameraRig rig(camera_config("indoor-gen2"));
+    rig.open();
+    rig.now = 1 * kSec;
+    rig.camera.set_speaker_busy(true);
+    const auto* denied = body_of<control::TalkDenied>(rig.request(3));
+    REQUIRE(denied != nullptr);
+    CHECK(denied->reason == DenyReason::speaker_busy);
+    rig.camera.set_speaker_busy(false);
+    CHECK(body_of<control::TalkGranted>(rig.request(4)) != nullptr);
+  }
+
   SUBCASE("the session cap: warning, end, cutoff when talking, floor freed") {
     for (const bool talking : {false, true}) {
       CAPTURE(talking);

@@ -163,6 +163,7 @@ Output CameraSession::on_talk_request(std::uint32_t burst, Micros now) {
 std::optional<control::DenyReason> CameraSession::deny_reason(Micros now) const {
   if (!config_.model.speaker) return control::DenyReason::no_speaker;
   if (live_->end_at - now < kMinTalkRemaining) return control::DenyReason::session_ending;
+  if (speaker_busy_) return control::DenyReason::speaker_busy;
   return std::nullopt;
 }
 

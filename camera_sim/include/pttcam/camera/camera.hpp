@@ -17,6 +17,7 @@
 #include "pttcam/app/io_loop.hpp"
 #include "pttcam/app/receiver_options.hpp"
 #include "pttcam/camera/rtsp_server.hpp"
+#include "pttcam/camera/web_server.hpp"
 #include "pttcam/measure/event_log.hpp"
 #include "pttcam/measure/receiver_metrics.hpp"
 #include "pttcam/measure/resource_usage.hpp"
@@ -47,6 +48,7 @@ struct CameraConfig {
   bool no_session = false;  // plays any RTP stream, no live-view protocol (standard RTP senders)
   std::filesystem::path events_path;
   std::optional<RtspOptions> rtsp;  // --rtsp: also serve rtsp://HOST:PORT/live (docs/rtsp.md)
+  std::optional<WebOptions> web;    // --web: also serve the app page and WebRTC (docs/web.md)
 };
 
 struct CameraStats {
@@ -76,6 +78,7 @@ class Camera {
   const std::string& serial() const noexcept { return serial_; }
   const media::Receiver& speaker_path() const noexcept { return *receiver_; }
   const RtspServer* rtsp() const noexcept { return rtsp_.get(); }
+  const WebServer* web() const noexcept { return web_.get(); }
   nlohmann::json summary() const;
 
  private:
@@ -94,6 +97,9 @@ class Camera {
   bool within_budget(std::size_t bytes, const net::Udp::endpoint& to);
   void schedule_video();
   void make_rtsp(boost::asio::io_context& io);
+  void make_web(boost::asio::io_context& io);
+  std::optional<std::string> web_floor(bool press);
+  void report_bursts_to_web();
 
   CameraConfig config_;
   std::string serial_;
@@ -128,7 +134,9 @@ class Camera {
   std::unique_ptr<media::Sender> mic_;
   std::optional<net::Udp::endpoint> rtp_source_;  // --no-session: where the stream playing comes from
   std::unique_ptr<media::RtcpReporter> rtcp_;
-  std::unique_ptr<RtspServer> rtsp_;  // last: its hooks use the receiver and the microphone
+  std::unique_ptr<RtspServer> rtsp_;  // its hooks use the receiver and the microphone
+  std::unique_ptr<WebServer> web_;    // last, likewise
+  std::uint64_t bursts_told_ = 0;     // finished bursts the web pages have been told of
 };
 
 }  // namespace pttcam::camera

@@ -61,6 +61,9 @@ class CameraSession {
   std::uint64_t session_id() const noexcept { return live_ ? live_->id : 0; }
   bool floor_held() const noexcept { return live_ && live_->floor == Floor::granted; }
   bool mic_muted() const noexcept { return config_.half_duplex && floor_held(); }
+  // Another front end of the camera (a browser page) is talking: talk requests are denied
+  // speaker_busy until it lets go.
+  void set_speaker_busy(bool busy) noexcept { speaker_busy_ = busy; }
   std::optional<Micros> session_end_at() const;
   const Counters& counters() const noexcept { return counters_; }
   nlohmann::json summary() const;  // the counters, for the program's summary
@@ -107,6 +110,7 @@ class CameraSession {
   std::uint32_t boot_id_;
   std::uint32_t sequence_ = 0;
   std::optional<Live> live_;
+  bool speaker_busy_ = false;
   Counters counters_;
   StartCookies cookies_;
   SourceLimits limits_;
