@@ -56,6 +56,14 @@ void print_summary(const nlohmann::json& s) {
                 n("connections"), n("requests"), n("bad_requests"), n("auth_failures"), n("sessions"), n("session_timeouts"),
                 n("backchannel_packets"), n("backchannel_dropped"), n("microphone_packets"));
   }
+  if (s.contains("web")) {
+    const auto& w = s["web"];
+    const auto n = [&](const char* k) { return w.value(k, 0ULL); };
+    std::printf("camera-sim: web: %llu call(s) (%llu refused, %llu failed, %llu capped), %llu press(es) (%llu refused), "
+                "%llu talk packets played, %llu dropped, %llu microphone packets sent\n",
+                n("calls"), n("calls_refused"), n("calls_failed"), n("calls_capped"), n("presses"), n("refusals"),
+                n("talk_packets"), n("talk_dropped"), n("microphone_packets"));
+  }
   if (heard == 0) return;
   std::printf("  burst  talk-start  mouth-to-ear p50/p95/p99       tail     FEC  concealed  cutoffs\n");
   for (const auto& b : s["per_burst"]) {
@@ -194,6 +202,11 @@ int run(int argc, char** argv) {
   app.add_option("--rtsp-session-timeout", rtsp.session_timeout_s, "RTSP: seconds a silent session lives (Session: ;timeout=)")
       ->check(CLI::Range(1u, 3600u))
       ->capture_default_str();
+  std::string web_listen;
+  std::string web_port_file;
+  app.add_option("--web", web_listen, "Also serve the app page and WebRTC talk at http://HOST:PORT/ (docs/web.md)")
+      ->check(cli::parsed_by("HOST:PORT", [](const std::string& t) { (void)net::parse_endpoint(t); }));
+  app.add_option("--web-port-file", web_port_file, "Write the bound web port here once listening");
   std::string packets_path;
   app::add_receiver_options(app, config.receiver, packets_path);
   app::add_payload_type_options(app, config.mic_opus);
@@ -232,7 +245,9 @@ int run(int argc, char** argv) {
     config.mic = parse_mic(mic);
   config.reboot_at_s = parse_times(reboot_at);
   // Plain Opus for the standard peers of --no-session and RTSP: ffmpeg and GStreamer do not unpack RFC 2198.
-  if ((config.no_session || !rtsp_listen.empty()) && redundancy->count() == 0) config.mic_opus.redundancy = 0;
+  // Browsers decode RED only where their offer asked for it: plain Opus for them too.
+  if ((config.no_session || !rtsp_listen.empty() || !web_listen.empty()) && redundancy->count() == 0)
+    config.mic_opus.redundancy = 0;
   if (!rtsp_listen.empty()) {
     const auto ep = net::parse_endpoint(rtsp_listen);
     rtsp.listen = boost::asio::ip::tcp::endpoint(ep.address(), ep.port());
@@ -249,6 +264,13 @@ int run(int argc, char** argv) {
   } else if (!rtsp_port_file.empty() || !rtsp.user.empty() || !backchannel_codecs.empty() || !quirks.empty()) {
     throw cli::UsageError("--rtsp-port-file, --user, --password, --backchannel-codecs and --quirk need --rtsp HOST:PORT");
   }
+  if (!web_listen.empty()) {
+    const auto ep = net::parse_endpoint(web_listen);
+    config.web = camera::WebOptions{};
+    config.web->listen = boost::asio::ip::tcp::endpoint(ep.address(), ep.port());
+  } else if (!web_port_file.empty()) {
+    throw cli::UsageError("--web-port-file needs --web HOST:PORT");
+  }
   if (rtsp.user.empty() != rtsp.password.empty()) throw cli::UsageError("--user and --password go together");
   if (const auto why = config.mic_opus.validate(); !why.empty()) throw cli::UsageError(why);
   app::apply_payload_types(config.mic_opus, config.receiver);
@@ -256,7 +278,8 @@ int run(int argc, char** argv) {
   config.receiver.metrics.packets_csv = packets_path;
   // Runtime checks before anything starts: results that cannot be written would waste the run.
   cli::require_writable({{"--summary", summary_path}, {"--events", events_path}, {"--packets", packets_path},
-                         {"--port-file", port_file}, {"--rtsp-port-file", rtsp_port_file}, {"--sdp-out", sdp_out}});
+                         {"--port-file", port_file}, {"--rtsp-port-file", rtsp_port_file}, {"--sdp-out", sdp_out},
+                         {"--web-port-file", web_port_file}});
   if (config.output.kind == audio::EndpointSpec::Kind::wav) cli::require_writable("--output", config.output.arg);
   // A wrong WAV is one line naming the option now, not a failure when the microphone opens (which reads it again).
   if (config.mic && config.mic->kind == audio::EndpointSpec::Kind::wav)
@@ -303,6 +326,13 @@ int run(int argc, char** argv) {
                 rtsp.user.empty() ? "" : " (digest authentication)");
     std::fflush(stdout);
     if (!rtsp_port_file.empty()) net::write_port_file(rtsp_port_file, ep.port());
+  }
+  if (const auto* web = cam.web()) {
+    const auto ep = web->local_endpoint();
+    std::printf("camera-sim: web page at http://%s:%u/ (hold to talk)\n",
+                ep.address().is_unspecified() ? "localhost" : ep.address().to_string().c_str(), ep.port());
+    std::fflush(stdout);
+    if (!web_port_file.empty()) net::write_port_file(web_port_file, ep.port());
   }
   if (!sdp_out.empty()) {
     // What it plays: the Opus payload type, and RED around it (accepted whatever --redundancy says).

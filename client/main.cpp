@@ -15,6 +15,8 @@
 #include "pttcam/app/sdp_files.hpp"
 #include "pttcam/client/client.hpp"
 #include "pttcam/client/key_source.hpp"
+#include "pttcam/client/rtsp_camera.hpp"
+#include "pttcam/rtsp/url.hpp"
 #include "pttcam/audio/sndfile.hpp"
 
 namespace {
@@ -51,6 +53,80 @@ net::Udp::endpoint camera_endpoint(const std::string& text) {
   return ep;
 }
 
+bool is_rtsp_url(const std::string& text) { return text.size() >= 7 && rtsp::iequals(text.substr(0, 7), "rtsp://"); }
+
+void check_camera(const std::string& text) {
+  if (!is_rtsp_url(text)) return (void)camera_endpoint(text);
+  if (const auto u = rtsp::parse_url(text); !u.url) throw std::invalid_argument(u.error);
+}
+
+// Runs the io loop until `step` says it is done; its error becomes the program's one-line error.
+void run_until(boost::asio::io_context& io, const std::function<void(client::RtspCamera::Done)>& step) {
+  std::optional<std::string> result;
+  step([&](const std::string& error) { result = error; });
+  while (!result && io.run_one()) {
+  }
+  if (!result) throw std::runtime_error("the exchange with the camera stopped");
+  if (!result->empty()) throw std::runtime_error(*result);
+}
+
+// What the camera's DESCRIBE answer decides: the codec and payload type of the talk audio and of
+// the camera's audio, where media go until SETUP says more, and whether talking is possible at all.
+void configure_for_rtsp(client::ClientConfig& config, const client::RtspCamera& camera) {
+  const auto& offer = camera.offer();
+  config.rtsp = true;
+  config.no_session = true;
+  config.camera = camera.camera_address();
+  config.opus.redundancy = 0;  // cameras take plain RTP of the codec their SDP names
+  if (offer.backchannel) {
+    config.opus.payload_type = offer.backchannel->format.payload_type;
+    if (client::codec_of(offer.backchannel->format) != client::TalkCodec::opus) {
+      const auto encoding = codec::pcm_encoding_from_name(offer.backchannel->format.encoding);
+      config.pcm = codec::PcmFormat{*encoding, static_cast<int>(offer.backchannel->format.clock_rate)};
+      // A frame of G.711/L16 must fit one datagram, and a frame under 10 ms may vanish in the resampler.
+      if (config.opus.frame_ms < 10 || config.opus.frame_ms * config.pcm->clock_rate / 1000 *
+                                               static_cast<double>(config.pcm->bytes_per_sample()) > 1400)
+        throw std::runtime_error("--frame-ms " + std::to_string(config.opus.frame_ms) + " does not suit " +
+                                 offer.backchannel->format.encoding + "/" +
+                                 std::to_string(offer.backchannel->format.clock_rate) + ": use 10, 20 or 40");
+    }
+  }
+  if (offer.audio) config.receiver.playout.payload_type = offer.audio->format.payload_type;
+  config.talk_unavailable = offer.backchannel ? "" : offer.why_no_talk;
+}
+
+// SETUP and PLAY, then the client's talk RTP and RTCP go where the camera said (or interleaved).
+void start_rtsp(boost::asio::io_context& io, client::Client& client, client::RtspCamera& camera, bool tcp) {
+  run_until(io, [&](client::RtspCamera::Done done) { camera.play(client.local_endpoint().port(), std::move(done)); });
+  using C = client::RtspCamera;
+  if (tcp) {
+    // RTCP about our talk on the backchannel's channel, or, listening only, about the camera's audio on its.
+    const auto rtcp_channel = static_cast<std::uint8_t>((camera.offer().backchannel ? C::kBackchannelChannel : C::kAudioChannel) + 1);
+    client.set_media_path([&camera](std::span<const std::byte> d) { camera.send_interleaved(C::kBackchannelChannel, d); },
+                          [&camera, rtcp_channel](std::span<const std::byte> d) { camera.send_interleaved(rtcp_channel, d); });
+    camera.on_interleaved = [&client](std::uint8_t channel, std::span<const std::byte> d) {
+      if (channel == C::kAudioChannel) client.on_camera_media(d);
+    };
+  } else if (camera.backchannel_rtp()) {
+    client.set_media_path(*camera.backchannel_rtp(), *camera.backchannel_rtcp());
+  } else if (camera.audio_rtcp()) {
+    // Listening only: the receiver reports about the camera's audio go to its RTCP port.
+    client.set_media_path(camera.camera_address(), *camera.audio_rtcp());
+  }
+}
+
+std::string describe_rtsp(const client::RtspCamera& camera, bool tcp) {
+  const auto& offer = camera.offer();
+  std::string s = std::string("RTSP over ") + (tcp ? "TCP" : "UDP") + ", backchannel ";
+  if (offer.backchannel)
+    s += offer.backchannel->format.encoding + "/" + std::to_string(offer.backchannel->format.clock_rate) + " PT " +
+         std::to_string(offer.backchannel->format.payload_type);
+  else
+    s += "none";
+  s += ", camera audio " + (offer.audio ? offer.audio->format.encoding : std::string("none"));
+  return s;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"ptt-client: push-to-talk to a camera (Opus over RTP/UDP, RFC 7587)"};
   std::string camera;
@@ -63,8 +139,19 @@ int run(int argc, char** argv) {
   bool list = false;
   client::ClientConfig config;
   auto& opus = config.opus;
-  app.add_option("--camera", camera, "Camera address HOST:PORT")
-      ->check(cli::parsed_by("HOST:PORT", [](const std::string& t) { (void)camera_endpoint(t); }));
+  app.add_option("--camera", camera,
+                 "Camera address HOST:PORT (pttcam's own protocol), or rtsp://[USER:PASSWORD@]HOST[:PORT]/PATH for an "
+                 "RTSP camera with the ONVIF audio backchannel")
+      ->check(cli::parsed_by("HOST:PORT|URL", check_camera));
+  std::string codec_name;
+  app.add_option("--codec", codec_name, "RTSP: the backchannel codec to use (default: the best offered, opus > l16 > pcmu/pcma)")
+      ->check(cli::parsed_by("CODEC", [](const std::string& t) {
+        if (!client::talk_codec_named(t)) throw std::invalid_argument("one of opus, l16, pcmu, pcma");
+      }));
+  std::string rtsp_transport = "udp";
+  app.add_option("--rtsp-transport", rtsp_transport, "RTSP: RTP over udp, or tcp (interleaved on the RTSP connection)")
+      ->check(CLI::IsMember({"udp", "tcp"}))
+      ->capture_default_str();
   std::string speaker = "default";
   app.add_option("--input", input, "Microphone: default | device:NAME|INDEX | wav:PATH | tone:HZ | deny")
       ->check(cli::parsed_by("SPEC", [](const std::string& t) { (void)audio::parse_capture_spec(t); }))
@@ -139,6 +226,11 @@ int run(int argc, char** argv) {
   if (!script.empty() && toggle) throw cli::UsageError("--talk-script and --toggle cannot be combined");
   if (keys == "stdin" && (!script.empty() || toggle))
     throw cli::UsageError("--keys stdin cannot be combined with --talk-script or --toggle");
+  const bool rtsp_mode = is_rtsp_url(camera);
+  if (rtsp_mode && (!sdp_in.empty() || !sdp_out.empty() || config.no_session || config.renew || !config.camera_id.empty()))
+    throw cli::UsageError("--camera rtsp://...: --sdp, --sdp-out, --no-session, --renew and --camera-id do not apply");
+  if (!rtsp_mode && (!codec_name.empty() || app.get_option("--rtsp-transport")->count() > 0))
+    throw cli::UsageError("--codec and --rtsp-transport need --camera rtsp://...");
   if (opus.low_delay && fec->count() > 0 && opus.fec)
     throw cli::UsageError("--low-delay and --fec cannot be combined: the low-delay mode has no FEC");
   app::check_receiver_options(config.receiver);
@@ -148,7 +240,7 @@ int run(int argc, char** argv) {
     std::fputs(audio::format_device_list(audio::list_devices()).c_str(), stdout);
     return 0;
   }
-  if (!camera.empty()) config.camera = camera_endpoint(camera);
+  if (!camera.empty() && !rtsp_mode) config.camera = camera_endpoint(camera);
   if (!sdp_in.empty()) {
     const auto d = app::read_sdp_file("--sdp", sdp_in);
     const codec::OpusSettings given = opus;
@@ -177,16 +269,53 @@ int run(int argc, char** argv) {
     cli::runtime_checked("--input", [&] { return audio::read_mono_48k(config.input.arg); });
 
   boost::asio::io_context io;
+  // RTSP: what the camera offers decides the codec before the client is built; its events until
+  // then wait for the client's event log.
+  std::optional<client::RtspCamera> rtsp_camera;
+  client::Client* built = nullptr;
+  std::vector<std::tuple<std::int64_t, std::string, nlohmann::json>> early_events;
+  if (rtsp_mode) {
+    client::RtspCamera::Options o;
+    o.url = *rtsp::parse_url(camera).url;
+    if (!codec_name.empty()) o.codec = client::talk_codec_named(codec_name);
+    o.transport = rtsp_transport == "tcp" ? client::RtspCamera::Transport::tcp : client::RtspCamera::Transport::udp;
+    o.can_send = {client::TalkCodec::opus, client::TalkCodec::l16, client::TalkCodec::pcmu, client::TalkCodec::pcma};
+    rtsp_camera.emplace(io, o, [&](const std::string& name, nlohmann::json fields) {
+      if (built) return built->events().write(name, std::move(fields));
+      early_events.emplace_back(timing::monotonic_us(), name, std::move(fields));
+    });
+    run_until(io, [&](client::RtspCamera::Done done) { rtsp_camera->describe(std::move(done)); });
+    configure_for_rtsp(config, *rtsp_camera);
+    if (const auto why = config.opus.validate(); !why.empty()) throw std::runtime_error("the camera's backchannel: " + why);
+    if (!rtsp_camera->offer().why_no_audio.empty())
+      std::printf("ptt-client: %s\n", rtsp_camera->offer().why_no_audio.c_str());
+    if (!config.talk_unavailable.empty())
+      std::printf("ptt-client: %s; %s\n", config.talk_unavailable.c_str(),
+                  rtsp_camera->offer().audio ? "playing its audio only" : "and no audio this client plays");
+  }
   client::Client client(io, config);
+  built = &client;
+  for (auto& [t, name, fields] : early_events) client.events().write_at(t, name, std::move(fields));
+  std::optional<std::string> camera_lost;
+  if (rtsp_camera) start_rtsp(io, client, *rtsp_camera, rtsp_transport == "tcp");
   std::optional<client::ScriptedKey> scripted;
   std::optional<client::TerminalKey> terminal;
   std::optional<client::StdinKey> piped;
+  bool finishing = false;
   const auto finish = [&] {
+    if (finishing) return;
+    finishing = true;
     client.stop();
     if (terminal) terminal->stop();
     if (piped) piped->stop();
-    io.stop();
+    if (!rtsp_camera) return io.stop();
+    rtsp_camera->teardown([&] { io.stop(); });
   };
+  if (rtsp_camera)
+    rtsp_camera->on_lost = [&](const std::string& why) {
+      camera_lost = why;
+      finish();
+    };
   boost::asio::steady_timer linger(io);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
@@ -198,9 +327,12 @@ int run(int argc, char** argv) {
     app::write_sdp_file("--sdp-out", sdp_out,
                         app::stream_description(opus, config.camera, sdp::Direction::sendonly));
   client.start();
-  std::printf("ptt-client: camera %s, microphone %s, %s\n", net::to_string(config.camera).c_str(),
+  const std::string camera_text =
+      rtsp_camera ? rtsp_camera->offer().aggregate_url + " (" + describe_rtsp(*rtsp_camera, rtsp_transport == "tcp") + ")"
+                  : net::to_string(config.camera);
+  std::printf("ptt-client: camera %s, microphone %s, %s\n", camera_text.c_str(),
               client.sender().capture() ? client.sender().capture()->describe().c_str() : "denied",
-              codec::describe(opus).c_str());
+              client.codec_text().c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "ptt-client: bound %s\n", net::to_string(client.local_endpoint()).c_str());
   if (!port_file.empty()) net::write_port_file(port_file, client.local_endpoint().port());
@@ -242,12 +374,16 @@ int run(int argc, char** argv) {
     std::fputs(app::far_end_line(summary["camera_audio"], "ptt-client: ").c_str(), stdout);
     std::fputs(app::drop_reasons(summary["camera_audio"], "ptt-client: ").c_str(), stderr);
   }
+  if (rtsp_camera) summary["rtsp"] = rtsp_camera->summary();
   if (!summary_path.empty()) cli::write_file("--summary", summary_path, summary.dump(2) + '\n');
+  if (camera_lost) throw std::runtime_error(*camera_lost);
   // The camera never answered: the run was for nothing, and scripts must notice.
   if (client.failure()) throw std::runtime_error(*client.failure());
   // A refused microphone is an error the user must fix: make scripts notice it.
   const bool mic_refused = !client.sender().has_microphone() && summary.value("talk_failed", 0) > 0;
-  return mic_refused ? 1 : 0;
+  // Likewise a camera without a backchannel that the user tried to talk to.
+  const bool no_backchannel = !config.talk_unavailable.empty() && summary.value("talk_failed", 0) > 0;
+  return mic_refused || no_backchannel ? 1 : 0;
 }
 
 }  // namespace

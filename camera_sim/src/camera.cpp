@@ -86,6 +86,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
       [this](std::span<const std::byte> d) {
         if (peer_) send_to(d, *peer_);
         if (rtsp_) rtsp_->send_microphone(d);
+        if (web_) web_->send_microphone(d);
       },
       clock_, mic_metrics_);
   // RTCP to whoever sends the stream playing (RFC 5761, on the media port): the session's client,
@@ -99,6 +100,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
   loop_.receive_on(socket_, [this](std::span<const std::byte> d, const net::Udp::endpoint& from) { on_datagram(d, from); });
   loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
   if (config_.rtsp) make_rtsp(io);
+  if (config_.web) make_web(io);
 }
 
 // RTSP talk audio joins the speaker path like the control protocol's: the floor is held while
@@ -111,7 +113,8 @@ void Camera::make_rtsp(boost::asio::io_context& io) {
     loop_.wake();
   };
   hooks.floor = [this](bool held) {
-    session_.set_speaker_taken(held);
+    rtsp_talking_ = held;
+    session_.set_speaker_busy(rtsp_talking_ || web_talking_);
     if (held)
       receiver_->permit_burst();
     else
@@ -119,13 +122,70 @@ void Camera::make_rtsp(boost::asio::io_context& io) {
     loop_.wake();
   };
   hooks.media_changed = [this] { sync_media(); };
-  hooks.speaker_busy = [this] { return !config_.no_session && session_.floor_held(); };
+  hooks.speaker_busy = [this] { return (!config_.no_session && session_.floor_held()) || web_talking_; };
   hooks.cut = [this](const std::string& cause) {
     receiver_->cut(cause);
     loop_.wake();
   };
   rtsp_ = std::make_unique<RtspServer>(io, *config_.rtsp, RtspServer::Offer{mic_->has_microphone(), model->speaker},
                                        clock_, events_, std::move(hooks));
+}
+
+// A page's talk audio joins the speaker path like RTSP's: the floor is one for every front end
+// (a page is told busy while a client or an RTSP backchannel talks), and the microphone streams
+// while a call wants it.
+void Camera::make_web(boost::asio::io_context& io) {
+  const auto* model = session::find_camera_model(config_.model);
+  WebHooks hooks;
+  hooks.talk_rtp = [this](std::span<const std::byte> d, const net::Udp::endpoint& from) {
+    receiver_->on_datagram(d, from);
+    loop_.wake();
+  };
+  hooks.floor = [this](bool press) { return web_floor(press); };
+  hooks.media_changed = [this] { sync_media(); };
+  hooks.online = [this] { return session_.online(); };
+  hooks.cut = [this](const std::string& cause) {
+    receiver_->cut(cause);
+    loop_.wake();
+  };
+  config_.web->session_limit_s = config_.session_limit_s;
+  config_.web->warn_before_s = config_.warn_before_s;
+  web_ = std::make_unique<WebServer>(io, *config_.web, WebServer::Offer{mic_->has_microphone(), model->speaker}, clock_,
+                                     events_, std::move(hooks));
+}
+
+std::optional<std::string> Camera::web_floor(bool press) {
+  if (!press) {
+    web_talking_ = false;
+    session_.set_speaker_busy(rtsp_talking_);
+    receiver_->release_floor();
+    loop_.wake();
+    return std::nullopt;
+  }
+  if (!session_.online()) return "offline";
+  if (session_.floor_held() || rtsp_talking_) return "busy";
+  web_talking_ = true;
+  session_.set_speaker_busy(true);  // a ptt-client asking now is told speaker_busy
+  receiver_->permit_burst();
+  loop_.wake();
+  return std::nullopt;
+}
+
+// Each finished burst's figures, as the camera measured them, go to the pages. A browser sends
+// no capture times, so its talk-start is measured here: the press reaching the camera to the
+// first sample played.
+void Camera::report_bursts_to_web() {
+  const auto& analyzer = speaker_metrics_.bursts();
+  if (!web_ || analyzer.bursts() == bursts_told_) return;
+  const auto fresh = std::min<std::uint64_t>(analyzer.bursts() - bursts_told_, analyzer.all().size());
+  bursts_told_ = analyzer.bursts();
+  for (auto it = analyzer.all().end() - static_cast<long>(fresh); it != analyzer.all().end(); ++it) {
+    auto b = measure::to_json(*it);
+    if (!it->talk_start_ms && web_->press_us() && it->first_play_us > *web_->press_us())
+      b["talk_start_ms"] = static_cast<double>(it->first_play_us - *web_->press_us()) / 1000.0;
+    b["type"] = "burst";
+    web_->publish(b);
+  }
 }
 
 Camera::~Camera() = default;
@@ -159,6 +219,7 @@ void Camera::start() {
   cpu_.start(clock_.now_us());
   loop_.start();
   if (rtsp_) rtsp_->start();
+  if (web_) web_->start();
   if (config_.video_kbps > 0) {
     video_header_.payload_type = kVideoPayloadType;
     video_header_.ssrc = std::random_device{}();
@@ -201,6 +262,7 @@ void Camera::stop() {
   loop_.stop();
   video_timer_.cancel();
   if (rtsp_) rtsp_->stop();
+  if (web_) web_->stop();
   boost::system::error_code ec;
   socket_.close(ec);
   events_.write("camera_stop", summary());
@@ -217,6 +279,7 @@ void Camera::power_cycle() {
   // Unplugged: what was playing stops mid-word, and the microphone stream stops without an end.
   receiver_->cut("power_cycle");
   mic_->abort_burst();
+  if (web_) web_->drop_all("power_cycle");
   const std::int64_t now = clock_.now_us();
   apply(session_.power_cycle(now), now);
   if (rtsp_) {
@@ -228,7 +291,7 @@ void Camera::power_cycle() {
 void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::endpoint& from) {
   if (config_.no_session) {
     if (!rtp::is_rtcp(datagram)) rtp_source_ = from;
-    receiver_->on_datagram(datagram, from);
+    receiver_->on_datagram(datagram, from, loop_.arrival_us());
     return;
   }
   if (control::is_control(datagram)) {
@@ -240,21 +303,31 @@ void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
     ++stats_.media_dropped;
     return;
   }
-  receiver_->on_datagram(datagram, from);
+  receiver_->on_datagram(datagram, from, loop_.arrival_us());
 }
 
 void Camera::on_control(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now) {
   const auto decoded = control_in_.decode(datagram, from, /*answer_other_versions=*/session_.online());
+  if (session_.session_peer() != from) unvalidated_ = Unvalidated{from, kAmplificationFactor * datagram.size()};
   if (decoded) {
     apply(session_.on_message(*decoded.message, from, now), now);
-  } else if (decoded.error == control::DecodeError::unsupported_version && session_.online()) {
-    control::Message reply;
-    reply.session_id = decoded.session_id;
-    reply.body = control::Reject{control::RejectReason::unsupported_version, control::kVersion};
-    send_to(control_writer_.write(reply), from);
-    events_.write("session_reject",
-                  {{"peer", net::to_string(from)}, {"reason", "unsupported_version"}, {"version", decoded.version}});
+  } else if (decoded.error == control::DecodeError::unsupported_version) {
+    apply(session_.on_other_version(decoded.version, from, now), now);
   }
+  unvalidated_.reset();
+}
+
+// Anti-amplification (RFC 9000 8.1): what goes to a source that has no session, in answer to one
+// of its datagrams, stays within 3x that datagram. A source that just proved its address with a
+// cookie (its START opened the session) is validated.
+bool Camera::within_budget(std::size_t bytes, const net::Udp::endpoint& to) {
+  if (!unvalidated_ || unvalidated_->from != to || session_.session_peer() == to) return true;
+  if (bytes > unvalidated_->budget) {
+    ++stats_.amplification_dropped;
+    return false;
+  }
+  unvalidated_->budget -= bytes;
+  return true;
 }
 
 // The io loop sleeps until the earliest of these, as the client's does.
@@ -280,6 +353,7 @@ void Camera::run_due(std::int64_t now) {
   if (rtsp_) rtsp_->set_online(config_.no_session || session_.online());
   mic_->pump();
   receiver_->pump();
+  report_bursts_to_web();
   rtcp_->pump();
   cpu_.set_active(receiver_->in_burst(), now);
   if (stop_at_ && (!receiver_->in_burst() || now >= *stop_at_)) {
@@ -291,7 +365,7 @@ void Camera::run_due(std::int64_t now) {
 void Camera::apply(session::Output out, std::int64_t now_us) {
   for (const auto& m : out.send) {
     const auto bytes = control_writer_.write(m.message);
-    if (!bytes.empty()) send_to(bytes, m.to);
+    if (!bytes.empty() && within_budget(bytes.size(), m.to)) send_to(bytes, m.to);
   }
   for (const auto& e : out.events) events_.write_at(now_us, e.name, e.fields);
   for (const auto& a : out.actions) carry_out(a);
@@ -305,6 +379,8 @@ void Camera::carry_out(const session::Action& action) {
     receiver_->release_floor();
   } else if (std::holds_alternative<session::DropHeldAudio>(action)) {
     receiver_->drop_waiting();
+  } else if (std::holds_alternative<session::NewSession>(action)) {
+    receiver_->new_session();
   } else if (const auto* cut = std::get_if<session::CutPlayback>(&action)) {
     receiver_->cut(cut->cause);
   }
@@ -313,9 +389,10 @@ void Camera::carry_out(const session::Action& action) {
 // Media follows the session: the speaker plays only while the floor is held, the microphone
 // streams to the session's client unless half duplex mutes it while the client talks.
 void Camera::sync_media() {
-  if (config_.no_session && !rtsp_) return;
+  if (config_.no_session && !rtsp_ && !web_) return;
   const auto peer = session_.online() ? session_.session_peer() : std::nullopt;
-  const bool stream_mic = (peer && !session_.mic_muted()) || (rtsp_ && rtsp_->wants_microphone());
+  const bool stream_mic = (peer && !session_.mic_muted()) || (rtsp_ && rtsp_->wants_microphone()) ||
+                         (web_ && web_->wants_microphone());
   if (!stream_mic && mic_->talking()) mic_->set_talking(false);  // its last packet goes to the old peer
   peer_ = peer;
   if (stream_mic && !mic_->talking()) {
@@ -330,6 +407,7 @@ nlohmann::json Camera::summary() const {
   s["media_dropped"] = stats_.media_dropped;
   s["control_malformed"] = control_in_.malformed();
   s["power_cycles"] = stats_.power_cycles;
+  s["amplification_dropped"] = stats_.amplification_dropped;
   s["video_packets_sent"] = stats_.video_packets;
   s["video_bytes_sent"] = stats_.video_bytes;
   s["serial"] = serial_;
@@ -337,6 +415,7 @@ nlohmann::json Camera::summary() const {
   s["session"] = session_.summary();
   s["microphone"] = measure::SenderMetrics::summary(*mic_);
   if (rtsp_) s["rtsp"] = rtsp_->summary();
+  if (web_) s["web"] = web_->summary();
   s["rtcp_sent"] = {{"reports", rtcp_->sent().reports}, {"sender_reports", rtcp_->sent().sender_reports},
                     {"byes", rtcp_->sent().byes}};
   return s;

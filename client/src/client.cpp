@@ -47,11 +47,12 @@ Client::Client(boost::asio::io_context& io, ClientConfig config)
   sender_ = std::make_unique<media::Sender>(open_microphone(config_.input), config_.opus,
                                             [this](std::span<const std::byte> d) { send(d); }, clock_, sender_metrics_);
   sender_->set_cold_microphone(config_.cold_mic);
+  if (config_.pcm) sender_->use_pcm(*config_.pcm, static_cast<std::uint8_t>(config_.opus.payload_type));
   // RTCP to the camera's media port (RFC 5761), only while there is a stream to report on.
   rtcp_ = std::make_unique<media::RtcpReporter>(
       *sender_, *receiver_, "ptt-client@pttcam", media::session_bandwidth_bps(config_.opus), clock_,
       media::unix_offset_us(clock_), [this](std::span<const std::byte> d) {
-        if (config_.no_session || session_.state() == State::live) send(d);
+        if (config_.no_session || session_.state() == State::live) send_rtcp(d);
       });
   loop_.receive_on(socket_, [this](std::span<const std::byte> d, const net::Udp::endpoint& from) { on_datagram(d, from); });
   loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
@@ -66,14 +67,15 @@ void Client::start() {
   events_.write("client_start", {{"camera", net::to_string(config_.camera)},
                                  {"input", sender_->capture() ? sender_->capture()->describe() : "denied"},
                                  {"speaker", receiver_->speaker().describe()},
-                                 {"codec", codec::describe(config_.opus)},
+                                 {"codec", codec_text()},
                                  {"ssrc", sender_->ssrc()},
                                  {"local", net::to_string(local_endpoint())},
                                  {"local_port", local_endpoint().port()},
                                  {"payload_type", config_.opus.payload_type},
                                  {"red_payload_type", config_.opus.red_payload_type},
                                  {"cold_mic", config_.cold_mic},
-                                 {"session", !config_.no_session}});
+                                 {"session", !config_.no_session},
+                                 {"protocol", protocol()}});
   cpu_.start(clock_.now_us());
   if (!config_.no_session) {
     const std::int64_t now = clock_.now_us();
@@ -82,14 +84,53 @@ void Client::start() {
   loop_.start();
 }
 
+std::string Client::codec_text() const {
+  if (!config_.pcm) return codec::describe(config_.opus);
+  char text[64];
+  std::snprintf(text, sizeof text, "%s/%d, %g ms frames", std::string(codec::encoding_name(config_.pcm->encoding)).c_str(),
+                config_.pcm->clock_rate, config_.opus.frame_ms);
+  return text;
+}
+
+const char* Client::protocol() const noexcept {
+  if (config_.rtsp) return "rtsp";
+  return config_.no_session ? "rtp" : "pttcam";
+}
+
+void Client::set_media_path(net::Udp::endpoint rtp, net::Udp::endpoint rtcp) {
+  config_.camera = rtp;
+  rtcp_to_ = rtcp;
+}
+
+void Client::set_media_path(MediaOut rtp, MediaOut rtcp) {
+  rtp_out_ = std::move(rtp);
+  rtcp_out_ = std::move(rtcp);
+}
+
+void Client::on_camera_media(std::span<const std::byte> datagram) {
+  if (running_) receiver_->on_datagram(datagram, config_.camera);
+}
+
+// RTCP goes with the media (RFC 5761), except to an RTSP camera, which named its RTCP port.
+void Client::send_rtcp(std::span<const std::byte> datagram) {
+  if (rtcp_out_) return rtcp_out_(datagram);
+  if (!rtcp_to_) return send(datagram);
+  boost::system::error_code ec;
+  socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), *rtcp_to_, 0, ec);
+  if (ec) ++stats_.send_errors;
+}
+
 void Client::send(std::span<const std::byte> datagram) {
+  if (rtp_out_) return rtp_out_(datagram);
   boost::system::error_code ec;
   socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), config_.camera, 0, ec);
   if (ec) ++stats_.send_errors;
 }
 
 void Client::on_datagram(std::span<const std::byte> datagram, const net::Udp::endpoint& from) {
-  if (from != config_.camera) {
+  // An RTSP camera sends its audio from a port of its own choosing.
+  const bool from_camera = config_.rtsp ? from.address() == config_.camera.address() : from == config_.camera;
+  if (!from_camera) {
     ++stats_.control_ignored;  // only the camera talks to us
     return;
   }
@@ -106,7 +147,7 @@ void Client::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
   }
   // The camera's microphone plays only during a live view (or always with --no-session).
   if (config_.no_session || session_.state() == State::live) {
-    receiver_->on_datagram(datagram, from);
+    receiver_->on_datagram(datagram, from, loop_.arrival_us());
   } else {
     ++stats_.media_outside_session;
   }
@@ -135,6 +176,12 @@ void Client::set_talking(bool on) {
   const std::int64_t now = clock_.now_us();
   if (on) {
     events_.write("key_down", {});
+    if (!config_.talk_unavailable.empty()) {
+      ++stats_.talk_failed;
+      events_.write("talk_failed", {{"reason", "no_backchannel"}, {"message", config_.talk_unavailable}});
+      on_notice("cannot talk: " + config_.talk_unavailable);
+      return;
+    }
     if (!sender_->has_microphone()) {
       ++stats_.talk_failed;
       events_.write("talk_failed", {{"reason", "microphone_denied"}, {"message", audio::kMicrophoneDenied}});
@@ -249,6 +296,7 @@ std::string Client::status_line(std::int64_t now_us) const {
 
 nlohmann::json Client::summary() const {
   auto s = measure::SenderMetrics::summary(*sender_);
+  s["protocol"] = protocol();
   s["send_errors"] = stats_.send_errors;
   s["talk_failed"] = stats_.talk_failed;
   s["control_malformed"] = control_in_.malformed();

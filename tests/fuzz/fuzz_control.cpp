@@ -48,8 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                std::variant_size_v<Body>);
     forged[3] = std::byte{0};
     const std::size_t body = size - kHeaderSize;
-    forged[12] = static_cast<std::byte>(body >> 8);
-    forged[13] = static_cast<std::byte>(body);
+    forged[16] = static_cast<std::byte>(body >> 8);
+    forged[17] = static_cast<std::byte>(body);
     check_round_trip(forged);
   }
   return 0;

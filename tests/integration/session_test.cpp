@@ -2,8 +2,10 @@
 // model without a speaker, busy camera, power cycle with renew, two-way and half-duplex audio.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "process.hpp"
 #include "pttcam/audio/sndfile.hpp"
@@ -238,7 +240,7 @@ TEST_CASE("camera-sim ignores and counts bad control messages and media outside 
   send({kVersion, 0, 1, TalkGranted{1}});              // a grant arriving at the camera: wrong direction
   send({kVersion, 77, 2, Keepalive{0}});               // no such session
   send({kVersion, 77, 3, TalkRequest{1}});             // no such session
-  std::vector<unsigned char> unknown_type{0x50, 0x01, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0};
+  std::vector<unsigned char> unknown_type{0x50, kVersion, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0};
   sock.send_to(boost::asio::buffer(unknown_type), to);  // message type 0x7f
   std::vector<unsigned char> future{0x50, 0x09, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0};
   sock.send_to(boost::asio::buffer(future), to);  // protocol version 9: answered with REJECT
@@ -262,7 +264,7 @@ TEST_CASE("camera-sim ignores and counts bad control messages and media outside 
   CHECK(s["bursts"] == 1);
   const auto accepted = named(read_events(dir / "client.jsonl"), "session_accept");
   REQUIRE(accepted.size() == 1);
-  CHECK(accepted[0]["session_id"] == 1);  // the bogus messages opened nothing
+  CHECK(accepted[0]["session_id"].get<std::uint64_t>() != 0);
 }
 
 TEST_CASE("a tap shorter than a frame plays at once, not later inside the next talk") {
@@ -290,4 +292,92 @@ TEST_CASE("camera-sim stopped while a burst still plays: the burst is heard to i
   REQUIRE(s["per_burst"].size() == 1);
   CHECK(s["per_burst"][0]["ended_by"] == "end");
   CHECK(s["talk_seconds"].get<double>() > 0.9);
+}
+
+namespace {
+
+// A source that sends control datagrams and never proves its address: what a victim whose address
+// an attacker spoofs would receive. It counts every byte that comes back.
+struct Unvalidated {
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket sock{io, boost::asio::ip::udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)};
+  boost::asio::ip::udp::endpoint camera;
+  pttcam::control::MessageWriter writer;
+  std::size_t sent = 0, received = 0, rtp = 0, retries = 0, other = 0;
+
+  explicit Unvalidated(unsigned short port) : camera(boost::asio::ip::make_address("127.0.0.1"), port) {
+    sock.non_blocking(true);
+  }
+  void send(const pttcam::control::Message& m) {
+    const auto bytes = writer.write(m);
+    REQUIRE_FALSE(bytes.empty());
+    sent += sock.send_to(boost::asio::buffer(bytes.data(), bytes.size()), camera);
+  }
+  // Reads whatever has arrived, for `wait`.
+  void drain(std::chrono::milliseconds wait) {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    std::array<std::byte, 2048> buf{};
+    while (std::chrono::steady_clock::now() < until) {
+      boost::system::error_code ec;
+      boost::asio::ip::udp::endpoint from;
+      const std::size_t n = sock.receive_from(boost::asio::buffer(buf), from, 0, ec);
+      if (ec == boost::asio::error::would_block) {
+        std::this_thread::sleep_for(5ms);
+        continue;
+      }
+      REQUIRE_FALSE(ec);
+      received += n;
+      const auto first = std::to_integer<unsigned>(buf[0]);
+      if (first >= 128 && first <= 191) {
+        ++rtp;
+        continue;
+      }
+      const auto d = pttcam::control::decode(std::span<const std::byte>(buf.data(), n));
+      if (d && std::holds_alternative<pttcam::control::Retry>(d.message->body)) {
+        ++retries;
+      } else {
+        ++other;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a START from an unproven address gets a small RETRY only: under 3x the bytes, no session, no audio") {
+  const auto dir = scratch_dir("session_amplification");
+  // A camera with a microphone and 2 Mbit/s of video: what a reflection would carry if it opened a view.
+  Camera camera(dir, {"--mic", "tone:1000", "--video-kbps", "2000"});
+  using namespace pttcam::control;
+  Unvalidated victim(static_cast<unsigned short>(std::stoi(read_text(dir / "port"))));
+  // One START, then a flood of 300 more over 1.5 s, some with a forged cookie.
+  Cookie forged;
+  forged.present = true;
+  forged.bytes.fill(std::byte{0x42});
+  victim.send({kVersion, 0, 1, LiveViewStart{}});
+  victim.drain(300ms);
+  CHECK(victim.retries == 1);
+  for (std::uint32_t i = 0; i < 300; ++i) {
+    victim.send({kVersion, 0, 2 + i, LiveViewStart{"", i % 3 == 0 ? forged : Cookie{}}});
+    if (i % 20 == 19) victim.drain(100ms);
+  }
+  victim.drain(1500ms);  // past a keepalive interval: a session would have streamed by now
+  MESSAGE("unvalidated source: sent " << victim.sent << " B in 301 STARTs, got back " << victim.received << " B ("
+                                      << victim.retries << " RETRYs, " << victim.rtp << " RTP), ratio "
+                                      << static_cast<double>(victim.received) / static_cast<double>(victim.sent));
+  CHECK(victim.rtp == 0);
+  CHECK(victim.other == 0);
+  CHECK(victim.received < 3 * victim.sent);
+  CHECK(victim.retries <= 8 + 4 * 5);  // the camera's per-source limit: 8 at once, 4 a second (5 s: generous)
+
+  // The owner's client is unaffected: it answers the RETRY, gets its session and talks.
+  CHECK(run_client(dir, "client", camera.address, {"--input", kSpeech, "--speaker", "null", "--talk-script", "0.3+0.5"}) == 0);
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "burst_play_end", 1, *camera.process, 5s));
+  const auto s = camera.stop();
+  CHECK(s["session"]["sessions"] == 1);
+  CHECK(s["session"]["bad_cookies"] == 100);
+  CHECK(s["bursts"] == 1);
+  CHECK(named(camera.events(), "session_accept").size() == 1);
+  const auto client = nlohmann::json::parse(read_text(dir / "client.json"));
+  MESSAGE("client summary session: " << client["session"].dump());
 }

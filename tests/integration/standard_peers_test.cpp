@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -92,9 +93,12 @@ unsigned short free_udp_port() {
 struct Capture {
   fs::path pcap;
   Process dumpcap;
-  Capture(const fs::path& dir, const std::string& port)
+  // Captures UDP to `port` (or, with `both_ways`, from and to it, plus SIP on 5060: see announce_sdp).
+  Capture(const fs::path& dir, const std::string& port, bool both_ways = false)
       : pcap(dir / "capture.pcapng"),
-        dumpcap({"/usr/bin/dumpcap", "-i", "lo", "-f", "udp dst port " + port, "-w", (dir / "capture.pcapng").string()},
+        dumpcap({"/usr/bin/dumpcap", "-i", "lo", "-f",
+                 both_ways ? "udp port " + port + " or udp port 5060" : "udp dst port " + port, "-w",
+                 (dir / "capture.pcapng").string()},
                 dir / "dumpcap.log") {
     // "Capturing on" comes before dumpcap opens the interface; "File:" after the interface is open,
     // its filter set and the file's header written: only then is every packet captured.
@@ -115,13 +119,31 @@ struct Capture {
   }
 };
 
+// Wireshark learns a dynamic payload type's clock rate (and so computes jitter) only from the
+// signalling in a capture, as a softphone's capture has it: the receiver's SDP in a SIP INVITE,
+// sent to the SIP port on loopback (nobody listens) before the stream starts.
+void announce_sdp(const fs::path& sdp_file) {
+  std::string sdp;
+  std::istringstream lines(read_text(sdp_file));
+  for (std::string l; std::getline(lines, l);) sdp += (l.empty() || l.back() != '\r' ? l : l.substr(0, l.size() - 1)) + "\r\n";
+  const std::string invite = "INVITE sip:camera@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bKpttcam\r\n"
+                             "From: <sip:client@127.0.0.1>;tag=1\r\nTo: <sip:camera@127.0.0.1>\r\nCall-ID: 1@127.0.0.1\r\n"
+                             "CSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: " +
+                             std::to_string(sdp.size()) + "\r\n\r\n" + sdp;
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket socket(io, boost::asio::ip::udp::v4());
+  socket.send_to(boost::asio::buffer(invite), {boost::asio::ip::make_address("127.0.0.1"), 5060});
+}
+
 struct TsharkStream {
   long packets = -1;
   long lost = -1;
+  double mean_jitter_ms = -1;
+  double max_jitter_ms = -1;
 };
 
 // tshark's RTP stream statistics for the one stream in `pcap` (RTP decoded on `port`): the line
-// "... 0x<SSRC>  RTPType-<PT>  <packets>  <lost> (<pct>%) ...".
+// "... 0x<SSRC> <payload> <packets> <lost> (<pct>%) <delta min mean max> <jitter min mean max>".
 TsharkStream tshark_stream(const fs::path& pcap, const std::string& port) {
   Process tshark({"/usr/bin/tshark", "-n", "-r", pcap.string(), "-d", "udp.port==" + port + ",rtp", "-q", "-z",
                   "rtp,streams"},
@@ -130,14 +152,29 @@ TsharkStream tshark_stream(const fs::path& pcap, const std::string& port) {
   std::string line;
   std::istringstream in(tshark.output());
   for (std::string l; std::getline(in, l);)
-    if (l.find("RTPType-") != std::string::npos) line = l;
+    if (l.find(" 0x") != std::string::npos) line = l;
   INFO("tshark: " << tshark.output());
   REQUIRE(!line.empty());
-  std::istringstream fields(line.substr(line.find("RTPType-")));
-  std::string type;
+  std::istringstream fields(line.substr(line.find(" 0x")));
+  std::string ssrc, type, percent;
+  double min_delta = 0, mean_delta = 0, max_delta = 0, min_jitter = 0;
   TsharkStream t;
-  fields >> type >> t.packets >> t.lost;
+  fields >> ssrc >> type >> t.packets >> t.lost >> percent >> min_delta >> mean_delta >> max_delta >> min_jitter >>
+      t.mean_jitter_ms >> t.max_jitter_ms;
   return t;
+}
+
+// The interarrival jitter field (timestamp units) of every RTCP report block in `pcap`.
+std::vector<long> tshark_report_jitters(const fs::path& pcap) {
+  Process tshark({"/usr/bin/tshark", "-n", "-r", pcap.string(), "-Y", "rtcp.ssrc.jitter", "-T", "fields", "-e",
+                  "rtcp.ssrc.jitter"},
+                 pcap.parent_path() / "tshark-rtcp.log");
+  REQUIRE(tshark.wait(60s) == 0);
+  std::vector<long> jitters;
+  std::istringstream in(tshark.output());
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty() && std::isdigit(static_cast<unsigned char>(l[0]))) jitters.push_back(std::stol(l));
+  return jitters;
 }
 
 // camera-sim with --no-session and the sender's SDP; returns its port.
@@ -306,20 +343,22 @@ TEST_CASE("GStreamer's sdpdemux decodes ptt-client's stream from the SDP ptt-cli
   });
 }
 
-TEST_CASE("tshark sees a clean ptt-client stream as Lost 0, every packet counted once") {
+TEST_CASE("tshark sees a clean ptt-client stream as Lost 0, every packet once, and the camera's jitter") {
   const auto dir = scratch_dir("std_tshark_client");
   Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
-                  "--output", "null", "--summary", (dir / "camera.json").string()},
+                  "--output", "null", "--summary", (dir / "camera.json").string(), "--sdp-out",
+                  (dir / "camera.sdp").string()},
                  dir / "camera.log");
   REQUIRE_MESSAGE(wait_for_file(dir / "port", camera, 10s), camera.output());
   const auto port = std::to_string(std::stoi(read_text(dir / "port")));
-  Capture capture(dir, port);
+  Capture capture(dir, port, true);
+  announce_sdp(dir / "camera.sdp");
   // Three bursts: each ends with its end packet and two repeats (numbers of their own).
   Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--no-session", "--input", "tone:440",
                   "--talk-script", "0.2+1,1.5+1,2.8+1", "--speaker", "null", "--summary", (dir / "client.json").string()},
                  dir / "client.log");
   REQUIRE_MESSAGE(client.wait(30s) == 0, client.output());
-  camera.signal(SIGTERM);
+  camera.signal(SIGTERM);  // its last receiver report goes out as it stops
   REQUIRE(camera.wait(10s) == 0);
   capture.stop();
   const auto t = tshark_stream(capture.pcap, port);
@@ -327,7 +366,10 @@ TEST_CASE("tshark sees a clean ptt-client stream as Lost 0, every packet counted
   const auto heard = nlohmann::json::parse(read_text(dir / "camera.json"));
   const auto packets = sent["frames_sent"].get<long>() + sent["end_repeats"].get<long>();
   CHECK(sent["end_repeats"] == 6);
-  MESSAGE("tshark: " << t.packets << " packets, lost " << t.lost << "; client sent " << packets);
+  MESSAGE("tshark: " << t.packets << " packets, lost " << t.lost << ", jitter mean " << t.mean_jitter_ms << " max "
+                     << t.max_jitter_ms << " ms; camera: jitter " << heard["interarrival_jitter_ms"] << " mean "
+                     << heard["interarrival_jitter_mean_ms"] << " max " << heard["interarrival_jitter_max_ms"]
+                     << " ms; client sent " << packets);
   CHECK(t.packets == packets);
   CHECK(t.lost == 0);
   CHECK(heard["rtp_lost"] == 0);
@@ -335,6 +377,18 @@ TEST_CASE("tshark sees a clean ptt-client stream as Lost 0, every packet counted
   CHECK(heard["end_repeats_used"] == 0);
   CHECK(heard["bursts"] == 3);
   CHECK(heard["cutoff_count"] == 0);
+  // The jitter: the camera's last receiver report, as tshark decodes it from the capture, is the
+  // summary's figure; tshark's own mean and maximum over the stream agree with the camera's within
+  // 5 % (or one timestamp unit, the reports' resolution, for a very regular stream).
+  const auto reports = tshark_report_jitters(capture.pcap);
+  REQUIRE(!reports.empty());
+  CHECK(reports.back() == std::lround(heard["interarrival_jitter_ms"].get<double>() * 48));
+  const auto agrees = [](double tshark_ms, double camera_ms) {
+    return std::abs(tshark_ms - camera_ms) <= std::max(0.05 * tshark_ms, 1.0 / 48);
+  };
+  CHECK(t.max_jitter_ms > 0);
+  CHECK(agrees(t.mean_jitter_ms, heard["interarrival_jitter_mean_ms"].get<double>()));
+  CHECK(agrees(t.max_jitter_ms, heard["interarrival_jitter_max_ms"].get<double>()));
 }
 
 TEST_CASE("a GStreamer sender that wraps its sequence and timestamp, then restarts with the same SSRC") {

@@ -30,6 +30,6 @@ int main(int argc, char** argv) {
     std::vector<std::uint8_t> exact(buf);
     LLVMFuzzerTestOneInput(exact.data(), exact.size());
   }
-  std::printf("replayed %ld inputs\n", iterations);
+  std::printf("replayed %d corpus files and %ld inputs\n", argc > 2 ? argc - 2 : 0, iterations);
   return 0;
 }

@@ -279,21 +279,23 @@ TEST_CASE("PeriodClock stress: a device thread publishing while the io thread pr
   // goes back in time (each field is read whole; the two may come from neighbouring periods).
   pttcam::audio::PeriodClock clock;
   std::atomic<bool> done{false};
+  std::atomic<std::size_t> reads{0};
+  // The device runs until the reader has overlapped it for a while (on a loaded machine the reader
+  // may not be scheduled before 200k periods are over).
   std::thread device([&] {
-    for (int i = 0; i < 200'000; ++i) clock.on_period(128);
+    for (int i = 0; i < 200'000 || reads.load(std::memory_order_relaxed) < 10'000; ++i) clock.on_period(128);
     done.store(true);
   });
   while (clock.last_us() == 0) std::this_thread::yield();
   std::int64_t previous = 0;
-  std::size_t reads = 0;
   bool ok = true;
   while (!done.load()) {
     const std::int64_t next = clock.after_us(1);
     ok = ok && next > 0 && next >= previous;
     previous = next;
-    ++reads;
+    reads.fetch_add(1, std::memory_order_relaxed);
   }
   device.join();
   CHECK(ok);
-  CHECK(reads > 0);
+  CHECK(reads.load() >= 10'000);
 }

@@ -131,7 +131,11 @@ TEST_CASE("BurstAnalyzer") {
   SUBCASE("a gap after the delay climbed is bandwidth; after steady delay (jitter included) it is loss") {
     // 30 frames played; each arrives `climb` us later than the one before, plus +-25 ms of jitter;
     // then 4 frames (80 ms) are concealed and the burst ends.
-    for (const auto& [climb, cause] : {std::pair{measure::Micros{2'500}, "bandwidth"}, std::pair{measure::Micros{0}, "loss"}}) {
+    // Named copies, not a structured binding: CAPTURE's lambda cannot capture a binding before C++20's
+    // P1091 (clang 14).
+    for (const auto& row : {std::pair{measure::Micros{2'500}, "bandwidth"}, std::pair{measure::Micros{0}, "loss"}}) {
+      const measure::Micros climb = row.first;
+      const char* const cause = row.second;
       CAPTURE(climb);
       BurstAnalyzer a(60);
       for (int i = 0; i < 30; ++i) {

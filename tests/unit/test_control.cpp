@@ -34,10 +34,10 @@ Bytes concat(Bytes a, const Bytes& b) {
 
 Bytes to_bytes(std::span<const std::byte> view) { return Bytes(view.begin(), view.end()); }
 
-// Header with session id 0x01020304 and sequence 0xA0B0C0D0, then `body`; `length` is the body
-// length field, written as given so it can lie.
+// Header with session id 0x0102030405060708 and sequence 0xA0B0C0D0, then `body`; `length` is the
+// body length field, written as given so it can lie.
 Bytes raw(int version, int type, int flags, std::size_t length, const Bytes& body) {
-  return concat(bytes({kMagic, version, type, flags, 0x01, 0x02, 0x03, 0x04, 0xa0, 0xb0, 0xc0, 0xd0,
+  return concat(bytes({kMagic, version, type, flags, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0xa0, 0xb0, 0xc0, 0xd0,
                        static_cast<int>(length >> 8), static_cast<int>(length & 0xff)}),
                 body);
 }
@@ -46,7 +46,7 @@ Bytes valid(MessageType type, const Bytes& body) {
   return raw(kVersion, static_cast<int>(type), 0, body.size(), body);
 }
 
-Message message(Body body, std::uint32_t session_id = 0x01020304,
+Message message(Body body, std::uint64_t session_id = 0x0102030405060708,
                 std::uint32_t sequence = 0xa0b0c0d0) {
   return Message{
       .version = kVersion, .session_id = session_id, .sequence = sequence, .body = std::move(body)};
@@ -79,11 +79,11 @@ TEST_CASE("type_of / to_string") {
   SUBCASE("message types") {
     const std::vector<std::string> names = {
         "live_view_start", "accept",       "reject",      "session_end",  "session_warning",
-        "talk_request",    "talk_granted", "talk_denied", "talk_release", "keepalive"};
+        "talk_request",    "talk_granted", "talk_denied", "talk_release", "keepalive",   "retry"};
     for (std::size_t i = 0; i < names.size(); ++i)
       CHECK(std::string(to_string(static_cast<MessageType>(i + 1))) == names[i]);
     CHECK(std::string(to_string(static_cast<MessageType>(0))) == "unknown");
-    CHECK(std::string(to_string(static_cast<MessageType>(11))) == "unknown");
+    CHECK(std::string(to_string(static_cast<MessageType>(12))) == "unknown");
     CHECK(std::string(to_string(static_cast<MessageType>(0xff))) == "unknown");
   }
   SUBCASE("reasons") {
@@ -125,8 +125,8 @@ TEST_CASE("MessageWriter / decode round trip") {
 
   SUBCASE("TalkRequest: exact bytes") {
     const auto out = writer.write(message(TalkRequest{.burst = 0xdeadbeef}));
-    const Bytes expected = bytes({0x50, 0x01, 0x06, 0x00,  // magic, version, type, flags
-                                  0x01, 0x02, 0x03, 0x04,  // session id
+    const Bytes expected = bytes({0x50, 0x02, 0x06, 0x00,  // magic, version, type, flags
+                                  0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,  // session id
                                   0xa0, 0xb0, 0xc0, 0xd0,  // sequence
                                   0x00, 0x04,              // body length
                                   0xde, 0xad, 0xbe, 0xef});
@@ -144,7 +144,7 @@ TEST_CASE("MessageWriter / decode round trip") {
                         .model = "CAM-1",
                         .serial = ""};
     const auto out = writer.write(message(accept, 7, 1));
-    const Bytes expected = bytes({0x50, 0x01, 0x02, 0x00, 0,   0,    0,    7,    0,
+    const Bytes expected = bytes({0x50, 0x02, 0x02, 0x00, 0, 0, 0, 0, 0,   0,    0,    7,    0,
                                   0,    0,    1,    0x00, 22,  0x00, 0x04, 0x93, 0xe0,  // 300000
                                   0x00, 0x01, 0xd4, 0xc0,                               // 120000
                                   0x03, 0xe8,                                           // 1000
@@ -161,11 +161,14 @@ TEST_CASE("MessageWriter / decode round trip") {
     REQUIRE(id.size() == kMaxIdLength);
     std::vector<Message> messages = {
         message(LiveViewStart{}, 0, 0),
-        message(LiveViewStart{.camera_id = "front-door"}, 0, 1),
-        message(LiveViewStart{.camera_id = id}, 0, 0xffffffff),
-        message(LiveViewStart{.camera_id = " "}),
-        message(LiveViewStart{.camera_id = "~"}),
-        message(Accept{}, 0xffffffff, 0xffffffff),
+        message(LiveViewStart{.camera_id = "front-door", .cookie = {}}, 0, 1),
+        message(LiveViewStart{.camera_id = id, .cookie = {}}, 0, 0xffffffff),
+        message(LiveViewStart{.camera_id = " ", .cookie = {}}),
+        message(LiveViewStart{.camera_id = "~", .cookie = {}}),
+        message(LiveViewStart{.camera_id = "cam", .cookie = {true, {std::byte{1}, std::byte{0xff}}}}, 0, 2),
+        message(Retry{.cookie = {true, {std::byte{0xaa}}}}, 0, 7),
+        message(Retry{}, 0xffffffffffffffff, 7),
+        message(Accept{}, 0xffffffffffffffff, 0xffffffff),
         message(Accept{.session_limit_ms = 0xffffffff,
                        .remaining_ms = 0xffffffff,
                        .keepalive_interval_ms = 0xffff,
@@ -225,7 +228,7 @@ TEST_CASE("MessageWriter / decode round trip") {
          {too_long, std::string("a\x1f"), std::string("\x7f"), std::string(1, '\0'),
           std::string("caf\xc3\xa9"), std::string("line\n")}) {
       CAPTURE(bad);
-      CHECK(writer.write(message(LiveViewStart{.camera_id = bad})).empty());
+      CHECK(writer.write(message(LiveViewStart{.camera_id = bad, .cookie = {}})).empty());
       Accept bad_model;
       bad_model.model = bad;
       Accept bad_serial;
@@ -267,7 +270,8 @@ TEST_CASE("decode rejects malformed datagrams") {
     const std::vector<Row> rows = {
         {"empty", {}, DecodeError::too_short},
         {"magic only", bytes({kMagic}), DecodeError::too_short},
-        {"header one byte short", Bytes(talk.begin(), talk.begin() + 13), DecodeError::too_short},
+        {"header one byte short", Bytes(talk.begin(), talk.begin() + kHeaderSize - 1), DecodeError::too_short},
+        {"magic and version only", Bytes(talk.begin(), talk.begin() + 2), DecodeError::too_short},
         {"RTP version 2 first byte", concat(bytes({0x80}), Bytes(talk.begin() + 1, talk.end())),
          DecodeError::bad_magic},
         {"magic off by one", concat(bytes({0x51}), Bytes(talk.begin() + 1, talk.end())),
@@ -275,22 +279,24 @@ TEST_CASE("decode rejects malformed datagrams") {
         {"first byte 0", concat(bytes({0x00}), Bytes(talk.begin() + 1, talk.end())),
          DecodeError::bad_magic},
         {"version 0", raw(0, 6, 0, 4, burst), DecodeError::unsupported_version},
-        {"version 2", raw(2, 6, 0, 4, burst), DecodeError::unsupported_version},
-        {"version 2, bad everything else", raw(2, 0xff, 0xff, 9, {}),
+        {"version 1", raw(1, 6, 0, 4, burst), DecodeError::unsupported_version},
+        {"version 1's shortest START", bytes({kMagic, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0}),
          DecodeError::unsupported_version},
-        {"flag bit 1", raw(1, 6, 0x02, 4, burst), DecodeError::bad_flags},
-        {"flag bit 7", raw(1, 6, 0x80, 4, burst), DecodeError::bad_flags},
-        {"auth bit with an unknown bit", raw(1, 6, 0x03, 4, burst), DecodeError::bad_flags},
-        {"auth bit", raw(1, 6, kFlagAuthTag, 4, burst), DecodeError::auth_unsupported},
-        {"auth bit with a tag after the body", raw(1, 6, kFlagAuthTag, 4, concat(burst, Bytes(16))),
+        {"version 3, bad everything else", raw(3, 0xff, 0xff, 9, {}),
+         DecodeError::unsupported_version},
+        {"flag bit 1", raw(kVersion, 6, 0x02, 4, burst), DecodeError::bad_flags},
+        {"flag bit 7", raw(kVersion, 6, 0x80, 4, burst), DecodeError::bad_flags},
+        {"auth bit with an unknown bit", raw(kVersion, 6, 0x03, 4, burst), DecodeError::bad_flags},
+        {"auth bit", raw(kVersion, 6, kFlagAuthTag, 4, burst), DecodeError::auth_unsupported},
+        {"auth bit with a tag after the body", raw(kVersion, 6, kFlagAuthTag, 4, concat(burst, Bytes(16))),
          DecodeError::auth_unsupported},
-        {"type 0", raw(1, 0, 0, 4, burst), DecodeError::unknown_type},
-        {"type one past keepalive", raw(1, 0x0b, 0, 4, burst), DecodeError::unknown_type},
-        {"type 0xff", raw(1, 0xff, 0, 4, burst), DecodeError::unknown_type},
-        {"length says more than sent", raw(1, 6, 0, 5, burst), DecodeError::bad_length},
-        {"length says less than sent", raw(1, 6, 0, 3, burst), DecodeError::bad_length},
-        {"length 0xffff", raw(1, 6, 0, 0xffff, burst), DecodeError::bad_length},
-        {"length 0 with a body", raw(1, 6, 0, 0, burst), DecodeError::bad_length},
+        {"type 0", raw(kVersion, 0, 0, 4, burst), DecodeError::unknown_type},
+        {"type one past retry", raw(kVersion, 0x0c, 0, 4, burst), DecodeError::unknown_type},
+        {"type 0xff", raw(kVersion, 0xff, 0, 4, burst), DecodeError::unknown_type},
+        {"length says more than sent", raw(kVersion, 6, 0, 5, burst), DecodeError::bad_length},
+        {"length says less than sent", raw(kVersion, 6, 0, 3, burst), DecodeError::bad_length},
+        {"length 0xffff", raw(kVersion, 6, 0, 0xffff, burst), DecodeError::bad_length},
+        {"length 0 with a body", raw(kVersion, 6, 0, 0, burst), DecodeError::bad_length},
         {"trailing byte", concat(talk, bytes({0})), DecodeError::bad_length},
         {"u32 body cut to 3 bytes", valid(MessageType::talk_request, bytes({0, 0, 0})),
          DecodeError::bad_body},
@@ -326,7 +332,16 @@ TEST_CASE("decode rejects malformed datagrams") {
          valid(MessageType::live_view_start, concat(bytes({1}), bytes({0xc3}))),
          DecodeError::bad_body},
         {"string with a byte after it",
-         valid(MessageType::live_view_start, concat(id_of(2, 'a'), bytes({0}))),
+         valid(MessageType::live_view_start, concat(id_of(2, 'a'), bytes({0, 0}))),
+         DecodeError::bad_body},
+        {"start without a cookie length", valid(MessageType::live_view_start, id_of(2, 'a')),
+         DecodeError::bad_body},
+        {"cookie of 15 bytes", valid(MessageType::live_view_start, concat(id_of(0, 'a'), id_of(15, 1))),
+         DecodeError::bad_body},
+        {"cookie cut short", valid(MessageType::live_view_start, concat(id_of(0, 'a'), Bytes(16, std::byte{16}))),
+         DecodeError::bad_body},
+        {"retry without its cookie length", valid(MessageType::retry, {}), DecodeError::bad_body},
+        {"retry with a byte after the cookie", valid(MessageType::retry, concat(id_of(16, 1), bytes({0}))),
          DecodeError::bad_body},
         {"accept without serial", valid(MessageType::accept, concat(Bytes(15), id_of(3, 'm'))),
          DecodeError::bad_body},
@@ -347,37 +362,38 @@ TEST_CASE("decode rejects malformed datagrams") {
     // printable serial decodes, so the table is not rejecting for some other reason.
     CHECK(decode(
         valid(MessageType::accept, concat(concat(Bytes(15), id_of(3, 'm')), id_of(2, 's')))));
-    CHECK(decode(valid(MessageType::live_view_start, id_of(kMaxIdLength, 'a'))));
+    CHECK(decode(valid(MessageType::live_view_start, concat(id_of(kMaxIdLength, 'a'), bytes({0})))));
+    CHECK(decode(valid(MessageType::live_view_start, concat(id_of(0, 'a'), id_of(16, 1)))));
+    CHECK(decode(valid(MessageType::retry, id_of(16, 1))));
   }
   SUBCASE("header fields are reported only once a header has been read") {
-    const auto short_result = decode(Bytes(talk.begin(), talk.begin() + 13));
-    CHECK(short_result.version == 0);
+    const auto short_result = decode(Bytes(talk.begin(), talk.begin() + kHeaderSize - 1));
+    CHECK(short_result.version == kVersion);
     CHECK(short_result.session_id == 0);
-    const auto bad_flags = decode(raw(1, 6, 0x02, 4, burst));
+    CHECK(decode(Bytes(talk.begin(), talk.begin() + 3)).version == 0);
+    const auto bad_flags = decode(raw(kVersion, 6, 0x02, 4, burst));
     CHECK(bad_flags.error == DecodeError::bad_flags);
-    CHECK(bad_flags.session_id == 0x01020304);
+    CHECK(bad_flags.session_id == 0x0102030405060708);
     CHECK(bad_flags.sequence == 0xa0b0c0d0);
   }
-  SUBCASE("unsupported version keeps the header fields for the REJECT") {
-    for (int version : {0, 2, 0xff}) {
+  SUBCASE("unsupported version: only the version is read (other versions lay out the rest differently)") {
+    for (int version : {0, 1, 3, 0xff}) {
       CAPTURE(version);
       Bytes datagram = raw(version, 0x0b, 0x01, 0xffff, Bytes(40));  // nothing else checked
       const auto result = decode(datagram);
       CHECK_FALSE(result);
       CHECK(result.error == DecodeError::unsupported_version);
       CHECK(result.version == version);
-      CHECK(result.session_id == 0x01020304);
-      CHECK(result.sequence == 0xa0b0c0d0);
+      CHECK(result.session_id == 0);
+      CHECK(result.sequence == 0);
     }
     // What a newer client sends, built with the writer: the version is written as given.
     MessageWriter writer;
-    Message newer = message(LiveViewStart{.camera_id = "cam"}, 0, 77);
-    newer.version = 2;
+    Message newer = message(LiveViewStart{.camera_id = "cam", .cookie = {}}, 0, 77);
+    newer.version = kVersion + 1;
     const auto result = decode(writer.write(newer));
     CHECK(result.error == DecodeError::unsupported_version);
-    CHECK(result.version == 2);
-    CHECK(result.session_id == 0);
-    CHECK(result.sequence == 77);
+    CHECK(result.version == kVersion + 1);
   }
   SUBCASE("an Accept truncated at every length") {
     MessageWriter writer;
@@ -399,8 +415,8 @@ TEST_CASE("decode rejects malformed datagrams") {
       if (n >= kHeaderSize) {
         // With the length field made consistent, the body parser sees every prefix of the body.
         Bytes patched = cut;
-        patched[12] = static_cast<std::byte>((n - kHeaderSize) >> 8);
-        patched[13] = static_cast<std::byte>(n - kHeaderSize);
+        patched[16] = static_cast<std::byte>((n - kHeaderSize) >> 8);
+        patched[17] = static_cast<std::byte>(n - kHeaderSize);
         CHECK(decode(patched).error == DecodeError::bad_body);
       }
     }

@@ -283,6 +283,41 @@ TEST_CASE("DelayEstimator") {
 
 // =============================================================================================
 
+TEST_CASE("rtp_to_us") {
+  SUBCASE("exact, truncated toward zero") {
+    CHECK(pttcam::jitter::rtp_to_us(0) == 0);
+    CHECK(pttcam::jitter::rtp_to_us(960) == 20'000);
+    CHECK(pttcam::jitter::rtp_to_us(1) == 20);
+    CHECK(pttcam::jitter::rtp_to_us(-1) == -20);
+    CHECK(pttcam::jitter::rtp_to_us(-48'001) == -1'000'020);
+  }
+  SUBCASE("tick counts whose product with 10^6 would overflow 64 bits") {
+    // 10^13 ticks: 6.6 years of sender timestamps, reached by a sender that advances by 2^31 - 1
+    // per packet after ~4,700 packets.
+    CHECK(pttcam::jitter::rtp_to_us(10'000'000'000'000) == 208'333'333'333'333);
+    CHECK(pttcam::jitter::rtp_to_us(-10'000'000'000'000) == -208'333'333'333'333);
+    CHECK(pttcam::jitter::rtp_to_us(INT64_MAX) == pttcam::jitter::kMaxDurationUs);
+    CHECK(pttcam::jitter::rtp_to_us(INT64_MIN) == -pttcam::jitter::kMaxDurationUs);
+  }
+}
+
+TEST_CASE("BurstClock: a sender advancing its timestamp by 2^31 - 1 per packet") {
+  // Each packet stays "newer" than the last, so the session timeline's unwrapped tick count grows
+  // without bound; samples stay defined (UBSan) and the clock keeps answering.
+  pttcam::jitter::BurstClock clock;
+  std::uint32_t ts = 0;
+  int answered = 0;
+  for (int i = 0; i < 6'000; ++i) {
+    const auto s = clock.observe(i, ts, i == 0, false, 1'000'000 + i * 20'000, false);
+    if (s) {
+      ++answered;
+      CHECK(s->above_floor_us >= 0);
+    }
+    ts += 0x7FFF'FFFFu;
+  }
+  CHECK(answered > 0);
+}
+
 TEST_CASE("BurstClock") {
   struct Obs {
     std::int64_t seq;
@@ -1160,6 +1195,58 @@ SimResult simulate(JitterBuffer& jb, int bursts, int per_burst, const std::funct
 }
 
 }  // namespace
+
+// Delay poisoning: a stranger (or the previous session) streams half-speed audio, each packet
+// 20 ms later than the one before, and the estimate climbs. The next stream, a new SSRC or the
+// same SSRC after forget_stream() (a new session), starts from the configured delay.
+TEST_CASE("JitterBuffer: nothing learned from one stream delays the next") {
+  const auto poison = [](JitterBuffer& jb, std::uint32_t ssrc) {
+    Micros now = 1'000'000;
+    for (std::uint16_t i = 0; i < 40; ++i) {  // 0.8 s of media over 1.6 s
+      Pkt p{static_cast<std::uint16_t>(100 + i), i == 0, i == 39};
+      p.ssrc = ssrc;
+      const auto bytes = payload_of(p);
+      jb.insert(packet_of(p, bytes), now);
+      now += 2 * 20'000;
+      while (jb.in_burst() || jb.waiting()) {
+        if (jb.next(now, 240).kind == FrameKind::silence) break;
+      }
+    }
+  };
+  const JitterBuffer::Config config{};
+  JitterBuffer fresh(config);
+  const Micros initial = fresh.target_delay_us();
+
+  JitterBuffer jb(config);
+  poison(jb, 0x1111);
+  const Micros poisoned = jb.target_delay_us();
+  MESSAGE("target after half-speed audio: " << poisoned / 1000.0 << " ms (fresh: " << initial / 1000.0 << " ms)");
+  REQUIRE(poisoned > initial + 100'000);  // the attack works on one stream
+
+  SUBCASE("a new SSRC") {
+    Pkt p{5000, true};
+    p.ssrc = 0x2222;
+    const auto bytes = payload_of(p);
+    jb.insert(packet_of(p, bytes), 10'000'000);
+    CHECK(jb.target_delay_us() == initial);
+    CHECK(jb.counters().stream_changes == 1);
+  }
+  SUBCASE("the same SSRC in a new session") {
+    jb.forget_stream();
+    Pkt p{5000, true};
+    p.ssrc = 0x1111;
+    const auto bytes = payload_of(p);
+    jb.insert(packet_of(p, bytes), 10'000'000);
+    CHECK(jb.target_delay_us() == initial);
+  }
+  SUBCASE("without either, the same stream keeps what it learned") {
+    Pkt p{200, true};
+    p.ssrc = 0x1111;
+    const auto bytes = payload_of(p);
+    jb.insert(packet_of(p, bytes), 10'000'000);
+    CHECK(jb.target_delay_us() == poisoned);
+  }
+}
 
 TEST_CASE("JitterBuffer: the delay follows the jitter") {
   SUBCASE("zero jitter: the target settles at min_delay") {

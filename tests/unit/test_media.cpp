@@ -368,6 +368,43 @@ TEST_CASE("media::Sender, capture stall") {
   }
 }
 
+TEST_CASE("media::Sender, G.711 and L16 (an RTSP camera's backchannel)") {
+  Rig rig(0);
+  codec::PcmFormat format;
+  std::uint8_t pt = 0;
+  std::size_t bytes_per_sample = 1;
+  SUBCASE("PCMU at 8 kHz") {}
+  SUBCASE("L16 at 16 kHz") {
+    format = {codec::PcmEncoding::kL16, 16000};
+    pt = 97;
+    bytes_per_sample = 2;
+  }
+  rig.sender->use_pcm(format, pt);
+  rig.sender->set_talking(true);
+  for (int i = 0; i < 30; ++i) rig.period();  // 3840 samples at 48 kHz: 4 frames and a partial fifth
+  rig.sender->set_talking(false);
+  REQUIRE(rig.wire.size() == 5);
+  std::size_t samples = 0;
+  std::uint32_t next_ts = 0;
+  for (std::size_t i = 0; i < rig.wire.size(); ++i) {
+    const auto p = rtp::parse(rig.wire[i]);
+    REQUIRE(p);
+    CHECK(p.packet->header.payload_type == pt);
+    CHECK(p.packet->header.marker == (i == 0));
+    const std::size_t n = p.packet->payload.size() / bytes_per_sample;
+    CHECK(n > 0);
+    // The timestamps count the codec's samples, every one of them sent.
+    if (i > 0) CHECK(p.packet->header.timestamp == next_ts);
+    next_ts = p.packet->header.timestamp + static_cast<std::uint32_t>(n);
+    samples += n;
+  }
+  // Resampled by sample count: five frames (the partial last one padded to a whole frame, as for
+  // Opus) of 960 samples at 48 kHz are exactly 800 at 8 kHz, 1600 at 16 kHz, the filter's tail
+  // included.
+  CHECK(samples == 5 * kFrame * static_cast<std::size_t>(format.clock_rate) / 48000);
+  CHECK(rig.sender->stats().encode_errors == 0);
+}
+
 TEST_CASE("media::Receiver") {
   SUBCASE("a capture stall plays as a gap and does not raise the delay") {
     Rig rig;
@@ -463,6 +500,82 @@ TEST_CASE("media::Receiver") {
                                                 media::DropReason::bad_opus});
     CHECK(rig.receiver->counters().dropped() == 3);
     CHECK(rig.receiver_log.frames.empty());
+  }
+  SUBCASE("sender times of 2^63 and more are treated as absent, not as negative times") {
+    Rig rig;
+    // A hostile sender: every time field set to 2^63 or more (as a signed count: negative, and its
+    // difference with any play time overflows).
+    rtp::RtpWriter writer;
+    const auto hostile_period = [&] {
+      rig.clock.advance(kPeriodUs);
+      rig.mic->period(kPeriod);
+      rig.sender->pump();
+      for (std::size_t i = rig.delivered; i < rig.wire.size(); ++i) {
+        const auto p = rtp::parse(rig.wire[i]);
+        REQUIRE(p);
+        auto extras = p.packet->extras;
+        if (extras.capture_time_us) extras.capture_time_us = std::uint64_t{1} << 63;
+        if (extras.key_down_us) extras.key_down_us = (std::uint64_t{1} << 63) | 5;
+        if (extras.key_up_us) extras.key_up_us = std::uint64_t{1} << 63;
+        const std::vector<std::byte> payload(p.packet->payload.begin(), p.packet->payload.end());
+        const auto out = writer.write(p.packet->header, extras, payload);
+        rig.wire[i].assign(out.begin(), out.end());
+      }
+      rig.deliver();
+      rig.speaker->period();
+      rig.receiver->pump();
+    };
+    rig.sender->set_talking(true);
+    for (int i = 0; i < 60; ++i) hostile_period();
+    rig.sender->set_talking(false);
+    for (int i = 0; i < 60; ++i) hostile_period();
+    const auto& log = rig.receiver_log;
+    REQUIRE(count_kind(log, jitter::FrameKind::normal) > 0);
+    CHECK(log.frames.front().start);
+    CHECK(log.frames.back().end);
+    for (const auto& f : log.frames) {
+      CHECK(f.key_down_us == -1);
+      CHECK(f.capture_us == -1);
+    }
+  }
+  SUBCASE("a new session starts with a fresh delay: half-speed audio before it does not delay its talk-start") {
+    // Rig `fresh` is told of the new session, `kept` is not; both first hear 0.8 s of audio
+    // delivered at half speed (each packet 20 ms later than the one before), from the same SSRC
+    // as the talk that follows.
+    const auto talk_start_us = [](bool new_session) {
+      Rig rig;
+      rig.sender->set_talking(true);
+      std::size_t next = 0;
+      for (int i = 0; i < 600; ++i) {
+        rig.clock.advance(kPeriodUs);
+        rig.mic->period(kPeriod);
+        if (i == 300) rig.sender->set_talking(false);
+        rig.sender->pump();
+        if (i % 15 == 0 && next < rig.wire.size()) rig.receiver->on_datagram(rig.wire[next++], rig.from);
+        rig.speaker->period();
+        rig.receiver->pump();
+      }
+      rig.delivered = next;
+      for (int i = 0; i < 400; ++i) rig.period();
+      const auto poisoned = rig.receiver->jitter_buffer().target_delay_us();
+      if (new_session) rig.receiver->new_session();
+      rig.receiver_log.frames.clear();
+      const auto key_down = rig.clock.now_us();
+      rig.sender->set_talking(true);
+      for (int i = 0; i < 60; ++i) rig.period();
+      rig.sender->set_talking(false);
+      for (int i = 0; i < 400; ++i) rig.period();
+      const auto& frames = rig.receiver_log.frames;
+      const auto first = std::find_if(frames.begin(), frames.end(), [](const auto& f) { return f.start; });
+      REQUIRE(first != frames.end());
+      MESSAGE(std::string(new_session ? "new session" : "same session") << ": target after half-speed audio "
+                                                             << poisoned / 1000.0 << " ms, talk-start "
+                                                             << (first->play_us - key_down) / 1000.0 << " ms");
+      return first->play_us - key_down;
+    };
+    const auto kept = talk_start_us(false);
+    const auto fresh = talk_start_us(true);
+    CHECK(fresh + 50'000 < kept);
   }
   SUBCASE("gated: packets wait for the floor, then play; a cut ends the burst with its cause") {
     Rig rig(2, /*gated=*/true);

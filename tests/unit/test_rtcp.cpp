@@ -396,6 +396,28 @@ TEST_CASE("ReceptionStatistics") {
     CHECK(s.jitter() == 0);  // decays back once arrivals are regular
     CHECK(s.report_block(1, 0)->jitter == 0);
   }
+  SUBCASE("the jitter's mean and maximum leave out each talk spurt's first packet, as Wireshark does") {
+    ReceptionStatistics s(48000, 1);
+    std::uint32_t ts = 0;
+    std::int64_t arrival = 1'000'000;
+    const auto next = [&](std::int64_t late_us, bool marker = false) {
+      s.on_packet(static_cast<std::uint16_t>(ts / kFrameTs), ts, arrival + late_us, marker);
+      ts += kFrameTs;
+      arrival += kFrameUs;
+    };
+    next(0, true);
+    next(0);
+    next(10'000);  // J = 30 units
+    next(0);       // J = 58
+    CHECK(s.jitter_max() == doctest::Approx(58.125));  // 930/16: the unrounded estimate
+    CHECK(s.jitter_mean() == doctest::Approx((0 + 480 + 930) / 16.0 / 3));
+    arrival += 200'000;  // a pause the timestamps do not show: the next spurt's first pairs across it
+    next(0, true);
+    CHECK(s.jitter() > 58);   // the estimate takes it, as A.8 says
+    CHECK(s.jitter_max() == doctest::Approx(58.125));  // the statistics do not
+    next(0);
+    CHECK(s.jitter_max() > 58.125);  // the spurt's second packet carries the raised estimate
+  }
   SUBCASE("LSR and DLSR from the last sender report") {
     ReceptionStatistics s(48000, 1);
     feed(s, {1, 2});

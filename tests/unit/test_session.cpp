@@ -31,7 +31,7 @@ const Peer kPhoneB = net::parse_endpoint("10.0.0.6:40000");
 const Peer kCamera = net::parse_endpoint("10.0.0.2:5004");
 const std::string kSerial = "SN-0001";
 
-control::Message msg(std::uint32_t session_id, control::Body body, std::uint32_t sequence = 1) {
+control::Message msg(std::uint64_t session_id, control::Body body, std::uint32_t sequence = 1) {
   return {control::kVersion, session_id, sequence, std::move(body)};
 }
 
@@ -64,6 +64,7 @@ CameraSessionConfig camera_config(std::string_view model = "indoor-gen2") {
   CameraSessionConfig c;
   c.model = *find_camera_model(model);
   c.serial = kSerial;
+  c.session_ids = [n = std::uint64_t{0}]() mutable { return ++n; };  // 1, 2, ...: readable tests
   return c;
 }
 
@@ -74,8 +75,19 @@ struct CameraRig {
 
   explicit CameraRig(CameraSessionConfig config = camera_config()) : camera(std::move(config), 0) {}
 
-  Output receive(control::Body body, const Peer& from = kPhoneA, std::optional<std::uint32_t> session = {}) {
+  // A START without a cookie first fetches one (START, RETRY), as a client does, and then repeats
+  // itself with it: the tests below are about what happens after the address is validated.
+  Output receive(control::Body body, const Peer& from = kPhoneA, std::optional<std::uint64_t> session = {}) {
+    if (auto* start = std::get_if<control::LiveViewStart>(&body); start && !start->cookie.present)
+      start->cookie = cookie_for(from);
     return camera.on_message(msg(session.value_or(camera.session_id()), std::move(body)), from, now);
+  }
+  // The cookie from the camera's RETRY; absent when it sends none (offline, or out of answers).
+  control::Cookie cookie_for(const Peer& from) {
+    const Output out = camera.on_message(msg(0, control::LiveViewStart{}), from, now);
+    CHECK(out.events.empty());
+    const auto* retry = body_of<control::Retry>(out);
+    return retry ? retry->cookie : control::Cookie{};
   }
   Output open(const Peer& from = kPhoneA) { return receive(control::LiveViewStart{}, from, 0); }
   Output request(std::uint32_t burst) { return receive(control::TalkRequest{burst}); }
@@ -200,14 +212,15 @@ TEST_CASE("CameraSession") {
         {"second peer", true, kPhoneB, "", control::kVersion, RejectReason::busy, 0, "session_reject"},
         {"second peer, other camera", true, kPhoneB, "SN-9999", control::kVersion, RejectReason::unknown_camera, 0,
          "session_reject"},
-        {"newer protocol", false, kPhoneA, "", 2, RejectReason::unsupported_version, 0, "session_reject"},
+        {"newer protocol", false, kPhoneA, "", control::kVersion + 1, RejectReason::unsupported_version, 0,
+         "session_reject"},
     };
     for (const auto& row : rows) {
       CAPTURE(row.what);
       CameraRig rig;
       if (row.already_open_by_a) rig.open();
       rig.now = 2 * kSec;
-      control::Message start = msg(0, control::LiveViewStart{row.camera_id});
+      control::Message start = msg(0, control::LiveViewStart{row.camera_id, rig.cookie_for(row.from)});
       start.version = row.version;
       const Output out = rig.camera.on_message(start, row.from, rig.now);
       REQUIRE(out.send.size() == 1);
@@ -241,7 +254,7 @@ TEST_CASE("CameraSession") {
 
   SUBCASE("accept event names the session and the peer; session ids count up; no-speaker capabilities") {
     auto config = camera_config("indoor");
-    config.first_session_id = 41;
+    config.session_ids = [n = std::uint64_t{40}]() mutable { return ++n; };
     CameraRig rig(config);
     const Output first = rig.open();
     const auto* e = find_event(first, "session_accept");
@@ -362,20 +375,6 @@ TEST_CASE("CameraSession") {
     }
   }
 
-  SUBCASE("speaker taken by another protocol's talker: speaker_busy until it is free") {
-    CameraRig rig(camera_config("indoor-gen2"));
-    rig.open();
-    rig.now = 1 * kSec;
-    rig.camera.set_speaker_taken(true);
-    const Output busy = rig.request(1);
-    REQUIRE(body_of<control::TalkDenied>(busy) != nullptr);
-    CHECK(body_of<control::TalkDenied>(busy)->reason == DenyReason::speaker_busy);
-    CHECK_FALSE(rig.camera.floor_held());
-    rig.camera.set_speaker_taken(false);
-    const Output free = rig.request(2);
-    CHECK(body_of<control::TalkGranted>(free) != nullptr);
-    CHECK(rig.camera.floor_held());
-  }
   SUBCASE("talk floor: release, stale requests and releases, a newer burst, half duplex") {
     auto config = camera_config();
     config.half_duplex = true;
@@ -450,6 +449,18 @@ TEST_CASE("CameraSession") {
         CHECK(rig.release(row.held).events.size() == 1);  // the held burst still has the floor
       }
     }
+  }
+
+  SUBCASE("talk request while another front end talks: speaker_busy until it lets go") {
+    CameraRig rig(camera_config("indoor-gen2"));
+    rig.open();
+    rig.now = 1 * kSec;
+    rig.camera.set_speaker_busy(true);
+    const auto* denied = body_of<control::TalkDenied>(rig.request(3));
+    REQUIRE(denied != nullptr);
+    CHECK(denied->reason == DenyReason::speaker_busy);
+    rig.camera.set_speaker_busy(false);
+    CHECK(body_of<control::TalkGranted>(rig.request(4)) != nullptr);
   }
 
   SUBCASE("the session cap: warning, end, cutoff when talking, floor freed") {
@@ -605,7 +616,7 @@ TEST_CASE("CameraSession") {
                                        control::TalkGranted{1}};
     std::uint64_t ignored = 0;
     for (const auto& body : while_off) {
-      CHECK(rig.receive(body, kPhoneA, 1).send.empty());
+      CHECK(rig.camera.on_message(msg(1, body), kPhoneA, rig.now).send.empty());
       CHECK(rig.camera.counters().ignored_offline == ++ignored);
     }
     CHECK(rig.run_until(15 * kSec - kTick).send.empty());
@@ -641,11 +652,16 @@ TEST_CASE("CameraSession") {
 
   SUBCASE("every message carries the next camera sequence number") {
     CameraRig rig;
-    Output all = rig.open();
-    all.append(rig.open(kPhoneB));
+    Output all;
+    for (const auto& from : {kPhoneA, kPhoneB}) {
+      all.append(rig.camera.on_message(msg(0, control::LiveViewStart{}), from, 0));  // RETRY
+      REQUIRE(body_of<control::Retry>(all, all.send.size() - 1) != nullptr);
+      const auto cookie = body_of<control::Retry>(all, all.send.size() - 1)->cookie;
+      all.append(rig.camera.on_message(msg(0, control::LiveViewStart{"", cookie}), from, 0));  // ACCEPT, REJECT
+    }
     all.append(rig.request(1));
     all.append(rig.run_until(2 * kSec));
-    REQUIRE(all.send.size() == 5);
+    REQUIRE(all.send.size() == 7);
     for (std::size_t i = 0; i < all.send.size(); ++i) CHECK(all.send[i].message.sequence == i + 1);
   }
 }
@@ -1218,4 +1234,108 @@ TEST_CASE("ClientSession gives up on a camera that never answers") {
     CHECK(starts > 0);
     CHECK(s.counters().start_timeouts == 1);
   }
+}
+
+TEST_CASE("CameraSession: no session before the address is proven") {
+  SUBCASE("a START without a cookie gets a small RETRY only: no session, no log line") {
+    CameraRig rig;
+    const Output out = rig.camera.on_message(msg(0, control::LiveViewStart{}), kPhoneA, 0);
+    REQUIRE(out.send.size() == 1);
+    CHECK(out.send[0].to == kPhoneA);
+    CHECK(out.send[0].message.session_id == 0);
+    const auto* retry = body_of<control::Retry>(out);
+    REQUIRE(retry != nullptr);
+    CHECK(retry->cookie.present);
+    CHECK(out.events.empty());
+    CHECK(out.actions.empty());
+    CHECK_FALSE(rig.camera.session_open());
+    CHECK(rig.camera.counters().retries == 1);
+  }
+  SUBCASE("the cookie opens a session only from the address and port it was issued to, for 10 to 20 s") {
+    CameraRig rig;
+    const control::Cookie cookie = rig.cookie_for(kPhoneA);
+    const Peer other_port = net::parse_endpoint("10.0.0.5:40001");
+    for (const auto& from : {kPhoneB, other_port}) {
+      CAPTURE(net::to_string(from));
+      const Output out = rig.camera.on_message(msg(0, control::LiveViewStart{"", cookie}), from, 0);
+      CHECK(body_of<control::Retry>(out) != nullptr);
+      CHECK_FALSE(rig.camera.session_open());
+    }
+    control::Cookie forged = cookie;
+    forged.bytes[3] ^= std::byte{1};
+    CHECK(body_of<control::Retry>(rig.camera.on_message(msg(0, control::LiveViewStart{"", forged}), kPhoneA, 0)));
+    CHECK(rig.camera.counters().bad_cookies == 3);
+    // Issued in slot 0 (0..10 s): still good at 19.99 s, stale from 20 s.
+    const Output late = rig.camera.on_message(msg(0, control::LiveViewStart{"", cookie}), kPhoneA, 20 * kSec);
+    CHECK(body_of<control::Retry>(late) != nullptr);
+    const Output in_time = rig.camera.on_message(msg(0, control::LiveViewStart{"", cookie}), kPhoneA, 19 * kSec);
+    CHECK(body_of<control::Accept>(in_time) != nullptr);
+    CHECK(rig.camera.session_peer() == kPhoneA);
+  }
+  SUBCASE("session ids are 64 random bits by default, never 0, different per camera and session") {
+    CameraSessionConfig config = camera_config();
+    config.session_ids = nullptr;  // the CSPRNG
+    CameraRig a(config), b(config);
+    a.open();
+    b.open();
+    const std::uint64_t first = a.camera.session_id();
+    CHECK(first != 0);
+    CHECK(first != b.camera.session_id());
+    a.receive(control::SessionEnd{EndReason::client_stopped});
+    a.open();
+    CHECK(a.camera.session_id() != first);
+    // Over 3 ids, one in the upper 32 bits is all but certain (a 2^-96 chance of failing).
+    CHECK(((first | a.camera.session_id() | b.camera.session_id()) >> 32) != 0);
+  }
+  SUBCASE("answers to a source without a session are rate limited: 8 at once, then 4 a second") {
+    CameraRig rig;
+    std::size_t answered = 0;
+    for (int i = 0; i < 100; ++i)
+      answered += rig.camera.on_message(msg(0, control::LiveViewStart{}), kPhoneB, 0).send.size();
+    CHECK(answered == SourceLimits::kBurst);
+    answered = 0;
+    for (Micros t = 0; t <= 10 * kSec; t += 10 * kMs)
+      answered += rig.camera.on_message(msg(0, control::LiveViewStart{}), kPhoneB, t).send.size();
+    CHECK(answered == 40);
+    // Another source has its own answers.
+    CHECK(rig.camera.on_message(msg(0, control::LiveViewStart{}), kPhoneA, 10 * kSec).send.size() == 1);
+    CHECK(rig.camera.summary()["answers_refused"] > 900);
+  }
+  SUBCASE("log lines per source are capped, the rest counted, with a summary line at shutdown") {
+    CameraRig rig;
+    std::size_t lines = 0;
+    bool said_counted = false;
+    for (Micros t = 0; t < 600 * kSec; t += kSec) {
+      const Output out = rig.camera.on_other_version(1, kPhoneB, t);
+      lines += out.events.size();
+      for (const auto& e : out.events) said_counted = said_counted || e.fields.contains("further_lines");
+    }
+    CHECK(lines == SourceLimits::kLinesPerSource);
+    CHECK(said_counted);
+    const Output stop = rig.camera.shutdown(600 * kSec);
+    const auto* e = find_event(stop, "log_suppressed");
+    REQUIRE(e != nullptr);
+    CHECK(e->fields["lines"] == 600 - SourceLimits::kLinesPerSource);
+  }
+}
+
+TEST_CASE("ClientSession: RETRY") {
+  ClientRig rig(client_config(false, kSerial));
+  rig.client.start(0);
+  control::Cookie cookie;
+  cookie.present = true;
+  cookie.bytes[0] = std::byte{0x5a};
+  rig.now = 30 * kMs;
+  const Output again = rig.receive(control::Retry{cookie}, 0);
+  const auto* start = body_of<control::LiveViewStart>(again);
+  REQUIRE(start != nullptr);
+  CHECK(start->cookie == cookie);
+  CHECK(start->camera_id == kSerial);
+  CHECK(rig.client.state() == ClientSession::State::starting);
+  CHECK(rig.receive(control::Retry{cookie}, 0).send.empty());  // a duplicate RETRY: answered already
+  // Repeats carry the cookie too.
+  const Output repeat = rig.run_until(600 * kMs);
+  REQUIRE(body_of<control::LiveViewStart>(repeat) != nullptr);
+  CHECK(body_of<control::LiveViewStart>(repeat)->cookie == cookie);
+  CHECK(rig.client.counters().retries == 1);
 }

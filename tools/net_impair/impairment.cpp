@@ -7,6 +7,14 @@
 #include <stdexcept>
 
 namespace pttcam::impair {
+
+std::uint64_t parse_seed(std::string_view text) {
+  std::uint64_t seed = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+    throw std::invalid_argument("must be a whole number from 0 to 18446744073709551615, not '" + std::string(text) + "'");
+  return seed;
+}
 namespace {
 
 constexpr double kMaxMs = 60'000;

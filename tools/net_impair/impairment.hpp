@@ -56,6 +56,10 @@ LinkSpec parse_link_spec(std::string_view text);
 // parse_link_spec(describe(s)) == s.
 std::string describe(const LinkSpec& spec);
 
+// --seed: a whole number from 0 to 2^64 - 1, in decimal, nothing else. Throws std::invalid_argument
+// with a one-line message quoting the text.
+std::uint64_t parse_seed(std::string_view text);
+
 // Mixes the run's seed with the direction, so the two directions draw independent streams.
 std::uint64_t direction_seed(std::uint64_t seed, Direction direction) noexcept;
 

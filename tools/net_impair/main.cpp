@@ -304,14 +304,6 @@ void print_summary(const nlohmann::ordered_json& s) {
   }
 }
 
-std::uint64_t parse_seed(const std::string& text) {
-  std::uint64_t seed = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
-    throw std::invalid_argument("must be a whole number from 0 to 18446744073709551615, not '" + text + "'");
-  return seed;
-}
-
 // --to and --copy-to: somewhere packets can be sent.
 Udp::endpoint concrete_endpoint(const std::string& text) {
   const auto ep = net::parse_endpoint(text);
@@ -339,7 +331,7 @@ int run(int argc, char** argv) {
       ->check(concrete);
   app.add_option("--port-file", port_file, "Write the bound port here once listening");
   app.add_option("--seed", seed_text, "Seed of the impairment model (same seed, same fates)")
-      ->check(cli::parsed_by("N", [](const std::string& t) { (void)parse_seed(t); }))
+      ->check(cli::parsed_by("N", [](const std::string& t) { (void)impair::parse_seed(t); }))
       ->capture_default_str();
   app.add_option("--up", up_text, "Impairment of client -> target packets (docs/scenarios.md), e.g. loss=5,delay=40")
       ->check(link_rule());
@@ -351,7 +343,7 @@ int run(int argc, char** argv) {
   if (!both_text.empty() && (!up_text.empty() || !down_text.empty()))
     throw cli::UsageError("--both sets both directions: use it alone, or --up and --down");
   if (!both_text.empty()) up_text = down_text = both_text;
-  const std::uint64_t seed = parse_seed(seed_text);
+  const std::uint64_t seed = impair::parse_seed(seed_text);
   const auto listen_ep = net::parse_endpoint(listen);
   const auto target_ep = concrete_endpoint(to);
   std::vector<Udp::endpoint> copies;

@@ -29,7 +29,8 @@ static_assert(numbered<TalkGranted>(MessageType::talk_granted));
 static_assert(numbered<TalkDenied>(MessageType::talk_denied));
 static_assert(numbered<TalkRelease>(MessageType::talk_release));
 static_assert(numbered<Keepalive>(MessageType::keepalive));
-static_assert(std::variant_size_v<Body> == static_cast<std::size_t>(MessageType::keepalive));
+static_assert(numbered<Retry>(MessageType::retry));
+static_assert(std::variant_size_v<Body> == static_cast<std::size_t>(MessageType::retry));
 
 }  // namespace
 
@@ -49,6 +50,7 @@ const char* to_string(MessageType type) noexcept {
     case MessageType::talk_denied: return "talk_denied";
     case MessageType::talk_release: return "talk_release";
     case MessageType::keepalive: return "keepalive";
+    case MessageType::retry: return "retry";
   }
   return "unknown";
 }

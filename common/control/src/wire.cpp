@@ -17,8 +17,9 @@ constexpr std::size_t kVersionAt = 1;
 constexpr std::size_t kTypeAt = 2;
 constexpr std::size_t kFlagsAt = 3;
 constexpr std::size_t kSessionIdAt = 4;
-constexpr std::size_t kSequenceAt = 8;
-constexpr std::size_t kBodyLengthAt = 12;
+constexpr std::size_t kSequenceAt = 12;
+constexpr std::size_t kBodyLengthAt = 16;
+constexpr std::size_t kVersionProbeSize = 4;  // magic, version, type, flags: the same in every version
 
 using net::read_be;
 using net::u8;
@@ -67,11 +68,21 @@ class Reader {
     text.assign(reinterpret_cast<const char*>(bytes.data()), length);
     at_ += length;
   }
+  void operator()(Cookie& cookie) {
+    const std::size_t length = take(1);
+    cookie.present = length != 0;
+    if (!ok_ || (length != 0 && length != kCookieSize) || length > body_.size() - at_) {
+      ok_ = false;
+      return;
+    }
+    std::ranges::copy(body_.subspan(at_, length), cookie.bytes.begin());
+    at_ += length;
+  }
   // The fields must fill the body exactly: a longer body is not a newer, larger message.
   bool finished() const { return ok_ && at_ == body_.size(); }
 
  private:
-  std::uint32_t take(std::size_t size) {
+  std::uint64_t take(std::size_t size) {
     if (!ok_ || size > body_.size() - at_) {
       ok_ = false;
       return 0;
@@ -114,6 +125,16 @@ class Writer {
                            [](char c) { return static_cast<std::byte>(c); });
     at_ += text.size();
   }
+  void operator()(const Cookie& cookie) {
+    const std::size_t length = cookie.present ? kCookieSize : 0;
+    put(static_cast<std::uint8_t>(length), 1);
+    if (!ok_ || length > out_.size() - at_) {
+      ok_ = false;
+      return;
+    }
+    std::ranges::copy(std::span(cookie.bytes).first(length), out_.begin() + static_cast<std::ptrdiff_t>(at_));
+    at_ += length;
+  }
   bool ok() const { return ok_; }
   std::size_t position() const { return at_; }
 
@@ -139,6 +160,9 @@ void fields(Io& io, B& b) {
   using T = std::remove_const_t<B>;
   if constexpr (std::is_same_v<T, LiveViewStart>) {
     io(b.camera_id);
+    io(b.cookie);
+  } else if constexpr (std::is_same_v<T, Retry>) {
+    io(b.cookie);
   } else if constexpr (std::is_same_v<T, Accept>) {
     io(b.session_limit_ms);
     io(b.remaining_ms);
@@ -192,13 +216,13 @@ DecodeResult decode(std::span<const std::byte> datagram) noexcept {
     result.error = error;
     return result;
   };
-  if (datagram.size() < kHeaderSize) return fail(DecodeError::too_short);
+  if (datagram.size() < kVersionProbeSize) return fail(DecodeError::too_short);
   if (u8(datagram, 0) != kMagic) return fail(DecodeError::bad_magic);
-  // Every version keeps bytes 0..13 in this layout, so these are meaningful for an answer.
   result.version = u8(datagram, kVersionAt);
-  result.session_id = read_be(datagram, kSessionIdAt, 4);
-  result.sequence = read_be(datagram, kSequenceAt, 4);
   if (result.version != kVersion) return fail(DecodeError::unsupported_version);
+  if (datagram.size() < kHeaderSize) return fail(DecodeError::too_short);
+  result.session_id = read_be(datagram, kSessionIdAt, 8);
+  result.sequence = static_cast<std::uint32_t>(read_be(datagram, kSequenceAt, 4));
 
   const std::uint8_t flags = u8(datagram, kFlagsAt);
   if ((flags & ~kFlagAuthTag) != 0) return fail(DecodeError::bad_flags);
@@ -235,7 +259,7 @@ std::span<const std::byte> MessageWriter::write(const Message& message) noexcept
   out[kVersionAt] = std::byte{message.version};
   out[kTypeAt] = static_cast<std::byte>(type_of(message.body));
   out[kFlagsAt] = std::byte{0};
-  write_be(out, kSessionIdAt, message.session_id, 4);
+  write_be(out, kSessionIdAt, message.session_id, 8);
   write_be(out, kSequenceAt, message.sequence, 4);
 
   Writer writer(out, kHeaderSize);

@@ -37,7 +37,9 @@ BurstClock::Sample BurstClock::start(std::int64_t seq, std::uint32_t timestamp, 
     floors_size_ = std::min(floors_size_ + 1, kFloorBursts);
   }
   previous_ = std::move(current_);
-  Anchor& a = current_.emplace();
+  // From a value, not emplace(): clang 14 judges Anchor not default-constructible while BurstClock
+  // (which declares it with default member initialisers) is still incomplete.
+  Anchor& a = current_.emplace(Anchor{});
   a.fastest_on_timeline_us = t;
   if (floors_size_ > 0) {
     const Micros before = *std::min_element(floors_.begin(), floors_.begin() + static_cast<std::ptrdiff_t>(floors_size_));

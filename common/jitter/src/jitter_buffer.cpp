@@ -16,6 +16,10 @@ void JitterBuffer::restart_stream() noexcept {
   if (ssrc_) new_stream(*ssrc_);
 }
 
+void JitterBuffer::forget_stream() noexcept { ssrc_.reset(); }
+
+// Nothing learned from another stream shapes this one: a stranger's (or the previous session's)
+// slow or jittery audio must not raise the delay, or the FEC headroom, of the next talker.
 void JitterBuffer::new_stream(std::uint32_t ssrc) noexcept {
   if (ssrc_) ++counters_.stream_changes;
   ssrc_ = ssrc;
@@ -24,6 +28,10 @@ void JitterBuffer::new_stream(std::uint32_t ssrc) noexcept {
   jitter_.restart();
   seq_ = rtp::SeqUnwrapper{};
   newest_seq_.reset();
+  estimator_ = DelayEstimator(estimator_.config());
+  loss_rate_ = loss_rate_at_last_packet_ = 0;
+  recovery_depth_ = 0;
+  above_floor_us_ = 0;
 }
 
 void JitterBuffer::observe_timing(std::int64_t seq, const IncomingPacket& p, Micros arrival_us, bool idle) noexcept {

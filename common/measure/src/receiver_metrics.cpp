@@ -224,7 +224,18 @@ nlohmann::json packet_counts(const media::Receiver& r) {
           {"late", pc.late},
           {"lost", pc.lost},
           {"reordered", pc.reordered},
-          {"interarrival_jitter_ms", pc.interarrival_jitter_us / 1000.0}};
+          {"burst_jitter_ms", pc.interarrival_jitter_us / 1000.0}};
+}
+
+// RFC 3550 A.8 jitter of the stream playing, over every packet (pauses too), from the kernel's
+// arrival stamps: the last value is what our receiver reports carry; mean and max as packet
+// analysers show them.
+nlohmann::json reception_jitter(const media::Receiver& r) {
+  const auto* s = r.reception();
+  const auto ms = [s](double units) { return s ? units * 1000.0 / s->clock_rate() : 0.0; };
+  return {{"interarrival_jitter_ms", ms(s ? s->jitter() : 0)},
+          {"interarrival_jitter_mean_ms", ms(s ? s->jitter_mean() : 0)},
+          {"interarrival_jitter_max_ms", ms(s ? s->jitter_max() : 0)}};
 }
 
 nlohmann::json playout_counts(const media::Receiver& r) {
@@ -266,6 +277,7 @@ nlohmann::json ReceiverMetrics::summary(const media::Receiver& receiver) const {
   const auto& ts = analyzer_.talk_start();
   auto s = packet_counts(receiver);
   s.update(playout_counts(receiver));
+  s.update(reception_jitter(receiver));
   s["mouth_to_ear_ms"] = {
       {"p50", m2e.percentile(50)}, {"p95", m2e.percentile(95)}, {"p99", m2e.percentile(99)}, {"max", m2e.max()}};
   s["talk_start_ms"] = {{"p50", ts.percentile(50)}, {"max", ts.max()}};

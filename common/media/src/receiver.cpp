@@ -27,6 +27,14 @@ jitter::JitterBuffer::Config jitter_config(const Receiver::Options& o) {
 // to 48 kHz plus the resampler's tail at a burst's end.
 constexpr std::size_t kPcmBufferSamples = jitter::JitterBuffer::kMaxPayload * 6 + 4096;
 
+// A sender's time from an RTP header extension (microseconds on its monotonic clock) as a signed
+// count, or absent when it is out of range: the wire's 64 bits are hostile, and a value of 2^63 or
+// more would turn negative and overflow the subtractions that measure latency.
+std::optional<Micros> wire_time_us(std::optional<std::uint64_t> t) noexcept {
+  if (!t || *t > static_cast<std::uint64_t>(jitter::kMaxDurationUs)) return std::nullopt;
+  return static_cast<Micros>(*t);
+}
+
 Micros samples_us(std::size_t samples) noexcept {
   return static_cast<Micros>(samples) * 1'000'000 / audio::kSampleRate;
 }
@@ -114,8 +122,14 @@ void Receiver::drop(Dropped fact) {
 // then the playout starts over as for a new stream, with the held packet first. A jump that is
 // never confirmed was a stray packet: it stays dropped. False: the packet is held, not played.
 bool Receiver::admit_source(const rtp::RtpHeader& h, int clock_hz, std::span<const std::byte> datagram,
-                            const Endpoint& from, Micros now) {
+                            const Endpoint& from, Micros now, Micros arrival) {
   if (replaying_) return true;
+  if (new_session_ && !(in_burst_ || playout_.in_burst() || playout_.waiting())) {
+    new_session_ = false;
+    source_.reset();  // the next stream is chosen afresh ("first")
+    playout_.forget_stream();
+    loss_ssrc_.reset();
+  }
   if (source_ && source_ssrc_ != h.ssrc) {
     // Two senders at once: the one playing keeps the speaker until its burst has ended.
     if (in_burst_ || playout_.in_burst() || playout_.waiting()) {
@@ -141,7 +155,7 @@ bool Receiver::admit_source(const rtp::RtpHeader& h, int clock_hz, std::span<con
     observer_.on_stream_chosen(chosen);
   }
   const auto restarts = source_->restarts();
-  if (!source_->on_packet(h.sequence, h.timestamp, now)) {
+  if (!source_->on_packet(h.sequence, h.timestamp, arrival, h.marker)) {
     ++counters_.sequence_jumps;
     held_size_ = std::min(datagram.size(), held_.size());
     std::copy_n(datagram.begin(), held_size_, held_.begin());
@@ -235,7 +249,8 @@ bool Receiver::pcm_packet(const rtp::RtpPacket& p, rtp::RtpHeader& scaled, jitte
   return true;
 }
 
-void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& from) {
+void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& from,
+                           std::optional<std::int64_t> arrival_us) {
   ++counters_.datagrams;
   if (rtp::is_rtcp(datagram)) {
     on_rtcp(datagram, from);
@@ -266,11 +281,11 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   in.timestamp = header.timestamp;
   in.marker = header.marker;
   in.end_of_burst = p.extras.end_of_burst;
-  if (p.extras.capture_time_us) in.capture_us = static_cast<jitter::Micros>(*p.extras.capture_time_us);
+  in.capture_us = wire_time_us(p.extras.capture_time_us);
   const Micros now = clock_.now_us();
   // RTCP reports the interarrival jitter in the stream's own timestamp units (RFC 3550 A.8).
   const int clock_hz = pcm ? pcm->decoder.format().clock_rate : static_cast<int>(jitter::kRtpClockHz);
-  if (!admit_source(p.header, clock_hz, datagram, from, now)) return;
+  if (!admit_source(p.header, clock_hz, datagram, from, now, std::min(now, arrival_us.value_or(now)))) return;
   pcm_path_ = pcm;
   // pttcam's sender names each burst (burst start timestamp on every packet) and flags its end;
   // a standard sender's bursts are found from its timestamps and arrival gaps instead.
@@ -289,8 +304,8 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   const auto result = playout_.insert(in, now);
   PacketInfo said{in.sequence, in.timestamp, p.extras.burst_start_ts, {}, {}, in.capture_us, now};
   PacketInfo& info = result == jitter::InsertResult::accepted ? remember(in, p.extras.burst_start_ts, now) : said;
-  if (p.extras.key_down_us) info.key_down_us = static_cast<Micros>(*p.extras.key_down_us);
-  if (p.extras.key_up_us) info.key_up_us = static_cast<Micros>(*p.extras.key_up_us);
+  if (const auto t = wire_time_us(p.extras.key_down_us)) info.key_down_us = t;
+  if (const auto t = wire_time_us(p.extras.key_up_us)) info.key_up_us = t;
   observer_.on_arrived({header, info, result, in.marker});
   if (red) insert_copies(*red, p, in, now);
   pump();  // a burst may be due now

@@ -39,6 +39,32 @@ Sender::Sender(std::unique_ptr<audio::Capture> capture, const codec::OpusSetting
   lookahead_us_ = static_cast<std::int64_t>(encoder_.lookahead_samples()) * 1'000'000 / audio::kSampleRate;
 }
 
+void Sender::use_pcm(const codec::PcmFormat& format, std::uint8_t payload_type) {
+  pcm_encoder_.emplace(codec::PcmEncoder::create(format));
+  resampler_.emplace(codec::Resampler::create(audio::kSampleRate, format.clock_rate));
+  resampled_.resize(resampler_->max_output(codec::kMaxFrameSamples) + resampler_->max_output(audio::kSampleRate / 10));
+  pcm_buf_.resize(resampled_.size() * format.bytes_per_sample());
+  rtp_rate_ = format.clock_rate;
+  pcm_payload_type_ = payload_type;
+  header_.payload_type = payload_type;
+  lookahead_us_ = 0;  // no codec delay; the resampler's is a fraction of a millisecond
+}
+
+std::uint32_t Sender::to_rtp_units(std::uint64_t samples_48k) const noexcept {
+  return static_cast<std::uint32_t>(samples_48k * static_cast<std::uint64_t>(rtp_rate_) / audio::kSampleRate);
+}
+
+std::optional<std::pair<std::size_t, std::uint32_t>> Sender::encode_pcm(std::span<const float> pcm, bool last) {
+  const auto r = resampler_->process(pcm, resampled_);
+  std::size_t n = r.produced;
+  // The burst ends: the filter's tail goes with the last packet, and the next burst starts afresh.
+  if (last) n += resampler_->drain(std::span<float>(resampled_).subspan(n));
+  if (n == 0) return std::pair<std::size_t, std::uint32_t>{0, 0};
+  const auto bytes = pcm_encoder_->encode(std::span<const float>(resampled_.data(), n), pcm_buf_);
+  if (!bytes) return std::nullopt;
+  return std::pair<std::size_t, std::uint32_t>{*bytes, static_cast<std::uint32_t>(n)};
+}
+
 Sender::~Sender() {
   if (capture_) capture_->stop();
 }
@@ -159,7 +185,7 @@ bool Sender::open_cold_microphone() {
 void Sender::start_burst_timestamp(std::int64_t capture_us) {
   ++stats_.bursts;
   const auto elapsed = static_cast<std::uint64_t>(std::max<std::int64_t>(0, capture_us - start_us_));
-  const auto ts = timestamp_base_ + static_cast<std::uint32_t>(elapsed * audio::kSampleRate / 1'000'000);
+  const auto ts = timestamp_base_ + static_cast<std::uint32_t>(elapsed * static_cast<std::uint64_t>(rtp_rate_) / 1'000'000);
   header_.timestamp = rtp::is_newer_ts(ts, next_timestamp_) ? ts : next_timestamp_;
   burst_start_ts_ = header_.timestamp;
   burst_first_capture_us_ = capture_us;
@@ -173,11 +199,11 @@ void Sender::start_burst_timestamp(std::int64_t capture_us) {
 bool Sender::follow_capture_time(std::int64_t capture_us, std::size_t frame_samples) {
   const std::int64_t ts_elapsed_us =
       static_cast<std::int64_t>(static_cast<std::uint32_t>(header_.timestamp - burst_start_ts_)) * 1'000'000 /
-      audio::kSampleRate;
+      rtp_rate_;
   const std::int64_t gap_us = (capture_us - burst_first_capture_us_) - ts_elapsed_us;
   const auto frame_us = static_cast<std::int64_t>(frame_samples) * 1'000'000 / audio::kSampleRate;
   if (gap_us <= frame_us) return false;
-  const auto gap_samples = static_cast<std::uint32_t>(gap_us * audio::kSampleRate / 1'000'000);
+  const auto gap_samples = static_cast<std::uint32_t>(gap_us * rtp_rate_ / 1'000'000);
   header_.timestamp += gap_samples;
   ++stats_.timestamp_jumps;
   observer_.on_capture_stall(CaptureStall{header_.ssrc, stats_.bursts, header_.sequence, header_.timestamp,
@@ -188,30 +214,25 @@ bool Sender::follow_capture_time(std::int64_t capture_us, std::size_t frame_samp
 void Sender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& f) {
   const bool jumped = !f.first && follow_capture_time(f.capture_us, pcm.size());
   if (f.first) start_burst_timestamp(f.capture_us);
-  if (const auto bytes = encoder_.encode(pcm, opus_buf_)) {
-    header_.marker = f.first;
+  std::uint32_t advance = to_rtp_units(pcm.size());  // RTP timestamp units this frame covers
+  std::optional<rtp::RedPacker::Packed> packed;
+  if (pcm_encoder_) {
+    if (const auto encoded = encode_pcm(pcm, f.last)) {
+      const auto& [bytes, samples] = *encoded;
+      advance = samples;  // every resampled sample is sent: timestamps count them, not the clock
+      packed = rtp::RedPacker::Packed{std::span<const std::byte>(pcm_buf_.data(), bytes), pcm_payload_type_, 0};
+    }
+  } else if (const auto bytes = encoder_.encode(pcm, opus_buf_)) {
     // No RFC 2198 copies across a jump: a receiver places a copy by its timestamp offset in
     // whole frames, which a jump no longer is.
-    const auto packed = red_.pack(std::span<const std::byte>(opus_buf_.data(), *bytes), header_.timestamp,
-                                  f.first || jumped, kPayloadRoom);
-    header_.payload_type = packed.payload_type;
-    stats_.redundant_copies += packed.copies;
-    rtp::RtpExtras extras;
-    // The decoder's output lags the encoder's input by the encoder lookahead, so the first sample
-    // the receiver plays from this packet was captured that much before the frame's first sample.
-    extras.capture_time_us = static_cast<std::uint64_t>(f.capture_us - lookahead_us_);
-    extras.end_of_burst = f.last;
-    extras.burst_start_ts = burst_start_ts_;
-    if (f.first) extras.key_down_us = static_cast<std::uint64_t>(key_down_us_);
-    if (f.last) extras.key_up_us = static_cast<std::uint64_t>(key_up_us_);
-    const auto datagram = writer_.write(header_, extras, packed.payload);
-    send_(datagram);
-    ++stats_.frames_sent;
-    ++stats_.rtp_packets;
-    stats_.rtp_payload_octets += packed.payload.size();
-    stats_.bytes_sent += datagram.size();
-    if (f.last) keep_end_repeat(header_, extras, packed.payload);
-    report(f, f.capture_us);
+    packed = red_.pack(std::span<const std::byte>(opus_buf_.data(), *bytes), header_.timestamp, f.first || jumped,
+                       kPayloadRoom);
+  }
+  // A frame the resampler's filter delay swallowed whole (frames of 10 ms and more never are)
+  // sends nothing and uses no sequence number.
+  if (packed && packed->payload.empty()) return;
+  if (packed) {
+    send_packet(*packed, f);
   } else {
     ++stats_.encode_errors;
   }
@@ -219,8 +240,30 @@ void Sender::send_frame(std::span<const float> pcm, const ptt::FrameFlags& f) {
   // Sequence numbers stay continuous across bursts; a failed encode still uses its number so
   // the receiver sees the gap as a loss.
   ++header_.sequence;
-  header_.timestamp += static_cast<std::uint32_t>(pcm.size());
+  header_.timestamp += advance;
   next_timestamp_ = header_.timestamp;
+}
+
+void Sender::send_packet(const rtp::RedPacker::Packed& packed, const ptt::FrameFlags& f) {
+  header_.marker = f.first;
+  header_.payload_type = packed.payload_type;
+  stats_.redundant_copies += packed.copies;
+  rtp::RtpExtras extras;
+  // The decoder's output lags the encoder's input by the encoder lookahead, so the first sample
+  // the receiver plays from this packet was captured that much before the frame's first sample.
+  extras.capture_time_us = static_cast<std::uint64_t>(f.capture_us - lookahead_us_);
+  extras.end_of_burst = f.last;
+  extras.burst_start_ts = burst_start_ts_;
+  if (f.first) extras.key_down_us = static_cast<std::uint64_t>(key_down_us_);
+  if (f.last) extras.key_up_us = static_cast<std::uint64_t>(key_up_us_);
+  const auto datagram = writer_.write(header_, extras, packed.payload);
+  send_(datagram);
+  ++stats_.frames_sent;
+  ++stats_.rtp_packets;
+  stats_.rtp_payload_octets += packed.payload.size();
+  stats_.bytes_sent += datagram.size();
+  if (f.last) keep_end_repeat(header_, extras, packed.payload);
+  report(f, f.capture_us);
 }
 
 // A burst's end packet goes out kEndRepeats more times, flagged as repeats.
@@ -237,7 +280,7 @@ void Sender::keep_end_repeat(const rtp::RtpHeader& header, rtp::RtpExtras extras
 
 std::uint32_t Sender::rtp_timestamp_at(std::int64_t now_us) const noexcept {
   const auto elapsed = static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_us - start_us_));
-  return timestamp_base_ + static_cast<std::uint32_t>(elapsed * audio::kSampleRate / 1'000'000);
+  return timestamp_base_ + static_cast<std::uint32_t>(elapsed * static_cast<std::uint64_t>(rtp_rate_) / 1'000'000);
 }
 
 void Sender::report(const ptt::FrameFlags& f, std::int64_t capture_us) {

@@ -277,7 +277,8 @@ std::uint32_t ReceptionStatistics::to_timestamp_units(std::int64_t us) const noe
   return static_cast<std::uint32_t>(seconds * clock_rate_ + rest * clock_rate_ / 1'000'000);
 }
 
-bool ReceptionStatistics::on_packet(std::uint16_t seq, std::uint32_t rtp_timestamp, std::int64_t arrival_us) noexcept {
+bool ReceptionStatistics::on_packet(std::uint16_t seq, std::uint32_t rtp_timestamp, std::int64_t arrival_us,
+                                    bool marker) noexcept {
   if (!started_) {
     started_ = true;
     init_sequence(seq);
@@ -320,9 +321,18 @@ bool ReceptionStatistics::on_packet(std::uint16_t seq, std::uint32_t rtp_timesta
     const std::int64_t magnitude = d < 0 ? -static_cast<std::int64_t>(d) : d;
     const std::int64_t next = static_cast<std::int64_t>(jitter_q4_) + magnitude - ((jitter_q4_ + 8) >> 4);
     jitter_q4_ = static_cast<std::uint32_t>(std::clamp<std::int64_t>(next, 0, std::numeric_limits<std::uint32_t>::max()));
+    if (!marker) {
+      jitter_sum_q4_ += jitter_q4_;
+      ++jitter_updates_;
+      jitter_max_q4_ = std::max(jitter_max_q4_, jitter_q4_);
+    }
   }
   last_transit_ = transit;
   return true;
+}
+
+double ReceptionStatistics::jitter_mean() const noexcept {
+  return jitter_updates_ ? static_cast<double>(jitter_sum_q4_) / 16.0 / static_cast<double>(jitter_updates_) : 0.0;
 }
 
 void ReceptionStatistics::on_sender_report(std::uint64_t ntp_timestamp, std::int64_t arrival_us) noexcept {

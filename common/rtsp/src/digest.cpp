@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cctype>
+#include <cstdio>
 #include <memory>
 #include <stdexcept>
 
@@ -173,6 +174,65 @@ DigestAuth::Verdict DigestAuth::verify(std::optional<std::string_view> authoriza
   // A right answer to an old nonce: the client knows the password and only needs a new nonce.
   if (now_us - issued->at_us > options_.nonce_lifetime_us) return Verdict::stale_nonce;
   return Verdict::ok;
+}
+
+std::optional<DigestChallenge> pick_challenge(const std::vector<std::string>& www_authenticate) {
+  std::optional<DigestChallenge> best;
+  for (const auto& value : www_authenticate) {
+    const auto p = parse_digest_params(value);
+    if (!p) continue;
+    const auto get = [&](const char* k) {
+      const auto it = p->find(k);
+      return it == p->end() ? std::string{} : it->second;
+    };
+    const auto algorithm = algorithm_named(get("algorithm"));
+    if (!algorithm || get("nonce").empty()) continue;
+    if (best && !(best->algorithm == DigestAlgorithm::md5 && *algorithm == DigestAlgorithm::sha256)) continue;
+    DigestChallenge c;
+    c.algorithm = *algorithm;
+    c.realm = get("realm");
+    c.nonce = get("nonce");
+    c.opaque = get("opaque");
+    const auto qop = get("qop");
+    for (std::size_t at = 0; at <= qop.size();) {  // "auth", "auth-int", "auth,auth-int"
+      const auto comma = std::min(qop.find(',', at), qop.size());
+      c.qop_auth = c.qop_auth || iequals(trim(std::string_view(qop).substr(at, comma - at)), "auth");
+      at = comma + 1;
+    }
+    c.stale = iequals(get("stale"), "true");
+    best = c;
+  }
+  return best;
+}
+
+std::string authorization(const DigestChallenge& c, std::string_view user, std::string_view password,
+                          std::string_view method, std::string_view uri, std::uint32_t nc, std::string_view cnonce) {
+  char nc_text[9];
+  std::snprintf(nc_text, sizeof nc_text, "%08x", nc);
+  const std::string_view qop = c.qop_auth ? "auth" : "";
+  const auto response = digest_response(c.algorithm, user, c.realm, password, method, uri, c.nonce,
+                                        c.qop_auth ? nc_text : "", c.qop_auth ? cnonce : "", qop);
+  // Quoted-strings (RFC 7616 §3.4): '"' and '\\' are escaped.
+  const auto quote = [](std::string_view text) {
+    std::string out = "\"";
+    for (const char ch : text) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    return out + '"';
+  };
+  std::string v = "Digest username=" + quote(user) + ", realm=" + quote(c.realm) + ", nonce=" + quote(c.nonce) +
+                  ", uri=" + quote(uri) + ", response=\"" + response + "\", algorithm=" + to_string(c.algorithm);
+  if (!c.opaque.empty()) v += ", opaque=" + quote(c.opaque);
+  if (c.qop_auth) v += ", qop=auth, nc=" + std::string(nc_text) + ", cnonce=\"" + std::string(cnonce) + "\"";
+  return v;
+}
+
+std::string random_nonce() {
+  std::array<unsigned char, 16> random{};
+  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1)
+    throw std::runtime_error("OpenSSL RAND_bytes failed: no client nonce");
+  return hex(random.data(), random.size());
 }
 
 }  // namespace pttcam::rtsp

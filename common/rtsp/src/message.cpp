@@ -40,14 +40,38 @@ std::vector<std::string> Request::header_list(std::string_view name) const {
   return out;
 }
 
-std::optional<std::uint32_t> Request::cseq() const noexcept {
-  const auto v = header("CSeq");
+namespace {
+
+std::optional<std::uint32_t> parse_cseq(std::optional<std::string_view> v) noexcept {
   if (!v || v->empty()) return std::nullopt;
   std::uint32_t n = 0;
   const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
   if (ec != std::errc{} || end != v->data() + v->size()) return std::nullopt;
   return n;
 }
+
+std::optional<std::string_view> find_header(const Headers& headers, std::string_view name) noexcept {
+  for (const auto& [n, v] : headers)
+    if (iequals(n, name)) return std::string_view(v);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::uint32_t> Request::cseq() const noexcept { return parse_cseq(header("CSeq")); }
+
+std::optional<std::string_view> Response::header(std::string_view name) const noexcept {
+  return find_header(headers, name);
+}
+
+std::vector<std::string> Response::header_all(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [n, v] : headers)
+    if (iequals(n, name)) out.push_back(v);
+  return out;
+}
+
+std::optional<std::uint32_t> Response::cseq() const noexcept { return parse_cseq(header("CSeq")); }
 
 const char* reason_phrase(int status) noexcept {
   switch (status) {
@@ -83,6 +107,15 @@ std::string write_response(const Response& response, std::optional<std::uint32_t
   }
   out += "\r\n";
   out += response.body;
+  return out;
+}
+
+std::string write_request(const Request& request) {
+  std::string out = request.method + " " + request.uri + " RTSP/1.0\r\n";
+  for (const auto& [n, v] : request.headers) out += n + ": " + v + "\r\n";
+  if (!request.body.empty()) out += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
+  out += "\r\n";
+  out += request.body;
   return out;
 }
 

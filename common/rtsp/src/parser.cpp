@@ -88,12 +88,20 @@ StreamParser::Item StreamParser::next() {
   const auto header_end = find_header_end(data, avail);
   if (!header_end) return error_ != ParseError::none ? fail(error_) : Item{};
   Item item;
-  item.kind = Kind::request;
-  if (const auto e = parse_head(std::string_view(data, *header_end), item.request); e != ParseError::none) return fail(e);
+  const bool response = role_ == Role::client && std::string_view(data, std::min<std::size_t>(avail, 5)) == "RTSP/";
+  item.kind = response ? Kind::response : Kind::request;
+  if (const auto e = parse_head(std::string_view(data, *header_end), item.request, response ? &item.response : nullptr);
+      e != ParseError::none)
+    return fail(e);
   std::size_t body_length = 0;
   if (const auto e = content_length(item.request, body_length); e != ParseError::none) return fail(e);
   if (avail < *header_end + body_length) return {};
   item.request.body.assign(data + *header_end, body_length);
+  if (response) {
+    item.response.headers = std::move(item.request.headers);
+    item.response.body = std::move(item.request.body);
+    item.request = {};
+  }
   pos_ += *header_end + body_length;
   scanned_ = 0;
   ++counters_.requests;
@@ -147,8 +155,8 @@ std::optional<std::size_t> StreamParser::check_header_size(std::size_t header_en
   return std::nullopt;
 }
 
-// The request line and the headers, up to the blank line.
-ParseError StreamParser::parse_head(std::string_view head, Request& r) const {
+// The request line (or a response's status line) and the headers, up to the blank line.
+ParseError StreamParser::parse_head(std::string_view head, Request& r, Response* response) const {
   std::vector<std::string_view> lines;
   for (std::size_t at = 0; at < head.size();) {
     const auto lf = head.find('\n', at);
@@ -158,7 +166,8 @@ ParseError StreamParser::parse_head(std::string_view head, Request& r) const {
     if (line.empty()) break;
     lines.push_back(line);
   }
-  if (const auto e = parse_request_line(lines.front(), r); e != ParseError::none) return e;
+  const auto e = response ? parse_status_line(lines.front(), *response) : parse_request_line(lines.front(), r);
+  if (e != ParseError::none) return e;
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const std::string_view line = lines[i];
     if (has_ctl(line)) return ParseError::bad_header;
@@ -192,6 +201,22 @@ ParseError StreamParser::parse_request_line(std::string_view line, Request& r) {
   }
   r.method = method;
   r.uri = uri;
+  return ParseError::none;
+}
+
+// Status-Line = RTSP-Version SP Status-Code SP Reason-Phrase (RFC 2326 §7.1)
+ParseError StreamParser::parse_status_line(std::string_view line, Response& r) {
+  const auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) return ParseError::bad_request_line;
+  if (line.substr(0, sp1) != "RTSP/1.0") return ParseError::unsupported_version;
+  const auto code = line.substr(sp1 + 1, 3);
+  if (code.size() != 3 || !std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return ParseError::bad_request_line;
+  const auto rest = line.substr(std::min(line.size(), sp1 + 4));
+  if (!rest.empty() && rest.front() != ' ') return ParseError::bad_request_line;
+  if (has_ctl(rest)) return ParseError::bad_request_line;
+  r.status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
+  r.reason = std::string(trim(rest));
   return ParseError::none;
 }
 

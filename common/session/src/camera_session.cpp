@@ -4,6 +4,7 @@
 #include <utility>
 #include <variant>
 
+#include "pttcam/secure/random.hpp"
 #include "session_util.hpp"
 
 namespace pttcam::session {
@@ -19,7 +20,9 @@ std::string cutoff_cause(control::EndReason reason) {
 }  // namespace
 
 CameraSession::CameraSession(CameraSessionConfig config, Micros /*now*/)
-    : config_(std::move(config)), boot_id_(config_.boot_id), next_session_id_(config_.first_session_id) {}
+    : config_(std::move(config)), boot_id_(config_.boot_id) {
+  if (!config_.session_ids) config_.session_ids = secure::random_nonzero_u64;
+}
 
 std::optional<Peer> CameraSession::session_peer() const {
   if (!live_) return std::nullopt;
@@ -54,17 +57,34 @@ Output CameraSession::on_message(const control::Message& message, const Peer& fr
   return {};  // KEEPALIVE: liveness refreshed above
 }
 
+Output CameraSession::on_other_version(std::uint8_t version, const Peer& from, Micros now) {
+  if (power_ != Power::on) {
+    ++counters_.ignored_offline;
+    return {};
+  }
+  if (!limits_.allow_answer(from, now)) return {};
+  Output out = send(from, 0, control::Reject{control::RejectReason::unsupported_version, control::kVersion});
+  log_from(out, from, "session_reject", {{"peer", net::to_string(from)}, {"reason", "unsupported_version"}, {"version", version}});
+  return out;
+}
+
+// Nothing but a small RETRY goes to a source until it has shown, by echoing its cookie, that it
+// receives at the address it sends from: a spoofed START reflects no REJECT, ACCEPT or media.
 Output CameraSession::on_start(const control::Message& message, const Peer& from, Micros now) {
   const auto& start = std::get<control::LiveViewStart>(message.body);
-  if (message.version != control::kVersion) return reject(from, control::RejectReason::unsupported_version);
+  if (message.version != control::kVersion) return reject(from, control::RejectReason::unsupported_version, now);
+  if (!cookies_.valid(start.cookie, from, now)) {
+    if (start.cookie.present) ++counters_.bad_cookies;  // forged, or from another address or slot
+    return retry(from, now);
+  }
   if (!start.camera_id.empty() && start.camera_id != config_.serial) {
     ++counters_.rejected_unknown_camera;
-    return reject(from, control::RejectReason::unknown_camera);
+    return reject(from, control::RejectReason::unknown_camera, now);
   }
   if (!live_) return open_session(from, now);
   if (live_->peer != from) {
     ++counters_.rejected_busy;
-    return reject(from, control::RejectReason::busy);
+    return reject(from, control::RejectReason::busy, now);
   }
   // The session's own client repeating its START: its ACCEPT was lost, so answer again.
   live_->last_heard = now;
@@ -72,10 +92,10 @@ Output CameraSession::on_start(const control::Message& message, const Peer& from
 }
 
 Output CameraSession::open_session(const Peer& from, Micros now) {
-  if (next_session_id_ == 0) next_session_id_ = 1;  // 0 means "no session" on the wire
   Live s;
   s.peer = from;
-  s.id = next_session_id_++;
+  s.id = config_.session_ids();
+  if (s.id == 0) s.id = 1;  // 0 means "no session" on the wire
   s.end_at = now + config_.session_limit_us;
   s.last_heard = now;
   s.next_keepalive = now + config_.keepalive_interval_us;
@@ -87,13 +107,29 @@ Output CameraSession::open_session(const Peer& from, Micros now) {
   fields["boot_id"] = boot_id_;
   fields["session_limit_ms"] = detail::to_ms(config_.session_limit_us);
   out.events.push_back({"session_accept", std::move(fields)});
+  return out.act(NewSession{});
+}
+
+Output CameraSession::reject(const Peer& to, control::RejectReason reason, Micros now) {
+  if (!limits_.allow_answer(to, now)) return {};
+  Output out = send(to, 0, control::Reject{reason, control::kVersion});
+  log_from(out, to, "session_reject", {{"peer", net::to_string(to)}, {"reason", control::to_string(reason)}});
   return out;
 }
 
-Output CameraSession::reject(const Peer& to, control::RejectReason reason) {
-  Output out = send(to, 0, control::Reject{reason, control::kVersion});
-  out.events.push_back({"session_reject", {{"peer", net::to_string(to)}, {"reason", control::to_string(reason)}}});
-  return out;
+Output CameraSession::retry(const Peer& to, Micros now) {
+  if (!limits_.allow_answer(to, now)) return {};
+  ++counters_.retries;
+  return send(to, 0, control::Retry{cookies_.issue(to, now)});
+}
+
+// Lines about a source without a session: the first few are written, the rest counted (the
+// summary and the shutdown line say how many).
+void CameraSession::log_from(Output& out, const Peer& from, std::string name, nlohmann::json fields) {
+  const auto line = limits_.line(from);
+  if (line == SourceLimits::Line::suppress) return;
+  if (line == SourceLimits::Line::write_last) fields["further_lines"] = "counted, not written";
+  out.events.push_back({std::move(name), std::move(fields)});
 }
 
 Output CameraSession::on_talk_request(std::uint32_t burst, Micros now) {
@@ -127,7 +163,7 @@ Output CameraSession::on_talk_request(std::uint32_t burst, Micros now) {
 std::optional<control::DenyReason> CameraSession::deny_reason(Micros now) const {
   if (!config_.model.speaker) return control::DenyReason::no_speaker;
   if (live_->end_at - now < kMinTalkRemaining) return control::DenyReason::session_ending;
-  if (speaker_taken_) return control::DenyReason::speaker_busy;
+  if (speaker_busy_) return control::DenyReason::speaker_busy;
   return std::nullopt;
 }
 
@@ -221,12 +257,14 @@ Output CameraSession::power_cycle(Micros now) {
 Output CameraSession::shutdown(Micros /*now*/) {
   Output out;
   if (power_ == Power::on && live_) out = end_session(control::EndReason::camera_shutdown, true);
+  if (limits_.lines_suppressed() > 0)
+    out.events.push_back({"log_suppressed", {{"lines", limits_.lines_suppressed()}, {"answers_refused", limits_.answers_refused()}}});
   live_.reset();
   power_ = Power::off;
   return out;
 }
 
-Output CameraSession::send(const Peer& to, std::uint32_t session_id, control::Body body) {
+Output CameraSession::send(const Peer& to, std::uint64_t session_id, control::Body body) {
   control::Message m{control::kVersion, session_id, ++sequence_, std::move(body)};
   return {{{to, std::move(m)}}, {}};
 }
@@ -265,7 +303,11 @@ nlohmann::json CameraSession::summary() const {
           {"ignored_unknown_session", c.ignored_unknown_session},
           {"ignored_out_of_order", c.ignored_out_of_order},
           {"ignored_wrong_direction", c.ignored_wrong_direction},
-          {"ignored_offline", c.ignored_offline}};
+          {"ignored_offline", c.ignored_offline},
+          {"retries", c.retries},
+          {"bad_cookies", c.bad_cookies},
+          {"answers_refused", limits_.answers_refused()},
+          {"log_lines_suppressed", limits_.lines_suppressed()}};
 }
 
 }  // namespace pttcam::session

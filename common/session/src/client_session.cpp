@@ -54,7 +54,7 @@ Output ClientSession::begin_starting(Micros now) {
   started_at_ = now;
   said_no_answer_ = false;
   next_start_ = now + start_retry();
-  return send(control::LiveViewStart{config_.camera_id});
+  return send(start_body());
 }
 
 Output ClientSession::stop(Micros /*now*/) {
@@ -81,6 +81,7 @@ Output ClientSession::on_starting_message(const control::Message& message, Micro
   const auto& body = message.body;
   if (const auto* accept = std::get_if<control::Accept>(&body)) return on_accept(message.session_id, *accept, now);
   if (const auto* reject = std::get_if<control::Reject>(&body)) return on_reject(reject->reason, now);
+  if (const auto* retry = std::get_if<control::Retry>(&body)) return on_retry(*retry, now);
   if (message.session_id != 0) {
     ++counters_.ignored_wrong_session;  // e.g. the tail of the previous session
   } else {
@@ -110,7 +111,20 @@ Output ClientSession::on_live_message(const control::Message& message, Micros no
   return {};
 }
 
-Output ClientSession::on_accept(std::uint32_t session_id, const control::Accept& accept, Micros now) {
+// The camera wants proof that we receive at our address: START again at once with its cookie (and
+// in every repeat after it). Not a new attempt: the retry interval and start timeout run on.
+Output ClientSession::on_retry(const control::Retry& retry, Micros now) {
+  if (!retry.cookie.present || retry.cookie == cookie_) {
+    ++counters_.ignored_out_of_order;  // a repeat of the RETRY we already answered
+    return {};
+  }
+  cookie_ = retry.cookie;
+  ++counters_.retries;
+  next_start_ = now + start_retry();
+  return send(start_body());
+}
+
+Output ClientSession::on_accept(std::uint64_t session_id, const control::Accept& accept, Micros now) {
   const bool had_session = accepted_.has_value();
   const std::uint32_t previous_boot = had_session ? accepted_->boot_id : 0;
   state_ = State::live;
@@ -223,7 +237,7 @@ Output ClientSession::tick_starting(Micros now) {
   }
   if (now < next_start_) return out;
   next_start_ = now + start_retry();
-  out.append(send(control::LiveViewStart{config_.camera_id}));
+  out.append(send(start_body()));
   return out;
 }
 
@@ -318,6 +332,7 @@ nlohmann::json ClientSession::summary() const {
   const auto& c = counters_;
   nlohmann::json s = {{"sessions", c.sessions},
                      {"renewals", c.renewals},
+                     {"retries", c.retries},
                      {"start_timeouts", c.start_timeouts},
                      {"keepalive_timeouts", c.keepalive_timeouts},
                      {"ignored_wrong_session", c.ignored_wrong_session},

@@ -19,7 +19,7 @@ inline bool sent_by_client(control::MessageType type) noexcept {
 inline bool sent_by_camera(control::MessageType type) noexcept {
   using T = control::MessageType;
   return type == T::accept || type == T::reject || type == T::session_end || type == T::session_warning ||
-         type == T::talk_granted || type == T::talk_denied || type == T::keepalive;
+         type == T::talk_granted || type == T::talk_denied || type == T::keepalive || type == T::retry;
 }
 
 // Burst numbers count up by one per press and wrap from 0xFFFFFFFF to 0: compare them like

@@ -17,6 +17,7 @@
 #include "pttcam/app/io_loop.hpp"
 #include "pttcam/app/receiver_options.hpp"
 #include "pttcam/camera/rtsp_server.hpp"
+#include "pttcam/camera/web_server.hpp"
 #include "pttcam/measure/event_log.hpp"
 #include "pttcam/measure/receiver_metrics.hpp"
 #include "pttcam/measure/resource_usage.hpp"
@@ -47,6 +48,7 @@ struct CameraConfig {
   bool no_session = false;  // plays any RTP stream, no live-view protocol (standard RTP senders)
   std::filesystem::path events_path;
   std::optional<RtspOptions> rtsp;  // --rtsp: also serve rtsp://HOST:PORT/live (docs/rtsp.md)
+  std::optional<WebOptions> web;    // --web: also serve the app page and WebRTC (docs/web.md)
 };
 
 struct CameraStats {
@@ -54,6 +56,8 @@ struct CameraStats {
   std::uint64_t power_cycles = 0;
   std::uint64_t video_packets = 0;
   std::uint64_t video_bytes = 0;
+  // Answers not sent to a source without a session: they would have exceeded 3x what it sent.
+  std::uint64_t amplification_dropped = 0;
 };
 
 // The camera: live-view sessions (control protocol, 5-minute cap, talk floor, keepalive, power
@@ -74,6 +78,7 @@ class Camera {
   const std::string& serial() const noexcept { return serial_; }
   const media::Receiver& speaker_path() const noexcept { return *receiver_; }
   const RtspServer* rtsp() const noexcept { return rtsp_.get(); }
+  const WebServer* web() const noexcept { return web_.get(); }
   nlohmann::json summary() const;
 
  private:
@@ -88,8 +93,13 @@ class Camera {
   void carry_out(const session::Action& action);
   void sync_media();
   void send_to(std::span<const std::byte> datagram, const net::Udp::endpoint& to);
+  static constexpr std::size_t kAmplificationFactor = 3;
+  bool within_budget(std::size_t bytes, const net::Udp::endpoint& to);
   void schedule_video();
   void make_rtsp(boost::asio::io_context& io);
+  void make_web(boost::asio::io_context& io);
+  std::optional<std::string> web_floor(bool press);
+  void report_bursts_to_web();
 
   CameraConfig config_;
   std::string serial_;
@@ -106,6 +116,13 @@ class Camera {
   control::MessageWriter control_writer_;
   std::optional<net::Udp::endpoint> peer_;  // the open live view's client: its microphone and video go there
   CameraStats stats_;
+  // While a control datagram from a source without a session is handled: that source, and how many
+  // bytes may still go to it (3x what it sent, as QUIC allows an unvalidated address).
+  struct Unvalidated {
+    net::Udp::endpoint from;
+    std::size_t budget = 0;
+  };
+  std::optional<Unvalidated> unvalidated_;
   bool running_ = false;
   std::int64_t start_us_ = 0;
   std::size_t next_reboot_ = 0;
@@ -117,7 +134,12 @@ class Camera {
   std::unique_ptr<media::Sender> mic_;
   std::optional<net::Udp::endpoint> rtp_source_;  // --no-session: where the stream playing comes from
   std::unique_ptr<media::RtcpReporter> rtcp_;
-  std::unique_ptr<RtspServer> rtsp_;  // last: its hooks use the receiver and the microphone
+  std::unique_ptr<RtspServer> rtsp_;  // its hooks use the receiver and the microphone
+  std::unique_ptr<WebServer> web_;    // last, likewise
+  std::uint64_t bursts_told_ = 0;     // finished bursts the web pages have been told of
+  // Who talks through another front end than pttcam's protocol (one talker across all of them).
+  bool rtsp_talking_ = false;  // an RTSP backchannel holds the speaker
+  bool web_talking_ = false;   // a page holds the speaker
 };
 
 }  // namespace pttcam::camera

@@ -11,6 +11,7 @@
 
 #include "pttcam/audio/factory.hpp"
 #include "pttcam/codec/opus_settings.hpp"
+#include "pttcam/codec/pcm_codec.hpp"
 #include "pttcam/control/wire.hpp"
 #include "pttcam/app/control_intake.hpp"
 #include "pttcam/app/io_loop.hpp"
@@ -40,6 +41,11 @@ struct ClientConfig {
   bool cold_mic = false;    // open the microphone at key-down, close it at key-up
   std::uint16_t local_port = 0;  // 0: any free port
   std::filesystem::path events_path;
+  // An RTSP camera (ONVIF backchannel): no control protocol (no_session is set too); media go
+  // where set_media_path() says once the camera answered SETUP, its audio comes from its address.
+  bool rtsp = false;
+  std::string talk_unavailable;  // not empty: the camera takes no talk audio; a key press fails with this
+  std::optional<codec::PcmFormat> pcm;  // talk in G.711/L16 (an RTSP camera's backchannel) instead of Opus
 };
 
 struct ClientStats {
@@ -72,6 +78,17 @@ class Client {
   std::function<void(const std::string&)> on_failure = [](const std::string&) {};
   const std::optional<std::string>& failure() const noexcept { return failure_; }
 
+  // RTSP: where the talk RTP and RTCP go once the camera answered SETUP (its server_port) ...
+  void set_media_path(net::Udp::endpoint rtp, net::Udp::endpoint rtcp);
+  // ... or interleaved on the RTSP connection.
+  using MediaOut = std::function<void(std::span<const std::byte>)>;
+  void set_media_path(MediaOut rtp, MediaOut rtcp);
+  // RTSP interleaved: one datagram of the camera's audio.
+  void on_camera_media(std::span<const std::byte> datagram);
+  measure::EventLog& events() noexcept { return events_; }
+  const char* protocol() const noexcept;  // "pttcam", "rtp" or "rtsp": labels events and the summary
+  std::string codec_text() const;         // "Opus 20 ms, 24 kbit/s, ..." or "PCMU/8000, 20 ms frames"
+
   const session::ClientSession& session() const noexcept { return session_; }
   const media::Sender& sender() const noexcept { return *sender_; }
   net::Udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
@@ -88,6 +105,7 @@ class Client {
   void carry_out(const session::Action& action);
   void notify(const session::Notice& notice);
   void send(std::span<const std::byte> datagram);
+  void send_rtcp(std::span<const std::byte> datagram);
 
   ClientConfig config_;
   const timing::Clock& clock_;
@@ -104,6 +122,9 @@ class Client {
   bool key_held_ = false;
   bool running_ = false;
   std::optional<std::string> failure_;
+  std::optional<net::Udp::endpoint> rtcp_to_;  // RTSP over UDP: the camera's RTCP port
+  MediaOut rtp_out_;   // RTSP interleaved
+  MediaOut rtcp_out_;
   std::unique_ptr<media::Receiver> receiver_;
   std::unique_ptr<media::Sender> sender_;
   std::unique_ptr<media::RtcpReporter> rtcp_;

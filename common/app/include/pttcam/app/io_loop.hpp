@@ -27,6 +27,9 @@ class IoLoop {
   // it fills.
   static constexpr std::int64_t kMaxSleepUs = 100'000;
 
+  // Datagrams read per readiness of a socket before the loop's other work gets a turn.
+  static constexpr int kBatch = 32;
+
   IoLoop(boost::asio::io_context& io, const timing::Clock& clock);
 
   // Before start(): datagrams arriving on `socket` go to `handler`, after which the work runs.
@@ -39,6 +42,9 @@ class IoLoop {
   void stop();  // no handler runs after this
   void wake();  // something may be due sooner than the sleep in progress
   bool running() const noexcept { return running_; }
+  // Inside a datagram handler: when the kernel received that datagram, on the loop's clock
+  // (earlier than now when the loop was busy; see net/datagram.hpp).
+  std::int64_t arrival_us() const noexcept { return arrival_us_; }
 
  private:
   struct Socket {
@@ -48,6 +54,7 @@ class IoLoop {
     net::Udp::endpoint from;
   };
   void receive(Socket& s);
+  void drain(Socket& s);
   void sleep();
 
   const timing::Clock& clock_;
@@ -56,6 +63,7 @@ class IoLoop {
   DueFn due_;
   WorkFn work_;
   bool running_ = false;
+  std::int64_t arrival_us_ = 0;
 };
 
 }  // namespace pttcam::app

@@ -20,10 +20,11 @@ class PeriodClock {
  public:
   void on_period(std::size_t samples) noexcept {  // RT-safe: wait-free, no alloc
     samples_.store(samples, std::memory_order_relaxed);
-    last_us_.store(timing::monotonic_us(), std::memory_order_relaxed);
+    // Release: a reader that sees this time sees the period size stored before it.
+    last_us_.store(timing::monotonic_us(), std::memory_order_release);
   }
   // 0 before the first period.
-  std::int64_t last_us() const noexcept { return last_us_.load(std::memory_order_relaxed); }
+  std::int64_t last_us() const noexcept { return last_us_.load(std::memory_order_acquire); }
   std::size_t samples() const noexcept { return samples_.load(std::memory_order_relaxed); }
   // When the device will have moved `samples` more (rounded up to whole periods), or 0 when it
   // has not run yet.

@@ -26,7 +26,7 @@ inline bool is_control(std::span<const std::byte> datagram) noexcept {
 enum class DecodeError {
   too_short,            // fewer than kHeaderSize bytes
   bad_magic,            // first byte is not kMagic
-  unsupported_version,  // header fields in DecodeResult are still valid: answer REJECT
+  unsupported_version,  // `version` in DecodeResult is valid: answer REJECT
   bad_flags,            // a flag bit this version does not define
   auth_unsupported,     // kFlagAuthTag set: version 1 has no authentication
   unknown_type,
@@ -41,10 +41,10 @@ const char* to_string(DecodeError error) noexcept;
 struct DecodeResult {
   std::optional<Message> message;
   DecodeError error{};  // meaningful only when message is empty
-  // Filled once a whole header with the right magic has been read (success, unsupported_version
-  // and every later error), so a camera can answer or log with the sender's ids.
+  // `version` is filled once magic and version have been read (every version keeps bytes 0..3:
+  // magic, version, type, flags); the ids once a whole header of this version has been read.
   std::uint8_t version = 0;
-  std::uint32_t session_id = 0;
+  std::uint64_t session_id = 0;
   std::uint32_t sequence = 0;
   explicit operator bool() const noexcept { return message.has_value(); }
 };

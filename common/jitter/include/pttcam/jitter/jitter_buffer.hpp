@@ -40,7 +40,8 @@ struct JitterCounters : FrameCounters {
 // too_large. When the sender runs kSlots ahead of the speaker the newer packets win: the store
 // gives up on the oldest numbers (counted in `overflow`), the playout skips them, and copies
 // that come later are late.
-// A new SSRC starts a new stream (the delay history is kept: same path, restarted sender).
+// A new SSRC starts a new stream, and nothing learned from the old one is kept (a stranger's or an
+// earlier session's audio must not delay this one); so does forget_stream() with the same SSRC.
 // Pure: time is passed in. Called from one thread.
 class JitterBuffer {
  public:
@@ -74,6 +75,9 @@ class JitterBuffer {
   // The sender restarted with the same SSRC (new sequence and timestamp bases, RFC 3550 A.1
   // resynchronisation): as for a new SSRC, nothing waiting or playing belongs to the new stream.
   void restart_stream() noexcept;
+  // A new session: the next packet starts a new stream even with the same SSRC (delay estimate,
+  // loss history and timing start afresh). Call while nothing plays or waits.
+  void forget_stream() noexcept;
 
   bool in_burst() const noexcept { return decision_.in_burst(); }
   bool waiting() const noexcept { return !store_.empty(); }  // packets stored, not played yet

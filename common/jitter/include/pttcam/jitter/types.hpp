@@ -59,7 +59,19 @@ struct PlayoutFrame {
 // Opus over RTP always uses a 48 kHz timestamp clock (RFC 7587), whatever the audio bandwidth.
 inline constexpr std::int64_t kRtpClockHz = 48'000;
 
-// RTP timestamp units to microseconds (truncated toward zero).
-constexpr Micros rtp_to_us(std::int64_t ticks) noexcept { return ticks * 1'000'000 / kRtpClockHz; }
+// Beyond this many microseconds (about 146,000 years) a duration is saturated: a sender may advance
+// its timestamp by 2^31 - 1 every packet and stay "newer", so an unwrapped tick count grows without
+// bound, and callers still add or subtract one more time to the result.
+inline constexpr Micros kMaxDurationUs = Micros{1} << 62;
+
+// RTP timestamp units to microseconds (truncated toward zero), saturated at +-kMaxDurationUs.
+// Whole seconds and the rest are scaled apart, so no intermediate product overflows.
+constexpr Micros rtp_to_us(std::int64_t ticks) noexcept {
+  const std::int64_t seconds = ticks / kRtpClockHz;
+  constexpr std::int64_t kMaxSeconds = kMaxDurationUs / 1'000'000;
+  if (seconds >= kMaxSeconds) return kMaxDurationUs;
+  if (seconds <= -kMaxSeconds) return -kMaxDurationUs;
+  return seconds * 1'000'000 + ticks % kRtpClockHz * 1'000'000 / kRtpClockHz;
+}
 
 }  // namespace pttcam::jitter

@@ -82,7 +82,10 @@ class Receiver {
   void start();
   void stop();
   // One datagram that is not a control message. Bad ones are counted and reported, never played.
-  void on_datagram(std::span<const std::byte> datagram, const Endpoint& from);
+  // `arrival_us`: when the kernel received it, if known (app::IoLoop::arrival_us()); the RFC 3550
+  // reception statistics (jitter) use it, so they measure the network, not this program's loop.
+  void on_datagram(std::span<const std::byte> datagram, const Endpoint& from,
+                   std::optional<std::int64_t> arrival_us = std::nullopt);
   // Keeps the speaker fed: call at next_due_us() and after each datagram.
   void pump();
   // When pump() next has work (us): the device period after which the speaker's queue falls below
@@ -103,6 +106,10 @@ class Receiver {
   void drop_waiting() noexcept;
   // Ends what is playing now and drops what waits; `cause` goes to the observer as it is.
   void cut(std::string_view cause);
+  // A new session opened: its first packet starts a new stream, whatever its SSRC, so that the
+  // delay learned from an earlier session (or a stranger's audio) does not delay this one. Taken
+  // at the first packet that arrives while nothing of the old session plays or waits.
+  void new_session() noexcept { new_session_ = true; }
   bool in_burst() const noexcept { return in_burst_; }
 
   const audio::Playback& speaker() const noexcept { return *speaker_; }
@@ -110,6 +117,8 @@ class Receiver {
   const Options& options() const noexcept { return options_; }
   // The RTCP report block on the stream playing (RFC 3550 A.1/A.3/A.8), once it is valid; also
   // starts the next fraction-lost interval.
+  // RFC 3550 reception statistics of the stream playing (what our reports carry); null before one.
+  const rtp::ReceptionStatistics* reception() const noexcept { return source_ ? &*source_ : nullptr; }
   std::optional<rtp::ReportBlock> report_block(Micros now_us) {
     return source_ ? source_->report_block(source_ssrc_, now_us) : std::nullopt;
   }
@@ -133,7 +142,7 @@ class Receiver {
   void on_rtcp(std::span<const std::byte> datagram, const Endpoint& from);
   // `header` as on the wire, its timestamp at `clock_hz` (the RTCP statistics are in its units).
   bool admit_source(const rtp::RtpHeader& header, int clock_hz, std::span<const std::byte> datagram,
-                    const Endpoint& from, Micros now);
+                    const Endpoint& from, Micros now, Micros arrival);
   void insert_repeat(const rtp::RtpPacket& p, const jitter::IncomingPacket& in, const std::optional<rtp::RedPayload>& red,
                      Micros now);
   void insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const jitter::IncomingPacket& primary,
@@ -184,6 +193,7 @@ class Receiver {
   std::optional<Micros> other_reported_us_;
   bool in_burst_ = false;
   bool gated_ = false;
+  bool new_session_ = false;
   bool permit_ = false;
   bool floor_ = false;
   std::unique_ptr<audio::Playback> speaker_;  // last: its device thread stops first

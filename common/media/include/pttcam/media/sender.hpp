@@ -9,6 +9,8 @@
 
 #include "pttcam/audio/endpoint.hpp"
 #include "pttcam/codec/encoder.hpp"
+#include "pttcam/codec/pcm_codec.hpp"
+#include "pttcam/codec/resampler.hpp"
 #include "pttcam/media/observer.hpp"
 #include "pttcam/ptt/burst_framer.hpp"
 #include "pttcam/rtp/packet.hpp"
@@ -46,6 +48,12 @@ class Sender {
          const timing::Clock& clock, SenderObserver& observer);
   ~Sender();
 
+  // Before start(): send `format` (G.711 or L16 at its own clock rate, resampled from 48 kHz by
+  // sample count) as `payload_type` instead of Opus, as IP cameras take on their backchannel. RTP
+  // timestamps then count the codec's clock; no RFC 2198 copies. Throws std::invalid_argument
+  // for a format the codec layer refuses.
+  void use_pcm(const codec::PcmFormat& format, std::uint8_t payload_type);
+
   // Cold microphone (before start()): the device is opened at key-down and closed at key-up, as
   // phones that only hold the microphone while talking do, so the press pays for the open.
   void set_cold_microphone(bool cold) noexcept { cold_ = cold; }
@@ -81,6 +89,11 @@ class Sender {
 
  private:
   void send_frame(std::span<const float> pcm, const ptt::FrameFlags& flags);
+  // The frame resampled and encoded into pcm_buf_ (the burst's last one with the resampler's
+  // tail); the bytes and the samples at the codec's rate, or nullopt if encoding failed.
+  std::optional<std::pair<std::size_t, std::uint32_t>> encode_pcm(std::span<const float> pcm, bool last);
+  std::uint32_t to_rtp_units(std::uint64_t samples_48k) const noexcept;
+  void send_packet(const rtp::RedPacker::Packed& packed, const ptt::FrameFlags& flags);
   void start_burst_timestamp(std::int64_t capture_us);
   bool follow_capture_time(std::int64_t capture_us, std::size_t frame_samples);  // true: jumped
   void report(const ptt::FrameFlags& flags, std::int64_t capture_us);
@@ -99,6 +112,13 @@ class Sender {
   int end_repeats_left_ = 0;
   std::int64_t next_end_repeat_us_ = 0;
   codec::Encoder encoder_;
+  // G.711/L16 instead of Opus (use_pcm): the codec, its resampler and buffers, its clock.
+  std::optional<codec::PcmEncoder> pcm_encoder_;
+  std::optional<codec::Resampler> resampler_;
+  std::vector<float> resampled_;
+  std::vector<std::byte> pcm_buf_;
+  int rtp_rate_ = 48000;
+  std::uint8_t pcm_payload_type_ = 0;
   ptt::BurstFramer framer_;
   rtp::RtpWriter writer_;
   SendFn send_;

@@ -162,8 +162,10 @@ class ReceptionStatistics {
   explicit ReceptionStatistics(std::uint32_t clock_rate = 48000, int min_sequential = 2) noexcept;
 
   // Feeds one RTP packet of this source. False while on probation and for a packet A.1 rejects
-  // (a jump beyond MAX_DROPOUT not yet confirmed); those count nowhere.
-  bool on_packet(std::uint16_t sequence, std::uint32_t rtp_timestamp, std::int64_t arrival_us) noexcept;
+  // (a jump beyond MAX_DROPOUT not yet confirmed); those count nowhere. `marker`: the packet starts
+  // a talk spurt (it updates the jitter but, as in Wireshark, not its mean and maximum).
+  bool on_packet(std::uint16_t sequence, std::uint32_t rtp_timestamp, std::int64_t arrival_us,
+                 bool marker = false) noexcept;
 
   // An SR from this source arrived: its NTP timestamp becomes the next blocks' LSR.
   void on_sender_report(std::uint64_t ntp_timestamp, std::int64_t arrival_us) noexcept;
@@ -178,6 +180,12 @@ class ReceptionStatistics {
   std::int64_t cumulative_lost() const noexcept { return expected() - static_cast<std::int64_t>(received_); }
   std::uint32_t extended_highest_seq() const noexcept { return static_cast<std::uint32_t>(cycles_ + max_seq_); }
   std::uint32_t jitter() const noexcept { return jitter_q4_ >> 4; }  // timestamp units
+  // The jitter estimate's mean and maximum (timestamp units) over the packets that updated it,
+  // except each talk spurt's first (marker): those pair with the packet before a pause, so they
+  // show the pause, not the network. Wireshark's RTP stream statistics count the same packets.
+  double jitter_mean() const noexcept;
+  double jitter_max() const noexcept { return jitter_max_q4_ / 16.0; }
+  std::uint32_t clock_rate() const noexcept { return clock_rate_; }
   std::uint64_t restarts() const noexcept { return restarts_; }
 
  private:
@@ -198,6 +206,9 @@ class ReceptionStatistics {
   std::uint64_t restarts_ = 0;
   std::optional<std::uint32_t> last_transit_;
   std::uint32_t jitter_q4_ = 0;  // jitter * 16, as A.8 keeps it
+  std::uint64_t jitter_sum_q4_ = 0;
+  std::uint64_t jitter_updates_ = 0;
+  std::uint32_t jitter_max_q4_ = 0;
   std::uint32_t last_sr_ = 0;
   std::optional<std::int64_t> last_sr_arrival_us_;
 };

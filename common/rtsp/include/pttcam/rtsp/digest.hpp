@@ -30,6 +30,25 @@ std::string digest_response(DigestAlgorithm a, std::string_view user, std::strin
                             std::string_view method, std::string_view uri, std::string_view nonce,
                             std::string_view nc = {}, std::string_view cnonce = {}, std::string_view qop = {});
 
+// A client's side (RFC 7616 §3.4): the challenge it answers, picked from a 401's WWW-Authenticate
+// values (SHA-256 before MD5; nullopt if none is Digest with an algorithm it knows: Basic is not
+// offered to a camera over plain TCP).
+struct DigestChallenge {
+  DigestAlgorithm algorithm = DigestAlgorithm::md5;
+  std::string realm;
+  std::string nonce;
+  std::string opaque;
+  bool qop_auth = false;  // the server offered qop=auth: answer with nc and cnonce
+  bool stale = false;     // the last answer was right but its nonce old: retry without asking the user
+};
+std::optional<DigestChallenge> pick_challenge(const std::vector<std::string>& www_authenticate);
+// The Authorization value for one request to `uri` (the request's own URL). `nc` counts the
+// requests answered with this nonce (1 for the first); `cnonce` is the client's random nonce.
+std::string authorization(const DigestChallenge& challenge, std::string_view user, std::string_view password,
+                          std::string_view method, std::string_view uri, std::uint32_t nc, std::string_view cnonce);
+// 16 random bytes from OpenSSL's CSPRNG in hex: a client nonce.
+std::string random_nonce();
+
 class DigestAuth {
  public:
   struct Options {

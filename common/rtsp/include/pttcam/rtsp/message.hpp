@@ -34,17 +34,23 @@ struct Response {
   Headers headers;
   std::string body;
   std::string content_type;  // written with Content-Length when the body is not empty
-  std::string reason;        // the status line's phrase; empty: reason_phrase(status)
+  std::string reason;        // the status line's phrase: as a client read it; written answers use it
+                             // when set, else reason_phrase(status)
 
   Response& add(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
     return *this;
   }
+  std::optional<std::string_view> header(std::string_view name) const noexcept;
+  std::vector<std::string> header_all(std::string_view name) const;  // every value of that name, whole
+  std::optional<std::uint32_t> cseq() const noexcept;
 };
 
 // "Not Found" for 404, ...; "Status" for codes it does not know.
 const char* reason_phrase(int status) noexcept;
 // RTSP/1.0 status line, CSeq (when known), the headers, Content-Length/Type, the body.
 std::string write_response(const Response& response, std::optional<std::uint32_t> cseq);
+// Request line, the headers (CSeq among them, as the caller gives it), Content-Length, the body.
+std::string write_request(const Request& request);
 
 }  // namespace pttcam::rtsp

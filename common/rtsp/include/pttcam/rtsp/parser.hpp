@@ -1,6 +1,6 @@
 #pragma once
-// Reads RTSP requests and $-interleaved frames (RFC 2326 §10.12) from one TCP byte stream, as the
-// bytes come: feed() what arrived, then next() until it says need_more. Limits bound what a peer
+// Reads RTSP requests (and, on a client's connection, responses) and $-interleaved frames
+// (RFC 2326 §10.12) from one TCP byte stream, as the bytes come: feed() what arrived, then next() until it says need_more. Limits bound what a peer
 // can make the server hold; any error ends the stream (after an error nothing can be resynchronised:
 // the caller answers if it can and closes the connection).
 #include <cstddef>
@@ -17,7 +17,7 @@ namespace pttcam::rtsp {
 
 enum class ParseError {
   none,
-  bad_request_line,     // not METHOD SP URI SP RTSP/1.0
+  bad_request_line,     // not METHOD SP URI SP RTSP/1.0 (nor RTSP/1.0 SP 3DIGIT SP reason on a client's side)
   unsupported_version,  // RTSP/2.0, HTTP/1.1, ...
   bad_header,           // a line without a colon, a bad name, a continuation first
   header_too_large,     // request line + headers beyond Limits::max_header_bytes
@@ -43,22 +43,25 @@ struct Interleaved {
 };
 
 struct ParseCounters {
-  std::uint64_t requests = 0;
+  std::uint64_t requests = 0;   // and responses, on a client's side
   std::uint64_t interleaved_frames = 0;
   std::uint64_t bytes = 0;
 };
 
 class StreamParser {
  public:
-  enum class Kind { need_more, request, interleaved, error };
+  enum class Kind { need_more, request, response, interleaved, error };
+  // A server reads requests; a client reads responses and the requests a server may send it.
+  enum class Role { server, client };
   struct Item {
     Kind kind = Kind::need_more;
     Request request;            // kind == request
+    Response response;          // kind == response
     Interleaved frame;          // kind == interleaved
     ParseError error = ParseError::none;
   };
 
-  explicit StreamParser(Limits limits = {}) : limits_(limits) {}
+  explicit StreamParser(Limits limits = {}, Role role = Role::server) : limits_(limits), role_(role) {}
 
   // Appends bytes; false (and the parser is in error) if that would exceed Limits::max_buffered.
   bool feed(std::span<const std::byte> bytes);
@@ -73,10 +76,12 @@ class StreamParser {
   Item interleaved(const char* data, std::size_t avail);
   std::optional<std::size_t> find_header_end(const char* data, std::size_t avail);
   std::optional<std::size_t> check_header_size(std::size_t header_end);
-  ParseError parse_head(std::string_view head, Request& r) const;
+  ParseError parse_head(std::string_view head, Request& r, Response* response) const;
   static ParseError parse_request_line(std::string_view line, Request& r);
+  static ParseError parse_status_line(std::string_view line, Response& r);
   ParseError content_length(const Request& r, std::size_t& body_length) const;
   Limits limits_;
+  Role role_;
   std::vector<std::byte> buffer_;
   std::size_t pos_ = 0;      // start of unread input
   std::size_t scanned_ = 0;  // headers of the message at pos_ searched up to here for their end

@@ -3,12 +3,15 @@
 // session cap with a warning, keepalives both ways, and the talk floor. Pure: the caller passes
 // every message, tick and `now` in and carries out the Output. One thread (the camera's io thread).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "pttcam/control/messages.hpp"
 #include "pttcam/session/camera_model.hpp"
 #include "pttcam/session/output.hpp"
+#include "pttcam/session/source_limits.hpp"
+#include "pttcam/session/start_cookies.hpp"
 
 namespace pttcam::session {
 
@@ -22,7 +25,9 @@ struct CameraSessionConfig {
   Micros keepalive_timeout_us = 3'000'000;
   Micros boot_time_us = 10'000'000;
   bool half_duplex = false;  // the microphone is muted while the speaker plays
-  std::uint32_t first_session_id = 1;
+  // Where session ids come from; empty: the CSPRNG (64 random bits), so that an attacker who cannot
+  // see the traffic cannot guess one. Tests pass a fixed sequence.
+  std::function<std::uint64_t()> session_ids;
 };
 
 class CameraSession {
@@ -30,12 +35,15 @@ class CameraSession {
   struct Counters {
     std::uint64_t ignored_unknown_session = 0, ignored_out_of_order = 0, ignored_wrong_direction = 0,
                   ignored_offline = 0, sessions = 0, rejected_busy = 0, rejected_unknown_camera = 0,
-                  talk_granted = 0, talk_denied = 0;
+                  talk_granted = 0, talk_denied = 0, retries = 0, bad_cookies = 0;
   };
 
   CameraSession(CameraSessionConfig config, Micros now);  // online from `now`
 
   Output on_message(const control::Message& message, const Peer& from, Micros now);
+  // A control datagram of another protocol version: REJECT(unsupported_version), within the
+  // source's limits.
+  Output on_other_version(std::uint8_t version, const Peer& from, Micros now);
   // Call at next_timer_us(), or at least every 10 ms: session cap and warning, keepalives,
   // keepalive timeout, end of boot.
   Output on_tick(Micros now);
@@ -50,12 +58,12 @@ class CameraSession {
   bool online() const noexcept { return power_ == Power::on; }
   bool session_open() const noexcept { return live_.has_value(); }
   std::optional<Peer> session_peer() const;
-  std::uint32_t session_id() const noexcept { return live_ ? live_->id : 0; }
+  std::uint64_t session_id() const noexcept { return live_ ? live_->id : 0; }
   bool floor_held() const noexcept { return live_ && live_->floor == Floor::granted; }
   bool mic_muted() const noexcept { return config_.half_duplex && floor_held(); }
-  // Another protocol (RTSP's backchannel) has a talker on the speaker: talk requests are denied
-  // with speaker_busy until it is free, one talker at a time across protocols.
-  void set_speaker_taken(bool taken) noexcept { speaker_taken_ = taken; }
+  // Another front end of the camera (a browser page) is talking: talk requests are denied
+  // speaker_busy until it lets go.
+  void set_speaker_busy(bool busy) noexcept { speaker_busy_ = busy; }
   std::optional<Micros> session_end_at() const;
   const Counters& counters() const noexcept { return counters_; }
   nlohmann::json summary() const;  // the counters, for the program's summary
@@ -67,7 +75,7 @@ class CameraSession {
 
   struct Live {
     Peer peer;
-    std::uint32_t id = 0;
+    std::uint64_t id = 0;
     Micros end_at = 0;
     Micros last_heard = 0;
     Micros next_keepalive = 0;
@@ -79,14 +87,16 @@ class CameraSession {
 
   Output on_start(const control::Message& message, const Peer& from, Micros now);
   Output open_session(const Peer& from, Micros now);
-  Output reject(const Peer& to, control::RejectReason reason);
+  Output reject(const Peer& to, control::RejectReason reason, Micros now);
+  Output retry(const Peer& to, Micros now);
+  void log_from(Output& out, const Peer& from, std::string name, nlohmann::json fields);
   Output on_talk_request(std::uint32_t burst, Micros now);
   Output on_talk_release(std::uint32_t burst);
   std::optional<control::DenyReason> deny_reason(Micros now) const;
   Output tick_session(Micros now);
   Output end_session(control::EndReason reason, bool notify);
 
-  Output send(const Peer& to, std::uint32_t session_id, control::Body body);
+  Output send(const Peer& to, std::uint64_t session_id, control::Body body);
   Output to_session(control::Body body) { return send(live_->peer, live_->id, std::move(body)); }
   Output talk_answer() { return to_session(floor_answer()); }
   control::Body floor_answer() const;
@@ -98,11 +108,12 @@ class CameraSession {
   Power power_ = Power::on;
   Micros boot_done_at_ = 0;
   std::uint32_t boot_id_;
-  std::uint32_t next_session_id_;
   std::uint32_t sequence_ = 0;
   std::optional<Live> live_;
+  bool speaker_busy_ = false;
   Counters counters_;
-  bool speaker_taken_ = false;
+  StartCookies cookies_;
+  SourceLimits limits_;
 };
 
 }  // namespace pttcam::session

@@ -31,7 +31,7 @@ class ClientSession {
   enum class Talk { none, requested, granted, denied };
   struct Counters {
     std::uint64_t ignored_wrong_session = 0, ignored_out_of_order = 0, ignored_wrong_direction = 0,
-                  keepalive_timeouts = 0, sessions = 0, renewals = 0, start_timeouts = 0;
+                  keepalive_timeouts = 0, sessions = 0, renewals = 0, start_timeouts = 0, retries = 0;
   };
 
   ClientSession(ClientSessionConfig config, Peer camera);
@@ -54,7 +54,7 @@ class ClientSession {
   std::optional<control::EndReason> end_reason() const noexcept { return end_reason_; }
   std::optional<control::RejectReason> reject_reason() const noexcept { return reject_reason_; }
   std::optional<control::DenyReason> deny_reason() const noexcept { return deny_reason_; }
-  std::uint32_t session_id() const noexcept { return session_id_; }
+  std::uint64_t session_id() const noexcept { return session_id_; }
   Micros remaining_us(Micros now) const noexcept;  // from the latest ACCEPT/KEEPALIVE/WARNING; 0 unless live
   bool camera_rebooted() const noexcept { return camera_rebooted_; }
   const Counters& counters() const noexcept { return counters_; }
@@ -64,7 +64,9 @@ class ClientSession {
   Output begin_starting(Micros now);
   Output on_starting_message(const control::Message& message, Micros now);
   Output on_live_message(const control::Message& message, Micros now);
-  Output on_accept(std::uint32_t session_id, const control::Accept& accept, Micros now);
+  Output on_accept(std::uint64_t session_id, const control::Accept& accept, Micros now);
+  Output on_retry(const control::Retry& retry, Micros now);
+  control::LiveViewStart start_body() const { return {config_.camera_id, cookie_}; }
   Output on_reject(control::RejectReason reason, Micros now);
   Output on_talk_answer(std::uint32_t burst, std::optional<control::DenyReason> deny, Micros now);
   Output on_session_warning(std::uint32_t remaining_ms, Micros now);
@@ -85,7 +87,8 @@ class ClientSession {
   State state_ = State::idle;
   Talk talk_ = Talk::none;
   std::uint32_t burst_ = 0;
-  std::uint32_t session_id_ = 0;
+  std::uint64_t session_id_ = 0;
+  control::Cookie cookie_;  // from the camera's latest RETRY: echoed in every START after it
   std::uint32_t sequence_ = 0;
   std::optional<control::Accept> accepted_;
   std::optional<control::EndReason> end_reason_;

@@ -52,8 +52,12 @@ struct GiveUp {
   std::string message;
 };
 
-using Action =
-    std::variant<GrantFloor, ReleaseFloor, DropHeldAudio, CutPlayback, StartTalking, StopTalking, Notice, GiveUp>;
+// A new live view opened (camera): audio from before it (an earlier session, a stranger) must not
+// shape how this one's plays: the receiver starts its stream state and delay estimate afresh.
+struct NewSession {};
+
+using Action = std::variant<GrantFloor, ReleaseFloor, DropHeldAudio, CutPlayback, StartTalking, StopTalking, Notice,
+                            GiveUp, NewSession>;
 
 struct Outgoing {
   Peer to;

@@ -1,0 +1,280 @@
+// ptt-client --camera rtsp://... against RTSP cameras: camera-sim --rtsp (with and without Digest
+// authentication), GStreamer's own ONVIF backchannel server (gst-rtsp-server's
+// RTSPOnvifServer, tests/integration/gst_onvif_server.py) and a plain gst-rtsp-server that has no
+// backchannel. The speech ptt-client sends must be in what the camera wrote.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "process.hpp"
+#include "pttcam/audio/sndfile.hpp"
+#include "speech_check.hpp"
+#include "talk_check.hpp"
+
+using namespace pttcam::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr double kTalkSeconds = 4;
+
+// ptt-client talking for kTalkSeconds with the speech WAV as its microphone.
+struct Talker {
+  Talker(const fs::path& dir, const std::string& url, const std::string& transport = "udp",
+         const std::string& script = "0+" + std::to_string(kTalkSeconds))
+      : process(args(dir, url, transport, script), dir / "client.log") {}
+  static std::vector<std::string> args(const fs::path& dir, const std::string& url, const std::string& transport,
+                                       const std::string& script) {
+    // 64 kbit/s: the test is about the path, and Opus at its default rate keeps only ~0.9 of the waveform.
+    return {PTTCAM_CLIENT_BIN, "--camera", url, "--rtsp-transport", transport, "--input",
+            std::string("wav:") + PTTCAM_SPEECH_WAV, "--bitrate", "64000", "--speaker",
+            "wav:" + (dir / "client_speaker.wav").string(), "--talk-script", script, "--events",
+            (dir / "client.jsonl").string(), "--summary", (dir / "client.json").string()};
+  }
+  int finish() {
+    const auto code = process.wait(40s);
+    REQUIRE_MESSAGE(code.has_value(), process.output());
+    return *code;
+  }
+  Process process;
+};
+
+// Every window of the talked speech is in `heard` (correlation >= 0.85). A speaker starved by a
+// loaded machine (`underrun_samples`, counted by the camera) inserts silence mid-window and
+// shifts what follows: those windows are the speaker's, not the path's (which the caller checks
+// by the camera's packet counts); the speech must still be found in several.
+void check_speech(const std::vector<float>& heard, const std::string& label, long underrun_samples = 0) {
+  const auto speech = pttcam::audio::read_mono_48k(PTTCAM_SPEECH_WAV);
+  const auto windows = speech_windows_in(speech, heard, 0.4, kTalkSeconds - 0.4);
+  REQUIRE(windows.size() >= 5);
+  auto sorted = windows;
+  std::sort(sorted.begin(), sorted.end());
+  MESSAGE(label << ": " << windows.size() << " speech windows, worst correlation " << sorted.front() << ", median "
+                << sorted[sorted.size() / 2] << "; speaker underrun samples " << underrun_samples);
+  if (underrun_samples == 0) {
+    CHECK(sorted.front() >= 0.85);
+  } else {
+    const auto good = std::count_if(windows.begin(), windows.end(), [](double c) { return c >= 0.85; });
+    CHECK(good >= 3);
+  }
+}
+
+// camera-sim serving RTSP (Opus backchannel: --backchannel-codecs opus; its default is PCMU, PCMA) on loopback.
+struct RtspCamera {
+  RtspCamera(const fs::path& dir, std::vector<std::string> extra = {})
+      : dir_(dir), process(args(dir, std::move(extra)), dir / "camera.log") {
+    REQUIRE_MESSAGE(wait_for_file(dir / "rtsp_port", process, 20s), process.output());
+    port = std::to_string(std::stoi(read_text(dir / "rtsp_port")));
+  }
+  static std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extra) {
+    std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--rtsp", "127.0.0.1:0",
+                               "--rtsp-port-file", (dir / "rtsp_port").string(), "--output",
+                               "wav:" + (dir / "speaker.wav").string(), "--mic", "tone:440", "--playout-delay-ms", "150",
+                               "--backchannel-codecs", "opus", "--events", (dir / "camera.jsonl").string(), "--summary", (dir / "camera.json").string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  nlohmann::json stop() {
+    process.signal(SIGTERM);
+    REQUIRE_MESSAGE(process.wait(20s) == 0, process.output());
+    return nlohmann::json::parse(read_text(dir_ / "camera.json"));
+  }
+  fs::path dir_;
+  Process process;
+  std::string port;
+};
+
+// gst-rtsp-server: GStreamer's ONVIF backchannel server, or a plain one without a backchannel.
+struct GstServer {
+  GstServer(const fs::path& dir, std::vector<std::string> extra)
+      : process(args(dir, std::move(extra)), dir / "server.log") {
+    REQUIRE_MESSAGE(wait_for_file(dir / "server_port", process, 20s), process.output());
+    url = "rtsp://127.0.0.1:" + std::to_string(std::stoi(read_text(dir / "server_port"))) + "/cam";
+  }
+  static std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extra) {
+    std::vector<std::string> a{"/usr/bin/python3", std::string(PTTCAM_SOURCE_DIR) + "/tests/integration/gst_onvif_server.py",
+                               "--port-file", (dir / "server_port").string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  ~GstServer() {
+    process.signal(SIGTERM);
+    process.wait(10s);
+  }
+  Process process;
+  std::string url;
+};
+
+nlohmann::json client_summary(const fs::path& dir) { return nlohmann::json::parse(read_text(dir / "client.json")); }
+
+}  // namespace
+
+TEST_CASE("ptt-client talks to camera-sim over RTSP with the ONVIF backchannel") {
+  std::vector<std::string> auth;
+  std::string credentials;
+  std::string name = "udp";
+  std::string transport = "udp";
+  SUBCASE("UDP, no authentication") {}
+  SUBCASE("UDP, Digest authentication") {
+    auth = {"--user", "admin", "--password", "s3cret"};
+    credentials = "admin:s3cret@";
+    name = "udp_digest";
+  }
+  SUBCASE("TCP interleaved, Digest authentication") {
+    auth = {"--user", "admin", "--password", "s3cret"};
+    credentials = "admin:s3cret@";
+    name = transport = "tcp";
+  }
+  const auto dir = scratch_dir("rtsp_client_camera_sim_" + name);
+  RtspCamera camera(dir, auth);
+  Talker talker(dir, "rtsp://" + credentials + "127.0.0.1:" + camera.port + "/live", transport);
+  const int code = talker.finish();
+  REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\ncamera:\n" + camera.process.output()));
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"rtsp_session_end\"", 1, camera.process, 10s));  // TEARDOWN
+  const auto summary = camera.stop();
+  INFO(summary.dump());
+  CHECK(summary["rtsp"]["backchannel_packets"].get<long>() > 150);
+  CHECK(summary["rtsp"]["auth_failures"] == 0);
+  const auto client = client_summary(dir);
+  CHECK(client["protocol"] == "rtsp");
+  CHECK(client["rtsp"]["backchannel"] == "opus");
+  CHECK(client["rtsp"]["auth_retries"].get<int>() == (credentials.empty() ? 0 : 1));
+  CHECK(client["rtsp"]["transport"] == transport);
+  if (transport == "tcp") CHECK(client["rtsp"]["interleaved_out"].get<long>() > 150);
+  CHECK(client["camera_audio"]["frames_normal"].get<long>() > 100);  // the camera's microphone played
+  CHECK(summary["lost"] == 0);
+  CHECK(summary["frames_normal"].get<long>() >= 190);  // 4 s of 20 ms frames, every one played
+  check_speech(pttcam::audio::read_mono_48k(dir / "speaker.wav"), "camera-sim " + name,
+               summary["speaker_underrun_samples"].get<long>());
+}
+
+TEST_CASE("ptt-client keeps an RTSP session alive past its timeout") {
+  const auto dir = scratch_dir("rtsp_client_keepalive");
+  // 3.5 s without talk audio, then a press: the session outlives its 2 s timeout only by the keepalive
+  // (and the client's RTCP, which RFC 2326 also counts).
+  RtspCamera camera(dir, {"--rtsp-session-timeout", "2"});
+  Talker talker(dir, "rtsp://127.0.0.1:" + camera.port + "/live", "udp", "3.5+0.5");
+  const int code = talker.finish();
+  REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\ncamera:\n" + camera.process.output()));
+  const auto summary = camera.stop();
+  INFO(summary.dump());
+  CHECK(summary["rtsp"]["session_timeouts"] == 0);
+  CHECK(summary["rtsp"]["backchannel_packets"].get<long>() >= 25);  // the press went through
+  CHECK(client_summary(dir)["rtsp"]["keepalives"].get<int>() >= 4);  // every 2/3 s
+  CHECK(summary["rtsp"]["requests"].get<int>() >= 6 + 4);            // and the camera answered them
+}
+
+TEST_CASE("ptt-client when the RTSP camera vanishes mid-talk: one line, exit 1") {
+  const auto dir = scratch_dir("rtsp_client_camera_vanishes");
+  RtspCamera camera(dir);
+  Talker talker(dir, "rtsp://127.0.0.1:" + camera.port + "/live", "tcp", "0+8");
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"rtsp_backchannel_open\"", 1, camera.process, 10s));
+  camera.process.signal(SIGKILL);
+  CHECK(talker.finish() == 1);
+  const auto out = talker.process.output();
+  INFO(out);
+  CHECK(out.find("ptt-client: the camera closed the connection\n") != std::string::npos);
+}
+
+TEST_CASE("ptt-client with a wrong RTSP password: one line, exit 1") {
+  const auto dir = scratch_dir("rtsp_client_wrong_password");
+  RtspCamera camera(dir, {"--user", "admin", "--password", "s3cret"});
+  Talker talker(dir, "rtsp://admin:nope@127.0.0.1:" + camera.port + "/live");
+  CHECK(talker.finish() == 1);
+  const auto out = talker.process.output();
+  INFO(out);
+  CHECK(out.find("ptt-client: the camera refused the user name or password (401 Unauthorized)\n") != std::string::npos);
+  const auto summary = camera.stop();
+  CHECK(summary["rtsp"]["backchannel_packets"] == 0);
+}
+
+TEST_CASE("ptt-client talks to GStreamer's ONVIF backchannel server") {
+  std::string transport = "udp";
+  std::string codec = "opus";
+  SUBCASE("Opus, UDP") {}
+  SUBCASE("Opus, TCP interleaved") { transport = "tcp"; }
+  SUBCASE("PCMU, UDP") { codec = "pcmu"; }
+  SUBCASE("PCMU, TCP interleaved") {
+    codec = "pcmu";
+    transport = "tcp";
+  }
+  SUBCASE("PCMA, UDP") { codec = "pcma"; }
+  SUBCASE("L16 at 16 kHz, UDP") { codec = "l16"; }
+  const auto dir = scratch_dir("rtsp_client_gst_onvif_" + codec + "_" + transport);
+  {
+    GstServer server(dir, {"--out", (dir / "backchannel.f32").string(), "--codec", codec});
+    Talker talker(dir, server.url, transport);
+    const int code = talker.finish();
+    REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\nserver:\n" + server.process.output()));
+  }
+  const auto client = client_summary(dir);
+  INFO(client.dump());
+  if (codec == "opus") {
+    CHECK(client["rtsp"]["backchannel"] == "OPUS");
+    CHECK(client["rtsp"]["backchannel_payload_type"] == 110);  // the SDP's, not pttcam's 111
+  } else if (codec == "l16") {
+    CHECK(client["rtsp"]["backchannel"] == "L16");
+    CHECK(client["rtsp"]["backchannel_payload_type"] == 97);
+    CHECK(client["bytes_sent"].get<long>() > 4 * 32000);  // 16 kHz, 2 bytes a sample
+  } else {
+    CHECK(client["rtsp"]["backchannel"] == (codec == "pcmu" ? "PCMU" : "PCMA"));
+    CHECK(client["rtsp"]["backchannel_payload_type"] == (codec == "pcmu" ? 0 : 8));
+    CHECK(client["bytes_sent"].get<long>() > 4 * 8000);  // 8000 bytes a second, plus headers
+  }
+  CHECK(client["camera_audio"]["frames_normal"].get<long>() > 100);
+  check_speech(read_f32(dir / "backchannel.f32"), "gst-rtsp-server ONVIF " + codec + " " + transport);
+}
+
+TEST_CASE("ptt-client and an RTSP camera without a backchannel: it says so and plays the camera's audio") {
+  const auto dir = scratch_dir("rtsp_client_no_backchannel");
+  GstServer server(dir, {"--plain"});
+  Talker talker(dir, server.url, "udp", "0.5+0.5,1.5+0.5");
+  CHECK(talker.finish() == 1);  // the user pressed the key and could not talk
+  const auto out = talker.process.output();
+  INFO(out);
+  CHECK(out.find("ptt-client: the camera has no audio backchannel: it answered 551 (Option not supported) to "
+                 "Require: www.onvif.org/ver20/backchannel; playing its audio only\n") != std::string::npos);
+  CHECK(out.find("cannot talk: the camera has no audio backchannel") != std::string::npos);
+  const auto client = client_summary(dir);
+  CHECK(client["rtsp"]["require_refused"] == true);
+  CHECK(client["talk_failed"] == 2);
+  CHECK(client["frames_sent"] == 0);
+  CHECK(client["camera_audio"]["frames_normal"].get<long>() > 50);
+}
+
+TEST_CASE("ptt-client RTSP usage errors: one line, exit 2") {
+  const auto dir = scratch_dir("rtsp_client_usage");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--camera", "rtsp://h:99999/live"}, "ptt-client: --camera: the port must be 1-65535"},
+      {{"--camera", "rtsp://a:%zz@h/live"}, "ptt-client: --camera: a bad %-escape in the user or password"},
+      {{"--camera", "127.0.0.1:5004", "--codec", "pcmu"}, "ptt-client: --codec and --rtsp-transport need --camera rtsp://..."},
+      {{"--camera", "rtsp://h/live", "--codec", "g729"}, "ptt-client: --codec: one of opus, l16, pcmu, pcma"},
+      {{"--camera", "rtsp://h/live", "--no-session"}, "ptt-client: --camera rtsp://...: --sdp, --sdp-out, --no-session"},
+  };
+  for (const auto& [args, expected] : cases) {
+    std::vector<std::string> argv{PTTCAM_CLIENT_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Process p(argv, dir / "usage.log");
+    CHECK(p.wait(10s) == 2);
+    INFO(p.output());
+    CHECK(p.output().starts_with(expected));
+  }
+}
+
+TEST_CASE("ptt-client and an RTSP camera that is not there: one line, exit 1") {
+  const auto dir = scratch_dir("rtsp_client_no_camera");
+  // A port nothing listens on: bind one, note it, close it.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const auto port = a.local_endpoint().port();
+  a.close();
+  Process p({PTTCAM_CLIENT_BIN, "--camera", "rtsp://127.0.0.1:" + std::to_string(port) + "/live", "--speaker", "null"},
+            dir / "client.log");
+  CHECK(p.wait(20s) == 1);
+  INFO(p.output());
+  CHECK(p.output().find("ptt-client: cannot connect to rtsp://127.0.0.1:" + std::to_string(port) + "/live: Connection refused") !=
+        std::string::npos);
+}
