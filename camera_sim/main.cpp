@@ -105,6 +105,33 @@ audio::EndpointSpec parse_mic(const std::string& text) {
   return spec;
 }
 
+// --quirk: the RTSP server's misbehaviours, and what they change in the codecs offered and the
+// speaker path. Throws cli::UsageError for an unknown name or a contradiction.
+void apply_quirks(const std::vector<std::string>& names, bool codecs_given, camera::RtspOptions& rtsp,
+                  camera::CameraConfig& config) {
+  auto& q = rtsp.quirks;
+  for (const auto& n : names) {
+    try {
+      camera::add_quirks(q, n);
+    } catch (const std::invalid_argument& e) {
+      throw cli::UsageError(std::string("--quirk: ") + e.what());
+    }
+  }
+  if (q.g711_only) {
+    if (codecs_given)
+      for (const auto& c : rtsp.backchannel_codecs)
+        if (c.kind != camera::BackchannelCodec::Kind::pcmu && c.kind != camera::BackchannelCodec::Kind::pcma)
+          throw cli::UsageError("--quirk g711-only offers PCMU and PCMA only: --backchannel-codecs cannot add " +
+                                std::string(c.name()));
+    if (!codecs_given) rtsp.backchannel_codecs = camera::parse_backchannel_codecs("pcmu,pcma");
+  }
+  if (q.l16_swapped && !codecs_given) rtsp.backchannel_codecs = camera::parse_backchannel_codecs("l16,pcmu");
+  if (q.added_delay_ms > 0) {
+    auto& playout = config.receiver.playout;
+    playout.fixed_delay_ms = playout.fixed_delay_ms.value_or(playout.min_delay_ms) + q.added_delay_ms;
+  }
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"camera-sim: a simulated security camera that plays push-to-talk audio (RTP/Opus)"};
   std::string listen = "0.0.0.0:5004";
@@ -164,6 +191,14 @@ int run(int argc, char** argv) {
   app.add_option("--rtsp-port-file", rtsp_port_file, "Write the bound RTSP port here once listening");
   app.add_option("--user", rtsp.user, "RTSP: require Digest authentication (MD5 or SHA-256) as this user");
   app.add_option("--password", rtsp.password, "RTSP: the password for --user");
+  std::string backchannel_codecs;
+  std::vector<std::string> quirks;
+  app.add_option("--quirk", quirks,
+                 "RTSP: behave like a camera with this known problem (docs/cameras.md): drop-first-second, "
+                 "playout-delay, describe-require-timeout, no-backchannel, l16-swapped, g711-only, line-busy");
+  app.add_option("--backchannel-codecs", backchannel_codecs,
+                 "RTSP: codecs the backchannel offers, in preference order: pcmu, pcma, l16 (16 kHz), opus "
+                 "(default pcmu,pcma)");
   app.add_option("--rtsp-session-timeout", rtsp.session_timeout_s, "RTSP: seconds a silent session lives (Session: ;timeout=)")
       ->check(CLI::Range(1u, 3600u))
       ->capture_default_str();
@@ -216,9 +251,18 @@ int run(int argc, char** argv) {
   if (!rtsp_listen.empty()) {
     const auto ep = net::parse_endpoint(rtsp_listen);
     rtsp.listen = boost::asio::ip::tcp::endpoint(ep.address(), ep.port());
+    if (!backchannel_codecs.empty()) {
+      try {
+        rtsp.backchannel_codecs = camera::parse_backchannel_codecs(backchannel_codecs);
+      } catch (const std::invalid_argument& e) {
+        throw cli::UsageError(std::string("--backchannel-codecs: ") + e.what());
+      }
+    }
+    rtsp.session_limit_s = config.session_limit_s;
+    apply_quirks(quirks, !backchannel_codecs.empty(), rtsp, config);
     config.rtsp = rtsp;
-  } else if (!rtsp_port_file.empty() || !rtsp.user.empty()) {
-    throw cli::UsageError("--rtsp-port-file, --user and --password need --rtsp HOST:PORT");
+  } else if (!rtsp_port_file.empty() || !rtsp.user.empty() || !backchannel_codecs.empty() || !quirks.empty()) {
+    throw cli::UsageError("--rtsp-port-file, --user, --password, --backchannel-codecs and --quirk need --rtsp HOST:PORT");
   }
   if (!web_listen.empty()) {
     const auto ep = net::parse_endpoint(web_listen);

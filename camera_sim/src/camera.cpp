@@ -38,6 +38,21 @@ session::CameraSessionConfig session_config(const CameraConfig& c, const std::st
   return s;
 }
 
+// The speaker path plays Opus, and over RTSP also the sample codecs the backchannel offers.
+media::Receiver::Options playout_options(const CameraConfig& config) {
+  auto options = config.receiver.playout;
+  if (!config.rtsp) return options;
+  for (const auto& codec : config.rtsp->backchannel_codecs) {
+    using Kind = BackchannelCodec::Kind;
+    if (codec.kind == Kind::opus) continue;
+    const auto encoding = codec.kind == Kind::pcmu   ? codec::PcmEncoding::kPcmu
+                          : codec.kind == Kind::pcma ? codec::PcmEncoding::kPcma
+                                                     : codec::PcmEncoding::kL16;
+    options.pcm_payloads.push_back({codec.payload_type, {encoding, codec.clock_rate}});
+  }
+  return options;
+}
+
 }  // namespace
 
 Camera::Camera(boost::asio::io_context& io, CameraConfig config)
@@ -56,7 +71,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
   boost::system::error_code ec;
   socket_.bind(config_.listen, ec);
   if (ec) throw std::runtime_error("cannot listen on " + net::to_string(config_.listen) + ": " + ec.message());
-  receiver_ = std::make_unique<media::Receiver>(audio::open_playback(config_.output), config_.receiver.playout, clock_,
+  receiver_ = std::make_unique<media::Receiver>(audio::open_playback(config_.output), playout_options(config_), clock_,
                                                 speaker_metrics_);
   std::unique_ptr<audio::Capture> mic;
   if (config_.mic) {
@@ -98,6 +113,8 @@ void Camera::make_rtsp(boost::asio::io_context& io) {
     loop_.wake();
   };
   hooks.floor = [this](bool held) {
+    rtsp_talking_ = held;
+    session_.set_speaker_busy(rtsp_talking_ || web_talking_);
     if (held)
       receiver_->permit_burst();
     else
@@ -105,6 +122,11 @@ void Camera::make_rtsp(boost::asio::io_context& io) {
     loop_.wake();
   };
   hooks.media_changed = [this] { sync_media(); };
+  hooks.speaker_busy = [this] { return (!config_.no_session && session_.floor_held()) || web_talking_; };
+  hooks.cut = [this](const std::string& cause) {
+    receiver_->cut(cause);
+    loop_.wake();
+  };
   rtsp_ = std::make_unique<RtspServer>(io, *config_.rtsp, RtspServer::Offer{mic_->has_microphone(), model->speaker},
                                        clock_, events_, std::move(hooks));
 }
@@ -134,13 +156,15 @@ void Camera::make_web(boost::asio::io_context& io) {
 
 std::optional<std::string> Camera::web_floor(bool press) {
   if (!press) {
-    session_.set_speaker_busy(false);
+    web_talking_ = false;
+    session_.set_speaker_busy(rtsp_talking_);
     receiver_->release_floor();
     loop_.wake();
     return std::nullopt;
   }
   if (!session_.online()) return "offline";
-  if (session_.floor_held()) return "busy";
+  if (session_.floor_held() || rtsp_talking_) return "busy";
+  web_talking_ = true;
   session_.set_speaker_busy(true);  // a ptt-client asking now is told speaker_busy
   receiver_->permit_burst();
   loop_.wake();
@@ -255,10 +279,13 @@ void Camera::power_cycle() {
   // Unplugged: what was playing stops mid-word, and the microphone stream stops without an end.
   receiver_->cut("power_cycle");
   mic_->abort_burst();
-  if (rtsp_) rtsp_->drop_all("power_cycle");
   if (web_) web_->drop_all("power_cycle");
   const std::int64_t now = clock_.now_us();
   apply(session_.power_cycle(now), now);
+  if (rtsp_) {
+    rtsp_->drop_all("power_cycle");
+    rtsp_->set_online(config_.no_session);  // back with the live-view protocol (run_due)
+  }
 }
 
 void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::endpoint& from) {
@@ -323,6 +350,7 @@ void Camera::run_due(std::int64_t now) {
     power_cycle();
   }
   if (!config_.no_session) apply(session_.on_tick(now), now);
+  if (rtsp_) rtsp_->set_online(config_.no_session || session_.online());
   mic_->pump();
   receiver_->pump();
   report_bursts_to_web();

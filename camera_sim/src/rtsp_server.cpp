@@ -2,11 +2,15 @@
 
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
+#include "pttcam/rtp/packet.hpp"
+#include "pttcam/rtp/rtcp.hpp"
 #include "pttcam/rtsp/headers.hpp"
 #include "pttcam/rtsp/parser.hpp"
 
@@ -18,6 +22,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::uint8_t kPayloadType = 111;  // Opus, as media::Receiver and media::Sender use it
+constexpr std::uint8_t kL16PayloadType = 97;
 constexpr std::size_t kMaxQueuedBytes = 256 * 1024;  // a TCP client this far behind loses microphone packets
 constexpr const char* kPublic = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
@@ -54,6 +59,17 @@ const char* to_string(Track t) {
   return "none";
 }
 
+// The backchannel's media description: every codec offered, in preference order.
+std::string backchannel_media(const std::vector<BackchannelCodec>& codecs) {
+  std::string m = "m=audio 0 RTP/AVP";
+  std::string maps;
+  for (const auto& codec : codecs) {
+    m += " " + std::to_string(codec.payload_type);
+    maps += "a=rtpmap:" + std::to_string(codec.payload_type) + " " + codec.rtpmap() + "\r\n";
+  }
+  return m + "\r\n" + maps;
+}
+
 std::string random_hex(int bytes) {
   std::random_device rd;
   std::string s;
@@ -66,6 +82,66 @@ std::string random_hex(int bytes) {
 }
 
 }  // namespace
+
+std::string BackchannelCodec::rtpmap() const {
+  switch (kind) {
+    case Kind::pcmu: return "PCMU/" + std::to_string(clock_rate);
+    case Kind::pcma: return "PCMA/" + std::to_string(clock_rate);
+    case Kind::l16: return "L16/" + std::to_string(clock_rate);
+    case Kind::opus: return "opus/48000/2";
+  }
+  return "";
+}
+
+const char* BackchannelCodec::name() const noexcept {
+  switch (kind) {
+    case Kind::pcmu: return "pcmu";
+    case Kind::pcma: return "pcma";
+    case Kind::l16: return "l16";
+    case Kind::opus: return "opus";
+  }
+  return "?";
+}
+
+void add_quirks(RtspQuirks& q, std::string_view names) {
+  while (!names.empty()) {
+    const auto comma = names.find(',');
+    const auto name = names.substr(0, comma);
+    names = comma == std::string_view::npos ? std::string_view() : names.substr(comma + 1);
+    if (name == "drop-first-second") q.drop_first_second = true;
+    else if (name == "no-backchannel") q.no_backchannel = true;
+    else if (name == "g711-only") q.g711_only = true;
+    else if (name == "l16-swapped") q.l16_swapped = true;
+    else if (name == "describe-require-timeout") q.describe_require_timeout = true;
+    else if (name == "line-busy") q.line_busy = true;
+    else if (name == "playout-delay") q.added_delay_ms = 2000;
+    else
+      throw std::invalid_argument("unknown quirk '" + std::string(name) +
+                                  "' (drop-first-second, no-backchannel, g711-only, l16-swapped, "
+                                  "describe-require-timeout, line-busy, playout-delay)");
+  }
+}
+
+std::vector<BackchannelCodec> parse_backchannel_codecs(std::string_view list) {
+  using Kind = BackchannelCodec::Kind;
+  std::vector<BackchannelCodec> codecs;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const auto name = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    BackchannelCodec c;
+    if (name == "pcmu") c = {Kind::pcmu, 0, 8000};
+    else if (name == "pcma") c = {Kind::pcma, 8, 8000};
+    else if (name == "l16") c = {Kind::l16, kL16PayloadType, 16000};
+    else if (name == "opus") c = {Kind::opus, kPayloadType, 48000};
+    else throw std::invalid_argument("unknown backchannel codec '" + std::string(name) + "' (pcmu, pcma, l16, opus)");
+    for (const auto& seen : codecs)
+      if (seen.kind == c.kind) throw std::invalid_argument("backchannel codec '" + std::string(name) + "' given twice");
+    codecs.push_back(c);
+  }
+  if (codecs.empty()) throw std::invalid_argument("no backchannel codec given (pcmu, pcma, l16, opus)");
+  return codecs;
+}
 
 struct RtspServer::Connection {
   explicit Connection(boost::asio::io_context& io) : socket(io) {}
@@ -93,6 +169,7 @@ struct RtspServer::Session {
   std::string id;
   std::uint64_t connection = 0;  // the connection that made it (interleaved media use it)
   bool playing = false;
+  std::int64_t opened_us = 0;
   std::int64_t last_seen_us = 0;
   Media microphone;
   Media backchannel;
@@ -185,7 +262,10 @@ void RtspServer::accept() {
     if (!ec) {
       boost::system::error_code e2;
       const auto peer = c->socket.remote_endpoint(e2);
-      if (connections_.size() >= options_.max_connections || e2) {
+      if (!online_) {
+        ++counters_.refused_booting;  // booting: nothing answers
+        c->socket.close(e2);
+      } else if (connections_.size() >= options_.max_connections || e2) {
         ++counters_.connections_refused;
         events_.write("rtsp_connection_refused", {{"reason", e2 ? e2.message() : "too many connections"}});
         c->socket.close(e2);
@@ -278,13 +358,41 @@ void RtspServer::on_bytes(const std::shared_ptr<Connection>& c, std::size_t n) {
 }
 
 void RtspServer::on_backchannel(std::span<const std::byte> rtp, const net::Udp::endpoint& from, Session& s) {
-  s.last_seen_us = clock_.now_us();
+  const std::int64_t now = clock_.now_us();
+  s.last_seen_us = now;
   if (!s.playing) {
     ++counters_.backchannel_dropped;
     return;
   }
+  if (rtp.size() >= 12 && !rtp::is_rtcp(rtp)) {
+    const auto payload_type = static_cast<std::uint8_t>(std::to_integer<unsigned>(rtp[1]) & 0x7FU);
+    const auto offered = std::find_if(options_.backchannel_codecs.begin(), options_.backchannel_codecs.end(),
+                                      [&](const auto& c) { return c.payload_type == payload_type; });
+    if (offered == options_.backchannel_codecs.end()) {
+      ++counters_.backchannel_wrong_codec;
+      return;
+    }
+    if (options_.quirks.drop_first_second && now - floor_since_us_ < 1'000'000) {
+      ++counters_.backchannel_quirk_dropped;
+      return;
+    }
+    if (options_.quirks.l16_swapped && offered->kind == BackchannelCodec::Kind::l16) rtp = swap_samples(rtp);
+  }
   ++counters_.backchannel_packets;
   if (hooks_.backchannel_rtp) hooks_.backchannel_rtp(rtp, from);
+}
+
+// The l16_swapped quirk: the payload's 16-bit samples with their bytes exchanged, as a camera that
+// reads network-order L16 as little-endian plays them.
+std::span<const std::byte> RtspServer::swap_samples(std::span<const std::byte> rtp) {
+  const std::size_t n = std::min(rtp.size(), swapped_.size());
+  std::copy_n(rtp.begin(), n, swapped_.begin());
+  const std::size_t header = 12 + 4 * (std::to_integer<std::size_t>(rtp[0]) & 0x0FU);
+  std::size_t start = header;
+  if ((std::to_integer<unsigned>(rtp[0]) & 0x10U) && n >= header + 4)  // extension: its length in words
+    start += 4 + 4 * ((std::to_integer<std::size_t>(rtp[header + 2]) << 8) | std::to_integer<std::size_t>(rtp[header + 3]));
+  for (std::size_t i = start; i + 1 < n; i += 2) std::swap(swapped_[i], swapped_[i + 1]);
+  return {swapped_.data(), n};
 }
 
 void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Request& req) {
@@ -350,6 +458,11 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
   if (req.method == "GET_PARAMETER" || req.method == "SET_PARAMETER") return answer(200);  // keepalive
   if (req.method == "DESCRIBE") {
     if (track != Track::aggregate) return answer(404);
+    if (wants_backchannel && options_.quirks.describe_require_timeout) {
+      ++counters_.describes_ignored;  // never answered: the client waits for its own timeout
+      events_.write("rtsp_describe_ignored", {{"peer", c->peer}, {"quirk", "describe-require-timeout"}});
+      return;
+    }
     const auto local = c->socket.local_endpoint().address();
     std::string sdp = "v=0\r\no=- " + std::to_string(sdp_session_id_) + " 1 IN " + (local.is_v6() ? "IP6 " : "IP4 ") +
                       local.to_string() + "\r\ns=pttcam camera-sim\r\nc=IN " + (local.is_v6() ? "IP6 ::" : "IP4 0.0.0.0") +
@@ -359,27 +472,30 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
     // ONVIF's directions are the camera's view: it sends its microphone (recvonly for the client
     // per ONVIF §5.3) and receives the talk track (sendonly). GStreamer depends on exactly this.
     if (offer_.microphone) sdp += opus + "a=fmtp:111 useinbandfec=1\r\na=control:track1\r\na=recvonly\r\n";
-    if (wants_backchannel) sdp += opus + "a=control:track2\r\na=sendonly\r\n";
+    if (wants_backchannel && !options_.quirks.no_backchannel) sdp += backchannel_media(options_.backchannel_codecs) + "a=control:track2\r\na=sendonly\r\n";
     std::string base = req.uri;
     if (base.back() != '/') base += '/';
     resp.add("Content-Base", base);
     resp.body = sdp;
     resp.content_type = "application/sdp";
-    events_.write("rtsp_describe", {{"peer", c->peer}, {"backchannel", wants_backchannel}});
+    nlohmann::json codecs = nlohmann::json::array();
+    if (wants_backchannel && !options_.quirks.no_backchannel)
+      for (const auto& codec : options_.backchannel_codecs) codecs.push_back(codec.name());
+    events_.write("rtsp_describe", {{"peer", c->peer}, {"backchannel", wants_backchannel}, {"codecs", codecs}});
     return answer(200);
   }
   if (req.method == "SETUP") {
     if (track != Track::microphone && track != Track::backchannel) return answer(track == Track::none ? 404 : 459);
     if (track == Track::microphone && !offer_.microphone) return answer(404);
-    if (track == Track::backchannel && !offer_.backchannel) return answer(404);
-    // One talker at a time: a backchannel set up by another session keeps the speaker.
+    if (track == Track::backchannel && (!offer_.backchannel || options_.quirks.no_backchannel)) return answer(404);
+    // One talker at a time: a backchannel set up by another session, or a pttcam client
+    // talking, keeps the speaker.
     if (track == Track::backchannel) {
-      for (const auto& [id, s] : sessions_) {
-        if (s.get() != session && s->backchannel.setup) {
-          ++counters_.backchannel_busy;
-          events_.write("rtsp_backchannel_busy", {{"peer", c->peer}, {"holder", id}});
-          return answer(453);
-        }
+      if (const auto holder = speaker_taken_by(session); !holder.empty()) {
+        ++counters_.backchannel_busy;
+        events_.write("rtsp_backchannel_busy", {{"peer", c->peer}, {"holder", holder}});
+        resp.reason = "Speaker Busy";
+        return answer(453);
       }
     }
     const auto offered = rtsp::parse_transports(req.header("Transport").value_or(""));
@@ -406,6 +522,7 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
       auto s = std::make_unique<Session>();
       s->id = random_hex(8);
       s->connection = c->id;
+      s->opened_us = now;
       s->last_seen_us = now;
       session = s.get();
       sessions_[s->id] = std::move(s);
@@ -440,6 +557,14 @@ void RtspServer::handle(const std::shared_ptr<Connection>& c, const rtsp::Reques
     }
     const bool play = req.method == "PLAY";
     if (play && !session->microphone.setup && !session->backchannel.setup) return answer(455);
+    if (play && session->backchannel.setup && !session->playing) {
+      if (const auto holder = speaker_taken_by(session); !holder.empty()) {
+        ++counters_.backchannel_busy;
+        events_.write("rtsp_backchannel_busy", {{"peer", c->peer}, {"holder", holder}});
+        resp.reason = "Speaker Busy";
+        return answer(453);
+      }
+    }
     session->playing = play;
     if (play) resp.add("Range", "npt=0.000-");
     events_.write(play ? "rtsp_play" : "rtsp_pause",
@@ -526,11 +651,12 @@ void RtspServer::update_media() {
   bool floor = false;
   bool mic = false;
   for (const auto& [id, s] : sessions_) {
-    floor = floor || (s->playing && s->backchannel.setup);
+    floor = floor || ((s->playing || options_.quirks.line_busy) && s->backchannel.setup);
     mic = mic || (s->playing && s->microphone.setup);
   }
   if (floor != floor_) {
     floor_ = floor;
+    floor_since_us_ = clock_.now_us();
     events_.write(floor ? "rtsp_backchannel_open" : "rtsp_backchannel_closed");
     if (hooks_.floor) hooks_.floor(floor);
   }
@@ -588,6 +714,29 @@ void RtspServer::receive_rtcp() {
 
 // Once a second: sessions silent past their timeout end, and so do connections that hold no
 // session and have not completed a request for a while (a slow or stuck client).
+std::string RtspServer::speaker_taken_by(const Session* asking) const {
+  for (const auto& [id, s] : sessions_)
+    if (s.get() != asking && s->backchannel.setup) return "rtsp session " + id;
+  if (hooks_.speaker_busy && hooks_.speaker_busy()) return "pttcam client";
+  return "";
+}
+
+// The live-view cap: the session ends as pttcam's protocol ends one (time_limit; a burst playing
+// is cut with cause session_cap), and its connection closes, which is all RTSP 1.0 can tell.
+void RtspServer::cap_session(const std::string& id) {
+  const auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  ++counters_.session_caps;
+  const bool talking = it->second->playing && it->second->backchannel.setup;
+  const auto connection = it->second->connection;
+  if (talking) {
+    events_.write("cutoff", {{"cause", "session_cap"}, {"protocol", "rtsp"}, {"session", id}});
+    if (hooks_.cut) hooks_.cut("session_cap");
+  }
+  end_session(id, "time_limit");
+  if (const auto c = connections_.find(connection); c != connections_.end()) close(c->second, "time_limit");
+}
+
 void RtspServer::sweep() {
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !running_) return;
@@ -599,6 +748,10 @@ void RtspServer::sweep() {
       ++counters_.session_timeouts;
       end_session(id, "timeout");
     }
+    std::vector<std::string> capped;
+    for (const auto& [id, s] : sessions_)
+      if (now - s->opened_us >= static_cast<std::int64_t>(options_.session_limit_s * 1e6)) capped.push_back(id);
+    for (const auto& id : capped) cap_session(id);
     std::vector<std::shared_ptr<Connection>> idle;
     for (const auto& [id, c] : connections_) {
       bool has_session = false;
@@ -623,6 +776,11 @@ nlohmann::json RtspServer::summary() const {
           {"sessions", c.sessions},
           {"session_timeouts", c.session_timeouts},
           {"backchannel_busy", c.backchannel_busy},
+          {"session_caps", c.session_caps},
+          {"backchannel_wrong_codec", c.backchannel_wrong_codec},
+          {"backchannel_quirk_dropped", c.backchannel_quirk_dropped},
+          {"describes_ignored", c.describes_ignored},
+          {"refused_booting", c.refused_booting},
           {"backchannel_packets", c.backchannel_packets},
           {"backchannel_dropped", c.backchannel_dropped},
           {"rtcp_received", c.rtcp_received},

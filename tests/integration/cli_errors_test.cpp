@@ -147,6 +147,12 @@ TEST_CASE("camera-sim: exit 2 for usage errors, 1 for runtime failures, one line
       {"mic_wav_missing", {"--mic", "wav:/nonexistent/mic.wav"}, 1, "--mic: cannot read audio file '/nonexistent/mic.wav'"},
       {"output_device", {"--output", "device:no-such-speaker"}, 1, "no playback device matches 'no-such-speaker'"},
       {"mic_device", {"--mic", "device:no-such-mic"}, 1, "no capture device matches 'no-such-mic'"},
+      {"codecs_unknown", {"--rtsp", "127.0.0.1:0", "--backchannel-codecs", "pcmu,aac"}, 2,
+       "--backchannel-codecs: unknown backchannel codec 'aac' (pcmu, pcma, l16, opus)"},
+      {"codecs_twice", {"--rtsp", "127.0.0.1:0", "--backchannel-codecs", "pcmu,pcmu"}, 2,
+       "--backchannel-codecs: backchannel codec 'pcmu' given twice"},
+      {"codecs_no_rtsp", {"--backchannel-codecs", "pcmu"}, 2, "--backchannel-codecs and --quirk need --rtsp HOST:PORT"},
+      {"quirk_unknown", {"--rtsp", "127.0.0.1:0", "--quirk", "loud"}, 2, "--quirk: unknown quirk 'loud'"},
   };
   walk(PTTCAM_CAMERA_BIN, "camera-sim", {{"--listen", "127.0.0.1:0"}, {"--output", "null"}, {"--mic", "none"}}, rows);
   check_help(PTTCAM_CAMERA_BIN, "camera");

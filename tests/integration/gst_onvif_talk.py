@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """GStreamer's own ONVIF client (rtspsrc backchannel=onvif) talking to a camera.
 
-Connects to URL, pushes WAV (encoded as Opus by opusenc/rtpopuspay, in real time) into the
-backchannel the camera offers, and writes the camera's microphone track, decoded, as raw 48 kHz
+Connects to URL, pushes WAV (in real time, encoded as the camera's SDP asks: Opus, PCMU, PCMA or
+L16, the codec rtspsrc negotiated for the backchannel) into the backchannel the camera offers,
+and writes the camera's microphone track, decoded, as raw 48 kHz
 mono float32 to --mic-out. The push starts once the first microphone buffer arrives (the session
 is PLAYing then: in 1.22 a push before that returns OK and goes nowhere). Exit 0 when the WAV has
 been pushed, 1 on an error from GStreamer, 2 on bad usage.
@@ -21,6 +22,22 @@ from gi.repository import GLib, Gst  # noqa: E402
 _gst = ctypes.CDLL("libgstreamer-1.0.so.0")
 _gst.gst_mini_object_ref.argtypes = [ctypes.c_void_p]
 _gst.gst_mini_object_ref.restype = ctypes.c_void_p
+
+
+def encoder_for(caps):
+    """The encoder and payloader for the backchannel's caps (the first codec of the camera's SDP)."""
+    name = caps.get_string("encoding-name").upper()
+    pt = caps.get_int("payload")[1]
+    rate = caps.get_int("clock-rate")[1]
+    if name == "OPUS":
+        return ("audio/x-raw,rate=48000,channels=1 ! opusenc bitrate=64000 frame-size=20 ! "
+                f"rtpopuspay pt={pt}")
+    if name in ("PCMU", "PCMA"):
+        enc, pay = ("mulawenc", "rtppcmupay") if name == "PCMU" else ("alawenc", "rtppcmapay")
+        return f"audio/x-raw,format=S16LE,rate={rate},channels=1 ! {enc} ! {pay} pt={pt}"
+    if name == "L16":
+        return f"audio/x-raw,format=S16BE,rate={rate},channels=1 ! rtpL16pay pt={pt}"
+    raise SystemExit(f"gst_onvif_talk: the camera offers {name}, which this script cannot send")
 
 
 def main():
@@ -49,11 +66,7 @@ def main():
         src.set_property("user-pw", args.password)
     pipe.add(src)
 
-    back = Gst.parse_launch(
-        f'filesrc location="{args.wav}" ! wavparse ! audioconvert ! audioresample ! '
-        "audio/x-raw,rate=48000,channels=1 ! opusenc bitrate=64000 frame-size=20 ! rtpopuspay pt=111 ! "
-        "appsink name=out emit-signals=true sync=true")
-    out = back.get_by_name("out")
+    back_parts = {}
 
     def on_select(_src, num, caps):
         if caps.get_structure(0).has_field("a-sendonly"):
@@ -78,8 +91,15 @@ def main():
             state["error"] = "the camera offered no backchannel"
             loop.quit()
             return False
+        back = Gst.parse_launch(
+            f'filesrc location="{args.wav}" ! wavparse ! audioconvert ! audioresample ! '
+            + encoder_for(state["caps"].get_structure(0)) + " ! appsink name=out emit-signals=true sync=true")
+        back_parts["pipe"] = back
+        watch(back)
+        out = back.get_by_name("out")
         out.connect("new-sample", on_sample)
         back.set_state(Gst.State.PLAYING)
+        print(f"gst_onvif_talk: backchannel {state['caps'].get_structure(0).get_string('encoding-name')}", flush=True)
         return False
 
     def on_pad(_src, pad):
@@ -106,13 +126,14 @@ def main():
             err, dbg = msg.parse_error()
             state["error"] = f"{err.message} ({dbg})"
             loop.quit()
-        elif msg.type == Gst.MessageType.EOS and msg.src == back:
+        elif msg.type == Gst.MessageType.EOS and msg.src == back_parts.get("pipe"):
             loop.quit()
 
-    for p in (pipe, back):
+    def watch(p):
         bus = p.get_bus()
         bus.add_signal_watch()
         bus.connect("message", on_message)
+    watch(pipe)
 
     def give_up():
         state["error"] = state["error"] or f"timed out after {args.timeout} s (pushed {state['pushed']} packets)"
@@ -123,7 +144,8 @@ def main():
     pipe.set_state(Gst.State.PLAYING)
     loop.run()
     # Stopping: rtspsrc sends PAUSE, then TEARDOWN.
-    back.set_state(Gst.State.NULL)
+    if "pipe" in back_parts:
+        back_parts["pipe"].set_state(Gst.State.NULL)
     pipe.set_state(Gst.State.NULL)
     print(f"gst_onvif_talk: pushed {state['pushed']} RTP packets into stream {state['stream']}", flush=True)
     if state["error"]:

@@ -62,7 +62,7 @@ void check_speech(const std::vector<float>& heard, const std::string& label, lon
   }
 }
 
-// camera-sim serving RTSP (Opus backchannel) on loopback.
+// camera-sim serving RTSP (Opus backchannel: --backchannel-codecs opus; its default is PCMU, PCMA) on loopback.
 struct RtspCamera {
   RtspCamera(const fs::path& dir, std::vector<std::string> extra = {})
       : dir_(dir), process(args(dir, std::move(extra)), dir / "camera.log") {
@@ -73,7 +73,7 @@ struct RtspCamera {
     std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--rtsp", "127.0.0.1:0",
                                "--rtsp-port-file", (dir / "rtsp_port").string(), "--output",
                                "wav:" + (dir / "speaker.wav").string(), "--mic", "tone:440", "--playout-delay-ms", "150",
-                               "--events", (dir / "camera.jsonl").string(), "--summary", (dir / "camera.json").string()};
+                               "--backchannel-codecs", "opus", "--events", (dir / "camera.jsonl").string(), "--summary", (dir / "camera.json").string()};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }

@@ -42,7 +42,7 @@ class FixedDelayPlayout {
     int max_conceal_samples = 4800;  // 100 ms
   };
   static constexpr std::size_t kSlots = 128;
-  static constexpr std::size_t kMaxPayload = 1275;
+  static constexpr std::size_t kMaxPayload = 1488;  // as jitter::PacketStore
 
   explicit FixedDelayPlayout(Config config) : config_(config) {}
 

@@ -214,7 +214,9 @@ PlayoutFrame PlayoutDecision::next(Micros now_us, int silence_samples, Micros de
 std::optional<PlayoutFrame> PlayoutDecision::missing(const PlayoutFrame& silence, Micros frame_us, bool behind_may_stretch,
                                                      bool may_stretch) noexcept {
   const bool buffered = store_.has_after(next_seq_);
-  if (!buffered && conceal_run_ + last_samples_ > max_conceal_samples_) {
+  // A frame longer than the limit (packets of 100 ms and more: a camera client's G.711) may still
+  // be concealed once before the burst is given up.
+  if (!buffered && conceal_run_ + last_samples_ > std::max(max_conceal_samples_, last_samples_)) {
     // With end flags the first concealed number most likely was the lost end; without, the
     // sender stopped and every concealed number is still its to use.
     if (conceal_run_ > 0) store_.set_floor(ends_flagged_ ? conceal_from_ : conceal_from_ - 1);

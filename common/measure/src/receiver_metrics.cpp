@@ -21,6 +21,7 @@ const char* drop_reason(const media::Dropped& d) {
     case media::DropReason::wrong_payload_type: return "wrong_payload_type";
     case media::DropReason::bad_red: return d.red_error ? *d.red_error : "bad_red";
     case media::DropReason::bad_opus: return "bad_opus";
+    case media::DropReason::bad_payload: return "bad_payload";
   }
   return "?";
 }
@@ -208,6 +209,7 @@ nlohmann::json packet_counts(const media::Receiver& r) {
           {"rtcp_received", c.rtcp_received},
           {"rtcp_malformed", c.rtcp_malformed},
           {"bad_opus", c.bad_opus},
+          {"bad_payload", c.bad_payload},
           {"bad_red", c.bad_red},
           {"red_copies_unusable", c.red_copies_unusable},
           {"red_copies_received", pc.redundant_received - c.end_repeats},

@@ -23,6 +23,10 @@ jitter::JitterBuffer::Config jitter_config(const Receiver::Options& o) {
   return c;
 }
 
+// Room for one frame: the longest Opus packet, or the largest G.711 payload at 8 kHz resampled
+// to 48 kHz plus the resampler's tail at a burst's end.
+constexpr std::size_t kPcmBufferSamples = jitter::JitterBuffer::kMaxPayload * 6 + 4096;
+
 // A sender's time from an RTP header extension (microseconds on its monotonic clock) as a signed
 // count, or absent when it is out of range: the wire's 64 bits are hostile, and a value of 2^63 or
 // more would turn negative and overflow the subtractions that measure latency.
@@ -43,9 +47,18 @@ Receiver::Receiver(std::unique_ptr<audio::Playback> speaker, const Options& opti
       observer_(observer),
       options_(options),
       decoder_(codec::Decoder::create()),
+      codec_pcm_(jitter::JitterBuffer::kMaxPayload),
       playout_(jitter_config(options)),
-      pcm_(codec::kMaxFrameSamples),
-      speaker_(std::move(speaker)) {}
+      pcm_(std::max<std::size_t>(codec::kMaxFrameSamples, kPcmBufferSamples)),
+      speaker_(std::move(speaker)) {
+  pcm_paths_.reserve(options.pcm_payloads.size());  // pcm_path_ points into it: never reallocates
+  for (const auto& payload : options.pcm_payloads) {
+    auto decoder = codec::PcmDecoder::create(payload.format);  // throws for a rate it cannot play
+    pcm_paths_.push_back({payload.payload_type, std::move(decoder),
+                          codec::Resampler::create(payload.format.clock_rate, audio::kSampleRate),
+                          audio::kSampleRate / payload.format.clock_rate});
+  }
+}
 
 Receiver::~Receiver() {
   if (speaker_) speaker_->stop();
@@ -98,6 +111,7 @@ void Receiver::drop(Dropped fact) {
       break;
     case DropReason::bad_red: ++counters_.bad_red; break;
     case DropReason::bad_opus: ++counters_.bad_opus; break;
+    case DropReason::bad_payload: ++counters_.bad_payload; break;
   }
   if (fact.parse_error) counters_.by_reason.record(*fact.parse_error);
   observer_.on_dropped(fact);
@@ -107,8 +121,8 @@ void Receiver::drop(Dropped fact) {
 // packet confirms it (the sender restarted with new sequence and timestamp bases, same SSRC);
 // then the playout starts over as for a new stream, with the held packet first. A jump that is
 // never confirmed was a stray packet: it stays dropped. False: the packet is held, not played.
-bool Receiver::admit_source(const rtp::RtpHeader& h, std::span<const std::byte> datagram, const Endpoint& from,
-                            Micros now, Micros arrival) {
+bool Receiver::admit_source(const rtp::RtpHeader& h, int clock_hz, std::span<const std::byte> datagram,
+                            const Endpoint& from, Micros now, Micros arrival) {
   if (replaying_) return true;
   if (new_session_ && !(in_burst_ || playout_.in_burst() || playout_.waiting())) {
     new_session_ = false;
@@ -132,7 +146,7 @@ bool Receiver::admit_source(const rtp::RtpHeader& h, std::span<const std::byte> 
   if (!source_ || source_ssrc_ != h.ssrc) {
     StreamChosen chosen{h.ssrc, &from, source_ ? "previous_stopped" : "first", {}};
     if (source_) chosen.previous_ssrc = source_ssrc_;
-    source_.emplace(static_cast<std::uint32_t>(jitter::kRtpClockHz), 1);
+    source_.emplace(static_cast<std::uint32_t>(clock_hz), 1);
     source_ssrc_ = h.ssrc;
     held_size_ = 0;
     other_unreported_ = 0;
@@ -211,6 +225,30 @@ std::optional<std::span<const std::byte>> Receiver::opus_of(const rtp::RtpPacket
   return opus;
 }
 
+Receiver::PcmPath* Receiver::pcm_path_for(std::uint8_t payload_type) noexcept {
+  if (payload_type == options_.red_payload_type) return nullptr;
+  for (auto& path : pcm_paths_)
+    if (path.payload_type == payload_type) return &path;
+  return nullptr;
+}
+
+// A G.711/L16 packet: its timestamp and duration in 48 kHz ticks, as the jitter buffer counts.
+// False: dropped (not whole samples, or longer than a frame can hold).
+bool Receiver::pcm_packet(const rtp::RtpPacket& p, rtp::RtpHeader& scaled, jitter::IncomingPacket& in,
+                          std::size_t bytes, const Endpoint& from) {
+  const PcmPath& path = *pcm_path_for(p.header.payload_type);
+  const std::size_t samples = path.decoder.samples_in(p.payload.size());
+  if (samples == 0 || samples * path.decoder.format().bytes_per_sample() != p.payload.size() ||
+      samples > codec_pcm_.size()) {
+    drop({DropReason::bad_payload, {}, {}, p.header.payload_type, bytes, &from});
+    return false;
+  }
+  scaled.timestamp = p.header.timestamp * static_cast<std::uint32_t>(path.factor);  // wraps with it
+  in.samples = static_cast<int>(samples) * path.factor;
+  in.payload = p.payload;
+  return true;
+}
+
 void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& from,
                            std::optional<std::int64_t> arrival_us) {
   ++counters_.datagrams;
@@ -226,25 +264,34 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   }
   const auto& p = *parsed.packet;
   std::optional<rtp::RedPayload> red;
-  const auto opus = opus_of(p, red, datagram.size(), from);
-  if (!opus) return;
   jitter::IncomingPacket in;
-  in.ssrc = p.header.ssrc;
-  in.sequence = p.header.sequence;
-  in.timestamp = p.header.timestamp;
-  in.marker = p.header.marker;
+  rtp::RtpHeader header = p.header;  // its timestamp in 48 kHz ticks from here on
+  PcmPath* const pcm = pcm_path_for(p.header.payload_type);
+  if (pcm) {
+    if (!pcm_packet(p, header, in, datagram.size(), from)) return;
+  } else {
+    const auto opus = opus_of(p, red, datagram.size(), from);
+    if (!opus) return;
+    in.has_fec = codec::packet_has_fec(*opus);
+    in.samples = *codec::packet_samples(*opus);
+    in.payload = *opus;
+  }
+  in.ssrc = header.ssrc;
+  in.sequence = header.sequence;
+  in.timestamp = header.timestamp;
+  in.marker = header.marker;
   in.end_of_burst = p.extras.end_of_burst;
-  in.has_fec = codec::packet_has_fec(*opus);
-  in.samples = *codec::packet_samples(*opus);
   in.capture_us = wire_time_us(p.extras.capture_time_us);
-  in.payload = *opus;
   const Micros now = clock_.now_us();
-  if (!admit_source(p.header, datagram, from, now, std::min(now, arrival_us.value_or(now)))) return;
+  // RTCP reports the interarrival jitter in the stream's own timestamp units (RFC 3550 A.8).
+  const int clock_hz = pcm ? pcm->decoder.format().clock_rate : static_cast<int>(jitter::kRtpClockHz);
+  if (!admit_source(p.header, clock_hz, datagram, from, now, std::min(now, arrival_us.value_or(now)))) return;
+  pcm_path_ = pcm;
   // pttcam's sender names each burst (burst start timestamp on every packet) and flags its end;
   // a standard sender's bursts are found from its timestamps and arrival gaps instead.
   in.ends_flagged = p.extras.burst_start_ts.has_value();
   if (!in.ends_flagged && !p.extras.repeat)
-    in.marker = boundaries_.starts_burst(p.header.sequence, p.header.timestamp, in.samples, now);
+    in.marker = boundaries_.starts_burst(header.sequence, header.timestamp, in.samples, now);
   if (p.extras.repeat) {
     // Each repeat has a sequence number of its own; the distance leads back to the original's.
     in.sequence = static_cast<std::uint16_t>(p.header.sequence - p.extras.repeat_distance);
@@ -259,7 +306,7 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   PacketInfo& info = result == jitter::InsertResult::accepted ? remember(in, p.extras.burst_start_ts, now) : said;
   if (const auto t = wire_time_us(p.extras.key_down_us)) info.key_down_us = t;
   if (const auto t = wire_time_us(p.extras.key_up_us)) info.key_up_us = t;
-  observer_.on_arrived({p.header, info, result, in.marker});
+  observer_.on_arrived({header, info, result, in.marker});
   if (red) insert_copies(*red, p, in, now);
   pump();  // a burst may be due now
 }
@@ -363,6 +410,7 @@ void Receiver::cut(std::string_view cause) {
   in_burst_ = false;
   playout_.flush();
   pcm_pos_ = pcm_len_;
+  if (pcm_path_) pcm_path_->resampler.reset();
 }
 
 void Receiver::drop_waiting() noexcept {
@@ -370,7 +418,29 @@ void Receiver::drop_waiting() noexcept {
   if (!playout_.in_burst()) playout_.flush();
 }
 
-std::optional<int> Receiver::decode(const jitter::PlayoutFrame& frame, std::span<float> out) {
+// A G.711/L16 frame: decoded, and resampled by sample count, so the count written may differ from
+// frame.samples by the resampler's delay (a burst's first frame) and its tail (the last one, which
+// drains it). Concealment plays silence for the missing duration.
+std::optional<int> Receiver::decode_pcm(const jitter::PlayoutFrame& frame, std::span<float> out) {
+  PcmPath& path = *pcm_path_;
+  if (frame.burst_start) path.resampler.reset();
+  std::size_t n = std::min(codec_pcm_.size(), static_cast<std::size_t>(frame.samples / path.factor));
+  if (frame.kind == jitter::FrameKind::normal || frame.kind == jitter::FrameKind::fec) {
+    const auto got = path.decoder.decode(frame.payload, codec_pcm_);
+    if (!got) return std::nullopt;
+    n = static_cast<std::size_t>(*got);
+  } else {
+    std::fill_n(codec_pcm_.begin(), n, 0.0f);
+  }
+  const auto done = path.resampler.process(std::span<const float>(codec_pcm_.data(), n), out);
+  std::size_t written = done.produced;
+  if (frame.burst_end) written += path.resampler.drain(out.subspan(written));
+  return static_cast<int>(written);
+}
+
+std::optional<int> Receiver::decode(const jitter::PlayoutFrame& frame, std::span<float> buffer) {
+  if (pcm_path_ && frame.kind != jitter::FrameKind::silence) return decode_pcm(frame, buffer);
+  const auto out = buffer.first(std::min(buffer.size(), static_cast<std::size_t>(frame.samples)));
   switch (frame.kind) {
     case jitter::FrameKind::silence: std::fill(out.begin(), out.end(), 0.0f); return frame.samples;
     case jitter::FrameKind::normal: return decoder_.decode(frame.payload, out);
@@ -397,13 +467,16 @@ bool Receiver::next_frame() {
   // Without a permit a new burst is held back (its packets wait) but one playing never stops.
   if (may_start() || playout_.in_burst()) frame = playout_.next(now, period);
   if (frame.burst_start) permit_ = false;
-  const auto out = std::span<float>(pcm_.data(), static_cast<std::size_t>(frame.samples));
-  const auto got = decode(frame, out);
-  if (!got || *got != frame.samples) {
-    ++counters_.decode_errors;
-    std::fill(out.begin(), out.end(), 0.0f);
-  }
+  const auto got = decode(frame, pcm_);
+  // A sample codec plays every sample it decoded, however many the resampler gave for the frame.
+  const bool by_count = pcm_path_ && frame.kind != jitter::FrameKind::silence;
   pcm_len_ = static_cast<std::size_t>(frame.samples);
+  if (!got || (!by_count && *got != frame.samples)) {
+    ++counters_.decode_errors;
+    std::fill_n(pcm_.begin(), pcm_len_, 0.0f);
+  } else if (by_count) {
+    pcm_len_ = static_cast<std::size_t>(*got);
+  }
   pcm_pos_ = 0;
   if (frame.kind == jitter::FrameKind::silence && !frame.burst_end) {
     observer_.on_idle(now);

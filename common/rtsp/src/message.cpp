@@ -97,7 +97,8 @@ const char* reason_phrase(int status) noexcept {
 }
 
 std::string write_response(const Response& response, std::optional<std::uint32_t> cseq) {
-  std::string out = "RTSP/1.0 " + std::to_string(response.status) + " " + reason_phrase(response.status) + "\r\n";
+  std::string out = "RTSP/1.0 " + std::to_string(response.status) + " " +
+                    (response.reason.empty() ? std::string(reason_phrase(response.status)) : response.reason) + "\r\n";
   if (cseq) out += "CSeq: " + std::to_string(*cseq) + "\r\n";
   for (const auto& [n, v] : response.headers) out += n + ": " + v + "\r\n";
   if (!response.body.empty()) {

@@ -137,6 +137,9 @@ class Camera {
   std::unique_ptr<RtspServer> rtsp_;  // its hooks use the receiver and the microphone
   std::unique_ptr<WebServer> web_;    // last, likewise
   std::uint64_t bursts_told_ = 0;     // finished bursts the web pages have been told of
+  // Who talks through another front end than pttcam's protocol (one talker across all of them).
+  bool rtsp_talking_ = false;  // an RTSP backchannel holds the speaker
+  bool web_talking_ = false;   // a page holds the speaker
 };
 
 }  // namespace pttcam::camera

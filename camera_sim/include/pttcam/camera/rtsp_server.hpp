@@ -14,6 +14,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,6 +29,37 @@
 
 namespace pttcam::camera {
 
+// A codec the camera offers on the backchannel. The SDP lists them in preference order; a client
+// sends the first it can (GStreamer's ONVIF client always takes the first).
+struct BackchannelCodec {
+  enum class Kind { pcmu, pcma, l16, opus };
+  Kind kind = Kind::pcmu;
+  std::uint8_t payload_type = 0;
+  int clock_rate = 8000;
+  // The SDP's a=rtpmap encoding: "PCMU/8000", "PCMA/8000", "L16/16000", "opus/48000/2".
+  std::string rtpmap() const;
+  const char* name() const noexcept;  // as --backchannel-codecs spells it
+};
+
+// "pcmu,pcma,l16,opus" (any of them, in preference order) -> the codecs with their payload types:
+// PCMU 0 and PCMA 8 at 8 kHz (RFC 3551), L16 97 at 16 kHz, Opus 111. Throws std::invalid_argument
+// (one line) for an unknown or repeated name or an empty list.
+std::vector<BackchannelCodec> parse_backchannel_codecs(std::string_view list);
+
+// Misbehaviours of real cameras, each reproducing a public report (docs/cameras.md, "RTSP quirks").
+struct RtspQuirks {
+  bool drop_first_second = false;  // talk RTP in the first second after the backchannel PLAYs is lost
+  bool no_backchannel = false;     // accepts the Require tag, but the SDP has no backchannel track
+  bool g711_only = false;          // offers PCMU/PCMA only; RTP in any other codec is dropped
+  bool l16_swapped = false;        // offers L16 first and plays its samples little-endian
+  bool describe_require_timeout = false;  // a DESCRIBE carrying Require is never answered
+  bool line_busy = false;          // a backchannel set up holds the speaker until TEARDOWN, even PAUSEd
+  double added_delay_ms = 0;       // seconds of playout delay (the camera's speaker path)
+};
+// "name[,name...]" of --quirk: drop-first-second, no-backchannel, g711-only, l16-swapped,
+// describe-require-timeout, line-busy, playout-delay. Throws std::invalid_argument (one line).
+void add_quirks(RtspQuirks& quirks, std::string_view names);
+
 struct RtspOptions {
   boost::asio::ip::tcp::endpoint listen;
   std::string user;      // empty: no authentication
@@ -36,6 +69,11 @@ struct RtspOptions {
   std::size_t max_connections = 16;
   std::size_t max_sessions = 16;
   int max_auth_failures = 10;       // wrong credentials on one connection before it is closed
+  std::vector<BackchannelCodec> backchannel_codecs = parse_backchannel_codecs("pcmu,pcma");
+  // The live-view cap, as for pttcam's own protocol: a session this old is torn down (its
+  // connection closed) with reason time_limit, and a talk burst in it cut (session_cap).
+  double session_limit_s = 300;
+  RtspQuirks quirks;
 };
 
 struct RtspHooks {
@@ -46,6 +84,11 @@ struct RtspHooks {
   std::function<void(bool)> floor;
   // Whether some session wants the microphone changed (see wants_microphone()).
   std::function<void()> media_changed;
+  // True while pttcam's own protocol has a talker on the speaker: a backchannel SETUP or PLAY is
+  // then refused (453 Speaker Busy), one talker at a time across both protocols.
+  std::function<bool()> speaker_busy;
+  // The talk audio playing must stop now, for this cause (session_cap).
+  std::function<void(const std::string& cause)> cut;
 };
 
 struct RtspCounters {
@@ -57,7 +100,12 @@ struct RtspCounters {
   std::uint64_t auth_failures = 0;
   std::uint64_t sessions = 0;
   std::uint64_t session_timeouts = 0;
-  std::uint64_t backchannel_busy = 0;     // a second talker's SETUP, answered 453
+  std::uint64_t backchannel_busy = 0;     // a second talker's SETUP (or PLAY), answered 453
+  std::uint64_t session_caps = 0;         // sessions torn down at session_limit_s
+  std::uint64_t backchannel_wrong_codec = 0;  // RTP in a payload type the SDP did not offer
+  std::uint64_t backchannel_quirk_dropped = 0;  // lost to drop_first_second
+  std::uint64_t describes_ignored = 0;          // describe_require_timeout
+  std::uint64_t refused_booting = 0;      // connections closed unanswered while booting
   std::uint64_t backchannel_packets = 0;
   std::uint64_t backchannel_dropped = 0;  // RTP from no PLAYing backchannel
   std::uint64_t rtcp_received = 0;
@@ -82,6 +130,8 @@ class RtspServer {
   void stop();  // closes every connection and socket; no hook runs after this
   // Power cut: every connection and session vanishes without an answer.
   void drop_all(const std::string& reason);
+  // Offline (booting after a power cut): connections are closed unanswered, RTP is dropped.
+  void set_online(bool online) noexcept { online_ = online; }
 
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   // True while a session PLAYs the microphone track: the camera then keeps its microphone talking.
@@ -108,6 +158,11 @@ class RtspServer {
   void receive_rtcp();
   void on_backchannel(std::span<const std::byte> rtp, const net::Udp::endpoint& from, Session& s);
   void end_session(const std::string& id, const std::string& reason);
+  void cap_session(const std::string& id);
+  std::span<const std::byte> swap_samples(std::span<const std::byte> rtp);
+  // The speaker is taken by another talker (another session's backchannel, or pttcam's protocol):
+  // a one-line description of who, for the 453 answer and its event; "" when free.
+  std::string speaker_taken_by(const Session* asking) const;
   void sweep();
   void update_media();
 
@@ -132,6 +187,9 @@ class RtspServer {
   std::uint64_t sdp_session_id_;
   bool running_ = false;
   bool floor_ = false;
+  std::int64_t floor_since_us_ = 0;
+  std::array<std::byte, 2048> swapped_{};  // l16_swapped: the datagram with its samples byte-swapped
+  bool online_ = true;
   bool wants_microphone_ = false;
   RtspCounters counters_;
 };

@@ -97,6 +97,7 @@ inline std::string drop_reasons(const nlohmann::json& s, const std::string& pref
                                     " (RED); set --payload-type or --sdp");
   line(u("malformed"), "not RTP (see malformed_by_reason in --summary)");
   line(u("bad_opus"), "not an Opus packet");
+  line(u("bad_payload"), "G.711/L16 payloads that are not whole samples");
   line(u("bad_red"), "RED blocks that do not add up");
   line(u("rtcp_malformed"), "malformed RTCP");
   return out;

@@ -11,7 +11,9 @@ namespace pttcam::jitter {
 
 // One packet waiting for its turn. `seq` is the unwrapped (64-bit) sequence number.
 struct StoredPacket {
-  static constexpr std::size_t kMaxPayload = 1275;  // largest Opus packet
+  // The largest RTP payload of a 1500-byte datagram: holds the largest Opus packet (1275 bytes)
+  // and a G.711/L16 packet as large as a sender's MTU allows.
+  static constexpr std::size_t kMaxPayload = 1488;
 
   std::int64_t seq = 0;
   bool marker = false;

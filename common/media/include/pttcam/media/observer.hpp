@@ -28,7 +28,7 @@ struct PacketInfo {
   Micros arrival_us = 0;
 };
 
-enum class DropReason { malformed, oversize, wrong_payload_type, bad_red, bad_opus };
+enum class DropReason { malformed, oversize, wrong_payload_type, bad_red, bad_opus, bad_payload };
 
 // A datagram that will never play.
 struct Dropped {

@@ -13,6 +13,8 @@
 
 #include "pttcam/audio/endpoint.hpp"
 #include "pttcam/codec/decoder.hpp"
+#include "pttcam/codec/pcm_codec.hpp"
+#include "pttcam/codec/resampler.hpp"
 #include "pttcam/jitter/burst_boundaries.hpp"
 #include "pttcam/jitter/jitter_buffer.hpp"
 #include "pttcam/media/observer.hpp"
@@ -34,6 +36,7 @@ struct ReceiveCounters {
   std::uint64_t rtcp_received = 0;
   std::uint64_t rtcp_malformed = 0;
   std::uint64_t bad_opus = 0;             // not a valid Opus packet (no duration)
+  std::uint64_t bad_payload = 0;          // a sample-codec payload that is not whole samples
   std::uint64_t bad_red = 0;              // RED whose RFC 2198 block headers do not add up
   std::uint64_t red_copies_unusable = 0;  // copies of another type, size or offset: ignored
   std::uint64_t end_repeats = 0;          // repeats of burst end packets received
@@ -51,7 +54,7 @@ struct ReceiveCounters {
   // received (on time or late), over every stream (SSRC) so far.
   std::int64_t rtp_expected = 0;
   std::int64_t rtp_received = 0;
-  std::uint64_t dropped() const noexcept { return malformed + wrong_payload_type + bad_opus + bad_red; }
+  std::uint64_t dropped() const noexcept { return malformed + wrong_payload_type + bad_opus + bad_red + bad_payload; }
 };
 
 class Receiver {
@@ -63,6 +66,14 @@ class Receiver {
     double max_delay_ms = 500;
     std::uint8_t payload_type = rtp::kOpusPayloadType;     // Opus
     std::uint8_t red_payload_type = rtp::kRedPayloadType;  // RFC 2198 around Opus
+    // Sample codecs the sender may use beside Opus (G.711, L16: what a camera's SDP offered),
+    // each on its own payload type. Decoded at their clock rate and resampled to 48 kHz by
+    // sample count: every decoded sample plays, the packets' timestamps only place the bursts.
+    struct PcmPayload {
+      std::uint8_t payload_type = 0;
+      codec::PcmFormat format;
+    };
+    std::vector<PcmPayload> pcm_payloads;
   };
   Receiver(std::unique_ptr<audio::Playback> speaker, const Options& options, const timing::Clock& clock,
            ReceiverObserver& observer);
@@ -114,12 +125,24 @@ class Receiver {
   const jitter::JitterBuffer& jitter_buffer() const noexcept { return playout_; }
 
  private:
+  // A sample codec's decoder and resampler; the one the stream playing uses is pcm_path_.
+  struct PcmPath {
+    std::uint8_t payload_type;
+    codec::PcmDecoder decoder;
+    codec::Resampler resampler;
+    int factor;  // 48 kHz samples (and RTP ticks) per codec sample
+  };
+  PcmPath* pcm_path_for(std::uint8_t payload_type) noexcept;
+  bool pcm_packet(const rtp::RtpPacket& p, rtp::RtpHeader& scaled, jitter::IncomingPacket& in, std::size_t bytes,
+                  const Endpoint& from);
+  std::optional<int> decode_pcm(const jitter::PlayoutFrame& frame, std::span<float> out);
   std::optional<std::span<const std::byte>> opus_of(const rtp::RtpPacket& p, std::optional<rtp::RedPayload>& red,
                                                     std::size_t bytes, const Endpoint& from);
   void drop(Dropped fact);
   void on_rtcp(std::span<const std::byte> datagram, const Endpoint& from);
-  bool admit_source(const rtp::RtpHeader& header, std::span<const std::byte> datagram, const Endpoint& from, Micros now,
-                    Micros arrival);
+  // `header` as on the wire, its timestamp at `clock_hz` (the RTCP statistics are in its units).
+  bool admit_source(const rtp::RtpHeader& header, int clock_hz, std::span<const std::byte> datagram,
+                    const Endpoint& from, Micros now, Micros arrival);
   void insert_repeat(const rtp::RtpPacket& p, const jitter::IncomingPacket& in, const std::optional<rtp::RedPayload>& red,
                      Micros now);
   void insert_copies(const rtp::RedPayload& red, const rtp::RtpPacket& p, const jitter::IncomingPacket& primary,
@@ -141,6 +164,9 @@ class Receiver {
   ReceiverObserver& observer_;
   Options options_;
   codec::Decoder decoder_;
+  std::vector<PcmPath> pcm_paths_;
+  PcmPath* pcm_path_ = nullptr;  // null: the stream playing is Opus
+  std::vector<float> codec_pcm_;  // a sample codec's packet decoded at its own rate
   jitter::JitterBuffer playout_;
   std::vector<float> pcm_;
   std::size_t pcm_len_ = 0;

@@ -34,7 +34,8 @@ struct Response {
   Headers headers;
   std::string body;
   std::string content_type;  // written with Content-Length when the body is not empty
-  std::string reason;        // as read by a client (written answers use reason_phrase())
+  std::string reason;        // the status line's phrase: as a client read it; written answers use it
+                             // when set, else reason_phrase(status)
 
   Response& add(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
