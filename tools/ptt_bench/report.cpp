@@ -71,8 +71,15 @@ std::string latency_label(const Json& r) {
 
 double cpu_s(const Json& usage) { return get(usage, k::kCpuUserS) + get(usage, k::kCpuSystemS); }
 
-// The cell's Opus mode: "voice" (the default) or "lowdelay".
+// The cell's talk path: "voice" (the default: pttcam's protocol, Opus VOIP), "lowdelay", or
+// "rtsp-<codec>" (ptt-client over RTSP with that backchannel codec).
 std::string codec_of(const Json& cell) { return cell.value(k::kCodec, std::string("voice")); }
+
+std::string codec_label(const std::string& codec) {
+  if (codec == "lowdelay") return " low-delay";
+  if (codec.rfind("rtsp-", 0) == 0) return " RTSP " + codec.substr(5);
+  return "";
+}
 
 // CPU time as a percentage of one core over `seconds`.
 std::string cpu_pct(double cpu, double seconds) { return seconds > 0 ? num(100.0 * cpu / seconds, 2) + " %" : "–"; }
@@ -194,7 +201,7 @@ void headline_row(Tables& t, const Json& cell, const References& r) {
 void latency_row(Tables& t, const Json& cell, const References& r) {
   const Json& ours = cell[k::kOurs];
   t.latency << "| " << cell[k::kName].get<std::string>() << " | " << cell[k::kFrameMs] << " ms"
-            << (codec_of(cell) == "lowdelay" ? " low-delay" : "") << " | " << cell[k::kLink].get<std::string>() << " | "
+            << codec_label(codec_of(cell)) << " | " << cell[k::kLink].get<std::string>() << " | "
             << cell[k::kMic].get<std::string>() << " | " << latency(ours) << " | " << latency(r.def) << " | "
             << (r.variants.is_array() && !r.tuned.is_object() ? "no rung lost as little" : latency(r.tuned) + latency_label(r.tuned))
             << " | " << ratio(ours, r.def) << " | " << ratio(ours, r.tuned) << " |\n";
