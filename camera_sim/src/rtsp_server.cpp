@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "pttcam/net/listen.hpp"
 #include "pttcam/rtp/packet.hpp"
 #include "pttcam/rtp/rtcp.hpp"
 #include "pttcam/rtsp/headers.hpp"
@@ -190,16 +191,10 @@ RtspServer::RtspServer(boost::asio::io_context& io, RtspOptions options, Offer o
       sdp_session_id_(std::random_device{}()) {
   if (!options_.user.empty())
     auth_.emplace(rtsp::DigestAuth::Options{.realm = "pttcam camera-sim", .user = options_.user, .password = options_.password});
-  boost::system::error_code ec;
-  acceptor_.open(options_.listen.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(options_.listen, ec);
-  if (!ec) acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
-  if (ec)
-    throw std::runtime_error("cannot serve RTSP on " + options_.listen.address().to_string() + ":" +
-                             std::to_string(options_.listen.port()) + ": " + ec.message());
+  net::listen(acceptor_, options_.listen, "RTSP");
   // RTP on an even port and RTCP on the next (RFC 3550 §11), both on the RTSP address.
   const auto address = options_.listen.address();
+  boost::system::error_code ec;
   for (int attempt = 0; attempt < 50; ++attempt) {
     rtp_socket_ = net::Udp::socket(io);
     rtcp_socket_ = net::Udp::socket(io);

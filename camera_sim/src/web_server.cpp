@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "pttcam/net/listen.hpp"
 #include "web_page.hpp"
 
 namespace pttcam::camera {
@@ -68,14 +69,7 @@ WebServer::WebServer(boost::asio::io_context& io, WebOptions options, Offer offe
                      measure::EventLog& events, WebHooks hooks)
     : io_(io), options_(std::move(options)), offer_(offer), clock_(clock), events_(events), hooks_(std::move(hooks)),
       certificate_(webrtc::Certificate::generate()), acceptor_(io), sweep_timer_(io) {
-  boost::system::error_code ec;
-  acceptor_.open(options_.listen.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(options_.listen, ec);
-  if (!ec) acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
-  if (ec)
-    throw std::runtime_error("cannot serve the web page on " + options_.listen.address().to_string() + ":" +
-                             std::to_string(options_.listen.port()) + ": " + ec.message());
+  net::listen(acceptor_, options_.listen, "the web page");
 }
 
 WebServer::~WebServer() { stop(); }
