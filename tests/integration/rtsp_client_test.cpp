@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include <boost/asio/ip/tcp.hpp>
 
 #include "process.hpp"
 #include "pttcam/audio/sndfile.hpp"
+#include "pttcam/dsp/align.hpp"
 #include "speech_check.hpp"
 #include "talk_check.hpp"
 
@@ -109,6 +111,14 @@ struct GstServer {
 };
 
 nlohmann::json client_summary(const fs::path& dir) { return nlohmann::json::parse(read_text(dir / "client.json")); }
+
+// The best match of 100 ms of a `hz` sine anywhere in `audio` (48 kHz).
+double tone_correlation(const std::vector<float>& audio, double hz) {
+  std::vector<float> tone(4800);
+  REQUIRE(audio.size() > 2 * tone.size());
+  for (std::size_t i = 0; i < tone.size(); ++i) tone[i] = static_cast<float>(std::sin(2 * M_PI * hz * i / 48000));
+  return pttcam::dsp::align(tone, audio, 0, static_cast<long>(audio.size() - tone.size())).correlation;
+}
 
 }  // namespace
 
@@ -226,6 +236,39 @@ TEST_CASE("ptt-client talks to GStreamer's ONVIF backchannel server") {
   }
   CHECK(client["camera_audio"]["frames_normal"].get<long>() > 100);
   check_speech(read_f32(dir / "backchannel.f32"), "gst-rtsp-server ONVIF " + codec + " " + transport);
+}
+
+TEST_CASE("ptt-client plays a camera's audio in PCMU, PCMA and L16 (GStreamer's ONVIF server)") {
+  std::string codec;
+  std::string encoding;
+  SUBCASE("PCMU") {
+    codec = "pcmu";
+    encoding = "PCMU";
+  }
+  SUBCASE("PCMA") {
+    codec = "pcma";
+    encoding = "PCMA";
+  }
+  SUBCASE("L16 at 16 kHz") {
+    codec = "l16";
+    encoding = "L16";
+  }
+  const auto dir = scratch_dir("rtsp_client_camera_audio_" + codec);
+  {
+    GstServer server(dir, {"--camera-codec", codec, "--codec", "pcmu"});
+    Talker talker(dir, server.url, "udp", "0.5+1.5");
+    const int code = talker.finish();
+    REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\nserver:\n" + server.process.output()));
+    CHECK(talker.process.output().find("does not decode") == std::string::npos);
+  }
+  const auto client = client_summary(dir);
+  INFO(client.dump());
+  CHECK(client["rtsp"]["camera_audio"] == encoding);
+  CHECK(client["camera_audio"]["frames_normal"].get<long>() > 50);
+  const auto heard = pttcam::audio::read_mono_48k((dir / "client_speaker.wav").string());
+  const double correlation = tone_correlation(heard, 440);
+  MESSAGE(encoding << " camera audio: 440 Hz tone found in the client's speaker with correlation " << correlation);
+  CHECK(correlation > 0.9);
 }
 
 TEST_CASE("ptt-client and an RTSP camera without a backchannel: it says so and plays the camera's audio") {
