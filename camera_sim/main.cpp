@@ -198,7 +198,7 @@ int run(int argc, char** argv) {
                  "playout-delay, describe-require-timeout, no-backchannel, l16-swapped, g711-only, line-busy");
   app.add_option("--backchannel-codecs", backchannel_codecs,
                  "RTSP: codecs the backchannel offers, in preference order: pcmu, pcma, l16 (16 kHz), opus "
-                 "(default pcmu,pcma)");
+                 "(default: the model's, docs/cameras.md)");
   app.add_option("--rtsp-session-timeout", rtsp.session_timeout_s, "RTSP: seconds a silent session lives (Session: ;timeout=)")
       ->check(CLI::Range(1u, 3600u))
       ->capture_default_str();
@@ -257,6 +257,8 @@ int run(int argc, char** argv) {
       } catch (const std::invalid_argument& e) {
         throw cli::UsageError(std::string("--backchannel-codecs: ") + e.what());
       }
+    } else if (const auto* model = session::find_camera_model(config.model); !model->backchannel_codecs.empty()) {
+      rtsp.backchannel_codecs = camera::parse_backchannel_codecs(model->backchannel_codecs);  // what such a camera offers
     }
     rtsp.session_limit_s = config.session_limit_s;
     apply_quirks(quirks, !backchannel_codecs.empty(), rtsp, config);

@@ -70,6 +70,17 @@ void run_until(boost::asio::io_context& io, const std::function<void(client::Rts
   if (!result->empty()) throw std::runtime_error(*result);
 }
 
+// The camera's audio as its SDP names it: Opus on its payload type, or G.711/L16 decoded at its
+// clock rate and resampled to the speaker (as camera-sim configures its backchannel's receiver).
+void play_camera_audio(media::Receiver::Options& playout, const sdp::RtpFormat& format) {
+  if (client::codec_of(format) == client::TalkCodec::opus) {
+    playout.payload_type = format.payload_type;
+    return;
+  }
+  const auto encoding = codec::pcm_encoding_from_name(format.encoding);
+  playout.pcm_payloads.push_back({format.payload_type, {*encoding, static_cast<int>(format.clock_rate)}});
+}
+
 // What the camera's DESCRIBE answer decides: the codec and payload type of the talk audio and of
 // the camera's audio, where media go until SETUP says more, and whether talking is possible at all.
 void configure_for_rtsp(client::ClientConfig& config, const client::RtspCamera& camera) {
@@ -91,7 +102,7 @@ void configure_for_rtsp(client::ClientConfig& config, const client::RtspCamera& 
                                  std::to_string(offer.backchannel->format.clock_rate) + ": use 10, 20 or 40");
     }
   }
-  if (offer.audio) config.receiver.playout.payload_type = offer.audio->format.payload_type;
+  if (offer.audio) play_camera_audio(config.receiver.playout, offer.audio->format);
   config.talk_unavailable = offer.backchannel ? "" : offer.why_no_talk;
 }
 
@@ -280,6 +291,7 @@ int run(int argc, char** argv) {
     if (!codec_name.empty()) o.codec = client::talk_codec_named(codec_name);
     o.transport = rtsp_transport == "tcp" ? client::RtspCamera::Transport::tcp : client::RtspCamera::Transport::udp;
     o.can_send = {client::TalkCodec::opus, client::TalkCodec::l16, client::TalkCodec::pcmu, client::TalkCodec::pcma};
+    o.can_play = o.can_send;
     rtsp_camera.emplace(io, o, [&](const std::string& name, nlohmann::json fields) {
       if (built) return built->events().write(name, std::move(fields));
       early_events.emplace_back(timing::monotonic_us(), name, std::move(fields));

@@ -2,7 +2,8 @@
 """A reference RTSP camera built on gst-rtsp-server, for ptt-client to talk to.
 
 Default: GStreamer's ONVIF server (RTSPOnvifServer + RTSPOnvifMediaFactory) at
-rtsp://127.0.0.1:PORT/cam offering a 440 Hz Opus tone as the camera's audio and, to a DESCRIBE
+rtsp://127.0.0.1:PORT/cam offering a 440 Hz tone as the camera's audio (Opus, or --camera-codec
+PCMU, PCMA or L16 at 16 kHz) and, to a DESCRIBE
 with Require: www.onvif.org/ver20/backchannel, a backchannel in --codec whose audio is decoded
 and written to --out as raw 48 kHz mono float32 as it arrives. --plain serves the same audio from
 a plain RTSPServer, which has no backchannel and answers that Require with 551. The bound port
@@ -20,8 +21,17 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
-CAMERA_AUDIO = ("( audiotestsrc is-live=true wave=sine freq=440 volume=0.3 ! audioconvert ! audioresample "
-                "! opusenc frame-size=20 ! rtpopuspay name=pay0 pt=96 )")
+TONE = "audiotestsrc is-live=true wave=sine freq=440 volume=0.3 ! audioconvert ! audioresample"
+# The camera's own audio (its microphone) in --camera-codec, 20 ms packets.
+CAMERA_AUDIO = {
+    "opus": TONE + " ! opusenc frame-size=20 ! rtpopuspay name=pay0 pt=96",
+    "pcmu": TONE + " ! audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay name=pay0 pt=0 min-ptime=20000000 "
+                   "max-ptime=20000000",
+    "pcma": TONE + " ! audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay0 pt=8 min-ptime=20000000 "
+                   "max-ptime=20000000",
+    "l16": TONE + " ! audio/x-raw,format=S16BE,rate=16000,channels=1 ! rtpL16pay name=pay0 pt=98 "
+                  "min-ptime=20000000 max-ptime=20000000",
+}
 # Decoded talk audio, written unbuffered so what arrived is on disk when the server is stopped.
 SINK = ("audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=48000,channels=1 "
         "! filesink location={out} buffer-mode=unbuffered async=false sync=false")
@@ -43,6 +53,7 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--out", default="/dev/null")
     ap.add_argument("--codec", default="opus", choices=sorted(BACKCHANNELS))
+    ap.add_argument("--camera-codec", default="opus", choices=sorted(CAMERA_AUDIO), help="the camera's own audio")
     ap.add_argument("--plain", action="store_true", help="no ONVIF, no backchannel")
     args = ap.parse_args()
 
@@ -58,7 +69,7 @@ def main():
         factory.set_backchannel_launch(
             '( capsfilter caps="{}" name=depay_backchannel ! {} ! {} )'.format(caps, decode, SINK.format(out=args.out)))
         factory.set_media_gtype(GstRtspServer.RTSPOnvifMedia.__gtype__)
-    factory.set_launch(CAMERA_AUDIO)
+    factory.set_launch("( " + CAMERA_AUDIO[args.camera_codec] + " )")
     factory.set_shared(False)
     server.set_address("127.0.0.1")
     server.set_service("0")

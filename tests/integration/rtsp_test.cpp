@@ -503,6 +503,44 @@ std::vector<double> windows_at_one_offset(const std::vector<float>& speech, cons
 
 }  // namespace
 
+TEST_CASE("the model decides the backchannel's codecs; --backchannel-codecs overrides") {
+  struct Row {
+    std::vector<std::string> args;
+    std::string expected;  // the backchannel's m= line and rtpmaps, or "551" for none
+  };
+  const std::string g711 = "m=audio 0 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=control:track2";
+  const std::vector<Row> rows{
+      {{}, g711},  // indoor-gen2, the default model
+      {{"--model", "mini"}, g711},
+      {{"--model", "outdoor"}, g711},
+      {{"--model", "xt2"}, g711},
+      {{"--model", "doorbell"},
+       "m=audio 0 RTP/AVP 0 8 97\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:97 L16/16000\r\n"
+       "a=control:track2"},
+      {{"--model", "doorbell", "--backchannel-codecs", "opus"}, "m=audio 0 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n"},
+      {{"--model", "indoor"}, "551"},
+  };
+  const auto dir = scratch_dir("rtsp_model_codecs");
+  for (const auto& row : rows) {
+    std::string label;
+    for (const auto& a : row.args) label += a + " ";
+    CAPTURE(label);
+    fs::remove(dir / "rtsp_port");
+    Camera camera(dir, row.args);
+    Raw raw(camera.port);
+    const auto sdp = raw.request("DESCRIBE " + camera.url + " RTSP/1.0\r\nCSeq: 1\r\nRequire: www.onvif.org/ver20/backchannel\r\n\r\n");
+    INFO(sdp);
+    if (row.expected == "551") {
+      CHECK(sdp.starts_with("RTSP/1.0 551"));
+    } else {
+      REQUIRE(sdp.starts_with("RTSP/1.0 200 OK"));
+      const auto back = sdp.substr(sdp.find("a=control:track1"));
+      CHECK(back.find(row.expected) != std::string::npos);
+    }
+    camera.stop();
+  }
+}
+
 TEST_CASE("quirk no-backchannel: the Require tag is accepted but no backchannel track is offered") {
   const auto dir = scratch_dir("rtsp_quirk_no_backchannel");
   Camera camera(dir, {"--quirk", "no-backchannel"});

@@ -156,10 +156,12 @@ TEST_CASE("camera models") {
       const char* name;
       bool speaker;
       const char* position;
+      const char* backchannel_codecs;
     };
     const Row rows[] = {
-        {"mini", true, "top"},        {"indoor-gen2", true, "front"}, {"outdoor", true, "front"},
-        {"xt2", true, "bottom"},      {"doorbell", true, "bottom"},   {"indoor", false, ""},
+        {"mini", true, "top", "pcmu,pcma"},         {"indoor-gen2", true, "front", "pcmu,pcma"},
+        {"outdoor", true, "front", "pcmu,pcma"},    {"xt2", true, "bottom", "pcmu,pcma"},
+        {"doorbell", true, "bottom", "pcmu,pcma,l16"}, {"indoor", false, "", ""},
     };
     CHECK(camera_models().size() == std::size(rows));
     for (const auto& row : rows) {
@@ -170,6 +172,7 @@ TEST_CASE("camera models") {
       CHECK(m->speaker == row.speaker);
       CHECK(m->microphone);
       CHECK(m->speaker_position == row.position);
+      CHECK(m->backchannel_codecs == row.backchannel_codecs);
       CHECK_FALSE(m->notes.empty());
     }
     CHECK(find_camera_model("mini")->notes.find("reset button") != std::string::npos);

@@ -6,12 +6,14 @@ namespace pttcam::session {
 
 const std::vector<CameraModel>& camera_models() {
   static const std::vector<CameraModel> models = {
-      {"mini", true, true, "top", "small indoor camera; has a reset button"},
-      {"indoor-gen2", true, true, "front", "second-generation indoor camera"},
-      {"outdoor", true, true, "front", "weatherproof outdoor camera"},
-      {"xt2", true, true, "bottom", "battery outdoor camera"},
-      {"doorbell", true, true, "bottom", "video doorbell"},
-      {"indoor", false, true, "", "the original indoor camera: records audio, no speaker, so talk is always denied"},
+      // G.711 at 8 kHz is what nearly every camera's backchannel takes; doorbells, made for talking
+      // to visitors, commonly also take 16 kHz linear PCM (L16) for clearer speech.
+      {"mini", true, true, "top", "small indoor camera; has a reset button", "pcmu,pcma"},
+      {"indoor-gen2", true, true, "front", "second-generation indoor camera", "pcmu,pcma"},
+      {"outdoor", true, true, "front", "weatherproof outdoor camera", "pcmu,pcma"},
+      {"xt2", true, true, "bottom", "battery outdoor camera", "pcmu,pcma"},
+      {"doorbell", true, true, "bottom", "video doorbell", "pcmu,pcma,l16"},
+      {"indoor", false, true, "", "the original indoor camera: records audio, no speaker, so talk is always denied", ""},
   };
   return models;
 }

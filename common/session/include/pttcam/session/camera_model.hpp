@@ -13,6 +13,9 @@ struct CameraModel {
   bool microphone = false;
   std::string speaker_position;  // "" when the model has no speaker
   std::string notes;
+  // What its RTSP backchannel offers (camera-sim's --backchannel-codecs names, in the SDP's order);
+  // "" when the model has no speaker and so no backchannel.
+  std::string backchannel_codecs;
 };
 
 inline constexpr std::string_view kDefaultCameraModel = "indoor-gen2";
