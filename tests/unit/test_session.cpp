@@ -459,7 +459,8 @@ TEST_CASE("CameraSession") {
     rig.open();
     rig.now = 1 * kSec;
     rig.camera.set_speaker_busy(true);
-    const auto* denied = body_of<control::TalkDenied>(rig.request(3));
+    const auto answer = rig.request(3);  // kept: `denied` points into it
+    const auto* denied = body_of<control::TalkDenied>(answer);
     REQUIRE(denied != nullptr);
     CHECK(denied->reason == DenyReason::speaker_busy);
     rig.camera.set_speaker_busy(false);
