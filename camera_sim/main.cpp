@@ -180,6 +180,9 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-session", config.no_session,
                "Play any RTP/Opus stream without the live-view protocol (standard RTP senders)");
+  app.add_flag("--insecure", config.insecure,
+               "Open mode: no pairing, plain control messages and RTP that anyone on the network can use "
+               "(interop with standard RTP tools, tests)");
   auto* redundancy = app.add_option("--redundancy", config.mic_opus.redundancy,
                                     "Microphone stream: earlier frames repeated in each packet, RFC 2198 (0-2; default 2, 0 with --no-session)")
                          ->check(CLI::Range(0, codec::OpusSettings::kMaxRedundancy));

@@ -193,6 +193,8 @@ int run(int argc, char** argv) {
                  "Write the SDP of the stream this client sends here at start (for ffmpeg, GStreamer, tshark)");
   app.add_flag("--no-session", config.no_session,
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
+  app.add_flag("--insecure", config.insecure,
+               "Open mode: no pairing, plain control messages and RTP (interop with standard RTP tools, tests)");
   app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end")
       ->check(cli::parsed_by("TEXT", [](const std::string& t) { (void)ptt::parse_talk_script(t); }));
   app.add_option("--keys", keys,

@@ -46,6 +46,7 @@ struct CameraConfig {
   bool half_duplex = false;
   double video_kbps = 0;  // dummy video sent to the client during a live view (load, not content)
   bool no_session = false;  // plays any RTP stream, no live-view protocol (standard RTP senders)
+  bool insecure = false;    // --insecure: no pairing, plain control and RTP (docs/security.md)
   std::filesystem::path events_path;
   std::optional<RtspOptions> rtsp;  // --rtsp: also serve rtsp://HOST:PORT/live (docs/rtsp.md)
   std::optional<WebOptions> web;    // --web: also serve the app page and WebRTC (docs/web.md)
