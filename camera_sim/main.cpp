@@ -180,6 +180,8 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-session", config.no_session,
                "Play any RTP/Opus stream without the live-view protocol (standard RTP senders)");
+  app.add_option("--state-dir", config.state_dir,
+                 "Keep the camera id and the paired clients' keys here (mode 0700); without it they last as long as the process");
   app.add_flag("--insecure", config.insecure,
                "Open mode: no pairing, plain control messages and RTP that anyone on the network can use "
                "(interop with standard RTP tools, tests)");
@@ -324,6 +326,12 @@ int run(int argc, char** argv) {
   const auto local = cam.local_endpoint();
   std::printf("camera-sim: %s (model %s) listening on %s, speaker %s\n", cam.serial().c_str(), config.model.c_str(),
               net::to_string(local).c_str(), cam.speaker_path().speaker().describe().c_str());
+  if (cam.secure())
+    std::printf("camera-sim: live views need a paired client (camera id %s, %zu paired)\n", cam.keyring().camera_id().c_str(),
+                cam.keyring().client_count());
+  else if (!config.no_session)
+    std::fprintf(stderr, "camera-sim: WARNING: --insecure: anyone on the network can open a live view, hear the "
+                         "microphone and talk on the speaker (docs/security.md)\n");
   std::fflush(stdout);
   if (const auto* rtsp_server = cam.rtsp()) {
     const auto ep = rtsp_server->local_endpoint();

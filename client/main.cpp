@@ -193,6 +193,8 @@ int run(int argc, char** argv) {
                  "Write the SDP of the stream this client sends here at start (for ffmpeg, GStreamer, tshark)");
   app.add_flag("--no-session", config.no_session,
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
+  app.add_option("--config-dir", config.config_dir,
+                 "Where pairings are kept (default $XDG_CONFIG_HOME/pttcam, else ~/.config/pttcam)");
   app.add_flag("--insecure", config.insecure,
                "Open mode: no pairing, plain control messages and RTP (interop with standard RTP tools, tests)");
   app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end")
@@ -349,6 +351,9 @@ int run(int argc, char** argv) {
               client.codec_text().c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "ptt-client: bound %s\n", net::to_string(client.local_endpoint()).c_str());
+  if (config.insecure && !config.no_session && !config.rtsp)
+    std::fprintf(stderr, "ptt-client: WARNING: --insecure: the live view is neither authenticated nor encrypted; "
+                         "anyone on the path can listen and inject (docs/security.md)\n");
   if (!port_file.empty()) net::write_port_file(port_file, client.local_endpoint().port());
   client.on_notice = [](const std::string& line) {
     std::printf("ptt-client: %s\n", line.c_str());

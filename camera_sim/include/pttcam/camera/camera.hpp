@@ -17,6 +17,7 @@
 #include "pttcam/app/io_loop.hpp"
 #include "pttcam/app/receiver_options.hpp"
 #include "pttcam/camera/rtsp_server.hpp"
+#include "pttcam/camera/secure_links.hpp"
 #include "pttcam/camera/web_server.hpp"
 #include "pttcam/measure/event_log.hpp"
 #include "pttcam/measure/receiver_metrics.hpp"
@@ -26,6 +27,7 @@
 #include "pttcam/media/rtcp_reporter.hpp"
 #include "pttcam/media/sender.hpp"
 #include "pttcam/net/address.hpp"
+#include "pttcam/secure/keyring.hpp"
 #include "pttcam/session/camera_session.hpp"
 
 namespace pttcam::camera {
@@ -47,6 +49,7 @@ struct CameraConfig {
   double video_kbps = 0;  // dummy video sent to the client during a live view (load, not content)
   bool no_session = false;  // plays any RTP stream, no live-view protocol (standard RTP senders)
   bool insecure = false;    // --insecure: no pairing, plain control and RTP (docs/security.md)
+  std::filesystem::path state_dir;  // --state-dir: the camera id and paired clients; empty: memory only
   std::filesystem::path events_path;
   std::optional<RtspOptions> rtsp;  // --rtsp: also serve rtsp://HOST:PORT/live (docs/rtsp.md)
   std::optional<WebOptions> web;    // --web: also serve the app page and WebRTC (docs/web.md)
@@ -59,6 +62,7 @@ struct CameraStats {
   std::uint64_t video_bytes = 0;
   // Answers not sent to a source without a session: they would have exceeded 3x what it sent.
   std::uint64_t amplification_dropped = 0;
+  std::uint64_t unprotected_dropped = 0;  // plain control messages and RTP to a camera that is not --insecure
 };
 
 // The camera: live-view sessions (control protocol, 5-minute cap, talk floor, keepalive, power
@@ -80,6 +84,8 @@ class Camera {
   const media::Receiver& speaker_path() const noexcept { return *receiver_; }
   const RtspServer* rtsp() const noexcept { return rtsp_.get(); }
   const WebServer* web() const noexcept { return web_.get(); }
+  secure::CameraKeyring& keyring() noexcept { return keyring_; }
+  bool secure() const noexcept { return links_ != nullptr; }
   nlohmann::json summary() const;
 
  private:
@@ -94,6 +100,9 @@ class Camera {
   void carry_out(const session::Action& action);
   void sync_media();
   void send_to(std::span<const std::byte> datagram, const net::Udp::endpoint& to);
+  // RTP and RTCP to a live view's client: SRTP-protected unless --insecure.
+  void send_media(std::span<const std::byte> datagram, const net::Udp::endpoint& to, bool rtcp);
+  void on_dtls(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now);
   static constexpr std::size_t kAmplificationFactor = 3;
   bool within_budget(std::size_t bytes, const net::Udp::endpoint& to);
   void schedule_video();
@@ -106,6 +115,9 @@ class Camera {
   std::string serial_;
   const timing::Clock& clock_;
   net::Udp::socket socket_;
+  secure::CameraKeyring keyring_;
+  std::unique_ptr<SecureLinks> links_;  // protected live views; null with --insecure or --no-session
+  std::vector<std::byte> media_scratch_;
   app::IoLoop loop_;
   boost::asio::steady_timer video_timer_;
   measure::EventLog events_;
