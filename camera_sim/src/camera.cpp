@@ -314,7 +314,11 @@ void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
   if (links_) {
     const auto first = datagram.empty() ? 0u : std::to_integer<unsigned>(datagram[0]);
     if (first >= 20 && first <= 63) return on_dtls(datagram, from, clock_.now_us());  // RFC 7983
-    if (control::is_control(datagram) || !session_.online() || !session_.session_open() || session_.session_peer() != from) {
+    if (control::is_control(datagram)) {
+      ++stats_.unprotected_dropped;
+      return refuse_unprotected(datagram, from);
+    }
+    if (!session_.online() || !session_.session_open() || session_.session_peer() != from) {
       ++stats_.unprotected_dropped;
       return;
     }
@@ -349,6 +353,18 @@ void Camera::on_dtls(std::span<const std::byte> datagram, const net::Udp::endpoi
     apply(session_.client_restarted(from), now);
   }
   for (const auto& message : heard.control) on_control(message, from, now);
+}
+
+void Camera::refuse_unprotected(std::span<const std::byte> datagram, const net::Udp::endpoint& from) {
+  const auto decoded = control_in_.decode(datagram, from, false);
+  if (!decoded) return;
+  const std::int64_t now = clock_.now_us();
+  const auto out = session_.refuse_unprotected(*decoded.message, from, now);
+  for (const auto& m : out.send) {
+    const auto bytes = control_writer_.write(m.message);
+    if (!bytes.empty() && bytes.size() <= kAmplificationFactor * datagram.size()) send_to(bytes, m.to);
+  }
+  for (const auto& e : out.events) events_.write_at(now, e.name, e.fields);
 }
 
 void Camera::on_control(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now) {

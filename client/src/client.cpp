@@ -329,7 +329,9 @@ void Client::carry_out(const session::Action& action) {
     notify(*notice);
   } else if (const auto* give_up = std::get_if<session::GiveUp>(&action)) {
     failure_ = give_up->message;
-    on_failure(give_up->message);
+    if (link_ && link_->state() == secure::DtlsSrtp::State::handshaking)
+      *failure_ += " (no answer to the protected handshake: if the camera runs with --insecure, so must ptt-client)";
+    on_failure(*failure_);
   }
 }
 

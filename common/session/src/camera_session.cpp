@@ -244,6 +244,11 @@ Output CameraSession::end_session(control::EndReason reason, bool notify) {
   return out;
 }
 
+Output CameraSession::refuse_unprotected(const control::Message& message, const Peer& from, Micros now) {
+  if (power_ != Power::on || control::type_of(message.body) != control::MessageType::live_view_start) return {};
+  return reject(from, control::RejectReason::pairing_required, now);
+}
+
 Output CameraSession::client_restarted(const Peer& from) {
   if (!live_ || live_->peer != from) return {};
   return end_session(control::EndReason::client_stopped, false);

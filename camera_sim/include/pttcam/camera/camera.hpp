@@ -102,6 +102,7 @@ class Camera {
   void send_to(std::span<const std::byte> datagram, const net::Udp::endpoint& to);
   // RTP and RTCP to a live view's client: SRTP-protected unless --insecure.
   void send_media(std::span<const std::byte> datagram, const net::Udp::endpoint& to, bool rtcp);
+  void refuse_unprotected(std::span<const std::byte> datagram, const net::Udp::endpoint& from);
   void on_dtls(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now);
   static constexpr std::size_t kAmplificationFactor = 3;
   bool within_budget(std::size_t bytes, const net::Udp::endpoint& to);

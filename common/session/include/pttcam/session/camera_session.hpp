@@ -55,6 +55,9 @@ class CameraSession {
   // Pulls the plug: the session vanishes without a message; offline (every message ignored) until
   // now + boot_time, then back with boot_id + 1.
   Output power_cycle(Micros now);
+  // A START in clear to a camera that takes only protected live views: REJECT(pairing_required),
+  // within the source's limits, so that an open-mode client says why instead of timing out.
+  Output refuse_unprotected(const control::Message& message, const Peer& from, Micros now);
   // The session's client connected afresh (a new protected link from its address): its old
   // session ends without a message, as if it had sent SESSION_END.
   Output client_restarted(const Peer& from);
