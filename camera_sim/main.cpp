@@ -14,6 +14,7 @@
 #include "pttcam/audio/sndfile.hpp"
 #include "pttcam/session/camera_model.hpp"
 #include "pttcam/camera/camera.hpp"
+#include "pttcam/pairing/code.hpp"
 
 namespace {
 
@@ -63,6 +64,14 @@ void print_summary(const nlohmann::json& s) {
                 "%llu talk packets played, %llu dropped, %llu microphone packets sent\n",
                 n("calls"), n("calls_refused"), n("calls_failed"), n("calls_capped"), n("presses"), n("refusals"),
                 n("talk_packets"), n("talk_dropped"), n("microphone_packets"));
+  }
+  if (s.contains("pairing")) {
+    const auto& p = s["pairing"];
+    const auto n = [&](const char* k) { return p.value(k, 0ULL); };
+    std::printf("camera-sim: pairing: %llu attempt(s): %llu paired, %llu failed, %llu lockout(s), %llu refused while "
+                "locked, %llu busy, %llu abandoned; %llu paired client(s)\n",
+                n("connections"), n("succeeded"), n("failed"), n("lockouts"), n("refused_locked"), n("refused_busy"),
+                n("abandoned"), n("paired_clients"));
   }
   if (heard == 0) return;
   std::printf("  burst  talk-start  mouth-to-ear p50/p95/p99       tail     FEC  concealed  cutoffs\n");
@@ -132,6 +141,18 @@ void apply_quirks(const std::vector<std::string>& names, bool codecs_given, came
   }
 }
 
+// The label: the pairing code and the camera id, on stderr (a log of stdout is no place for it).
+void print_pairing(camera::Camera& cam, const camera::CameraConfig& config) {
+  if (!cam.pairing()) return;
+  std::fprintf(stderr, "camera-sim: pairing code %s (camera id %s) on TCP port %u\n", cam.pairing_code().c_str(),
+               cam.keyring().camera_id().c_str(), cam.pairing()->local_endpoint().port());
+  if (config.state_dir.empty())
+    std::fprintf(stderr, "camera-sim: no --state-dir: pairings are kept in memory only and forgotten at exit\n");
+  else
+    std::fprintf(stderr, "camera-sim: %zu paired client(s), keys in %s%s\n", cam.keyring().client_count(),
+                 config.state_dir.c_str(), config.factory_reset ? " (factory reset: every pairing forgotten)" : "");
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"camera-sim: a simulated security camera that plays push-to-talk audio (RTP/Opus)"};
   std::string listen = "0.0.0.0:5004";
@@ -180,11 +201,19 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-session", config.no_session,
                "Play any RTP/Opus stream without the live-view protocol (standard RTP senders)");
-  app.add_option("--state-dir", config.state_dir,
-                 "Keep the camera id and the paired clients' keys here (mode 0700); without it they last as long as the process");
   app.add_flag("--insecure", config.insecure,
                "Open mode: no pairing, plain control messages and RTP that anyone on the network can use "
                "(interop with standard RTP tools, tests)");
+  app.add_option("--pairing-code", config.pairing_code,
+                 "The code ptt-client --pair must know, as on a camera's label (default: 8 random digits, printed at start)")
+      ->check(cli::parsed_by("CODE", [](const std::string& t) {
+        if (const auto why = pairing::check_code(t); !why.empty()) throw std::invalid_argument(why);
+      }));
+  std::string state_dir;
+  app.add_option("--state-dir", state_dir,
+                 "Keep the camera id and the paired clients' keys here (mode 0700; default: in memory only)");
+  app.add_flag("--factory-reset", config.factory_reset,
+               "Forget every paired client (and any pairing lockout) before starting");
   auto* redundancy = app.add_option("--redundancy", config.mic_opus.redundancy,
                                     "Microphone stream: earlier frames repeated in each packet, RFC 2198 (0-2; default 2, 0 with --no-session)")
                          ->check(CLI::Range(0, codec::OpusSettings::kMaxRedundancy));
@@ -282,6 +311,7 @@ int run(int argc, char** argv) {
   if (const auto why = config.mic_opus.validate(); !why.empty()) throw cli::UsageError(why);
   app::apply_payload_types(config.mic_opus, config.receiver);
   config.events_path = events_path;
+  config.state_dir = state_dir;
   config.receiver.metrics.packets_csv = packets_path;
   // Runtime checks before anything starts: results that cannot be written would waste the run.
   cli::require_writable({{"--summary", summary_path}, {"--events", events_path}, {"--packets", packets_path},
@@ -327,8 +357,7 @@ int run(int argc, char** argv) {
   std::printf("camera-sim: %s (model %s) listening on %s, speaker %s\n", cam.serial().c_str(), config.model.c_str(),
               net::to_string(local).c_str(), cam.speaker_path().speaker().describe().c_str());
   if (cam.secure())
-    std::printf("camera-sim: live views need a paired client (camera id %s, %zu paired)\n", cam.keyring().camera_id().c_str(),
-                cam.keyring().client_count());
+    std::printf("camera-sim: live views are protected: only a paired client can open one (ptt-client --pair)\n");
   else if (!config.no_session)
     std::fprintf(stderr, "camera-sim: WARNING: --insecure: anyone on the network can open a live view, hear the "
                          "microphone and talk on the speaker (docs/security.md)\n");
@@ -353,6 +382,7 @@ int run(int argc, char** argv) {
     expected.redundancy = 1;
     app::write_sdp_file("--sdp-out", sdp_out, app::stream_description(expected, local, sdp::Direction::recvonly));
   }
+  print_pairing(cam, config);
   if (!port_file.empty()) net::write_port_file(port_file, local.port());
   io.run();
 

@@ -15,6 +15,8 @@
 #include "pttcam/app/sdp_files.hpp"
 #include "pttcam/client/client.hpp"
 #include "pttcam/client/key_source.hpp"
+#include "pttcam/client/pairing_commands.hpp"
+#include "pttcam/secure/keyring.hpp"
 #include "pttcam/client/rtsp_camera.hpp"
 #include "pttcam/rtsp/url.hpp"
 #include "pttcam/audio/sndfile.hpp"
@@ -138,6 +140,43 @@ std::string describe_rtsp(const client::RtspCamera& camera, bool tcp) {
   return s;
 }
 
+struct PairingArgs {
+  bool pair = false;
+  bool unpair = false;
+  std::string code;
+  std::string config_dir;
+};
+
+void add_pairing_options(CLI::App& app, PairingArgs& a) {
+  app.add_flag("--pair", a.pair, "Pair with the camera at --camera HOST:PORT using --pairing-code, keep its key, exit");
+  app.add_flag("--unpair", a.unpair, "Forget the pairing with --camera-id ID (or every one made at --camera HOST:PORT), exit");
+  app.add_option("--pairing-code", a.code, "--pair: the code on the camera's label (camera-sim prints it at start)");
+  app.add_option("--config-dir", a.config_dir,
+                 "Where pairings are kept (default: $XDG_CONFIG_HOME/pttcam, else ~/.config/pttcam)");
+}
+
+// --pair / --unpair: alone, they do their one thing and exit.
+int run_pairing(const CLI::App& app, const PairingArgs& a, const std::string& camera, client::ClientConfig& config) {
+  if (a.pair && a.unpair) throw cli::UsageError("--pair and --unpair cannot be combined");
+  if (is_rtsp_url(camera)) throw cli::UsageError("--pair and --unpair are for pttcam's own protocol, not rtsp://");
+  for (const char* o : {"--talk-script", "--sdp", "--sdp-out", "--no-session", "--renew", "--toggle"})
+    if (app.get_option(o)->count() > 0) throw cli::UsageError(std::string("--pair and --unpair cannot be combined with ") + o);
+  const std::filesystem::path dir = a.config_dir.empty() ? secure::ClientKeyring::default_dir() : std::filesystem::path(a.config_dir);
+  config.config_dir = dir;
+  if (a.pair) {
+    if (camera.empty() || a.code.empty()) throw cli::UsageError("--pair needs --camera HOST:PORT and --pairing-code CODE");
+    if (!config.camera_id.empty()) throw cli::UsageError("--pair learns the camera id: --camera-id does not apply");
+    return client::pair_camera(camera_endpoint(camera), a.code, dir);
+  }
+  if (!a.code.empty()) throw cli::UsageError("--pairing-code goes with --pair");
+  if (config.camera_id.empty() == camera.empty())
+    throw cli::UsageError("--unpair needs either --camera-id ID or --camera HOST:PORT");
+  if (!config.camera_id.empty() && !secure::valid_id(config.camera_id))
+    throw cli::UsageError("--camera-id: '" + config.camera_id + "' is not a camera id (32 hex characters, as --pair printed)");
+  return client::unpair_camera(config.camera_id.empty() ? std::nullopt : std::optional(config.camera_id),
+                               camera.empty() ? std::nullopt : std::optional(camera_endpoint(camera)), dir);
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"ptt-client: push-to-talk to a camera (Opus over RTP/UDP, RFC 7587)"};
   std::string camera;
@@ -193,8 +232,6 @@ int run(int argc, char** argv) {
                  "Write the SDP of the stream this client sends here at start (for ffmpeg, GStreamer, tshark)");
   app.add_flag("--no-session", config.no_session,
                "Plain RTP without the live-view protocol (to talk to standard RTP receivers)");
-  app.add_option("--config-dir", config.config_dir,
-                 "Where pairings are kept (default $XDG_CONFIG_HOME/pttcam, else ~/.config/pttcam)");
   app.add_flag("--insecure", config.insecure,
                "Open mode: no pairing, plain control messages and RTP (interop with standard RTP tools, tests)");
   app.add_option("--talk-script", script, "Scripted key presses START+DURATION,... (seconds); exits at the end")
@@ -233,7 +270,12 @@ int run(int argc, char** argv) {
                          ->check(opus_rule(&codec::OpusSettings::redundancy));
   app.add_option("--events", events_path, "Write a JSON Lines event log here");
   app.add_option("--summary", summary_path, "Write a JSON summary here at exit");
+  PairingArgs pairing;
+  add_pairing_options(app, pairing);
   if (const auto code = cli::parse(app, argc, argv, "ptt-client")) return *code;
+  if (pairing.pair || pairing.unpair) return run_pairing(app, pairing, camera, config);
+  if (!pairing.code.empty()) throw cli::UsageError("--pairing-code goes with --pair");
+  config.config_dir = pairing.config_dir;
 
   // What one option cannot say alone (each value was checked as it was parsed).
   if (camera.empty() && sdp_in.empty() && !list)

@@ -4,6 +4,7 @@
 
 #include "pttcam/session/camera_model.hpp"
 #include "pttcam/media/due.hpp"
+#include "pttcam/pairing/code.hpp"
 
 namespace pttcam::camera {
 namespace {
@@ -13,6 +14,12 @@ constexpr std::uint8_t kVideoPayloadType = 96;
 constexpr std::size_t kVideoPacketBytes = 1200;
 
 session::Micros us(double seconds) { return static_cast<session::Micros>(seconds * 1e6); }
+
+secure::CameraKeyring open_keyring(const CameraConfig& c) {
+  auto k = c.state_dir.empty() ? secure::CameraKeyring::in_memory() : secure::CameraKeyring::open(c.state_dir);
+  if (c.factory_reset) k.forget_all();
+  return k;
+}
 
 std::string make_serial() {
   std::random_device rd;
@@ -58,10 +65,10 @@ media::Receiver::Options playout_options(const CameraConfig& config) {
 
 Camera::Camera(boost::asio::io_context& io, CameraConfig config)
     : config_(std::move(config)),
+      keyring_(open_keyring(config_)),
       serial_(config_.serial.empty() ? make_serial() : config_.serial),
       clock_(timing::monotonic_clock()),
       socket_(io),
-      keyring_(config_.state_dir.empty() ? secure::CameraKeyring::in_memory() : secure::CameraKeyring::open(config_.state_dir)),
       loop_(io, clock_),
       video_timer_(io),
       events_(config_.events_path),
@@ -108,6 +115,17 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
   loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
   if (config_.rtsp) make_rtsp(io);
   if (config_.web) make_web(io);
+  if (!config_.no_session) make_pairing(io);
+}
+
+// The pairing port: TCP with the control port's address and number (the client knows only that).
+void Camera::make_pairing(boost::asio::io_context& io) {
+  if (config_.pairing_code.empty()) config_.pairing_code = pairing::random_code();
+  PairingOptions o;
+  const auto udp = socket_.local_endpoint();
+  o.listen = boost::asio::ip::tcp::endpoint(udp.address(), udp.port());
+  o.code = config_.pairing_code;
+  pairing_ = std::make_unique<PairingServer>(io, std::move(o), clock_, events_, keyring_);
 }
 
 // RTSP talk audio joins the speaker path like the control protocol's: the floor is held while
@@ -489,6 +507,7 @@ nlohmann::json Camera::summary() const {
   s["microphone"] = measure::SenderMetrics::summary(*mic_);
   if (rtsp_) s["rtsp"] = rtsp_->summary();
   if (web_) s["web"] = web_->summary();
+  if (pairing_) s["pairing"] = pairing_->summary();
   s["rtcp_sent"] = {{"reports", rtcp_->sent().reports}, {"sender_reports", rtcp_->sent().sender_reports},
                     {"byes", rtcp_->sent().byes}};
   return s;

@@ -16,6 +16,7 @@
 #include "pttcam/app/control_intake.hpp"
 #include "pttcam/app/io_loop.hpp"
 #include "pttcam/app/receiver_options.hpp"
+#include "pttcam/camera/pairing_server.hpp"
 #include "pttcam/camera/rtsp_server.hpp"
 #include "pttcam/camera/secure_links.hpp"
 #include "pttcam/camera/web_server.hpp"
@@ -49,7 +50,11 @@ struct CameraConfig {
   double video_kbps = 0;  // dummy video sent to the client during a live view (load, not content)
   bool no_session = false;  // plays any RTP stream, no live-view protocol (standard RTP senders)
   bool insecure = false;    // --insecure: no pairing, plain control and RTP (docs/security.md)
-  std::filesystem::path state_dir;  // --state-dir: the camera id and paired clients; empty: memory only
+  // Pairing (docs/security.md): keys kept in state_dir (empty: in memory only), the label's code
+  // (generated when empty: 8 random digits), and a factory reset that forgets every pairing.
+  std::filesystem::path state_dir;
+  std::string pairing_code;
+  bool factory_reset = false;
   std::filesystem::path events_path;
   std::optional<RtspOptions> rtsp;  // --rtsp: also serve rtsp://HOST:PORT/live (docs/rtsp.md)
   std::optional<WebOptions> web;    // --web: also serve the app page and WebRTC (docs/web.md)
@@ -84,7 +89,11 @@ class Camera {
   const media::Receiver& speaker_path() const noexcept { return *receiver_; }
   const RtspServer* rtsp() const noexcept { return rtsp_.get(); }
   const WebServer* web() const noexcept { return web_.get(); }
+  // Who is paired: the key of every client, found by the id it presents. Its pairing port (absent
+  // with --no-session) is TCP on the control port's address and number.
   secure::CameraKeyring& keyring() noexcept { return keyring_; }
+  const std::string& pairing_code() const noexcept { return config_.pairing_code; }
+  const PairingServer* pairing() const noexcept { return pairing_.get(); }
   bool secure() const noexcept { return links_ != nullptr; }
   nlohmann::json summary() const;
 
@@ -109,14 +118,15 @@ class Camera {
   void schedule_video();
   void make_rtsp(boost::asio::io_context& io);
   void make_web(boost::asio::io_context& io);
+  void make_pairing(boost::asio::io_context& io);
   std::optional<std::string> web_floor(bool press);
   void report_bursts_to_web();
 
   CameraConfig config_;
+  secure::CameraKeyring keyring_;
   std::string serial_;
   const timing::Clock& clock_;
   net::Udp::socket socket_;
-  secure::CameraKeyring keyring_;
   std::unique_ptr<SecureLinks> links_;  // protected live views; null with --insecure or --no-session
   std::vector<std::byte> media_scratch_;
   app::IoLoop loop_;
@@ -150,6 +160,7 @@ class Camera {
   std::unique_ptr<media::RtcpReporter> rtcp_;
   std::unique_ptr<RtspServer> rtsp_;  // its hooks use the receiver and the microphone
   std::unique_ptr<WebServer> web_;    // last, likewise
+  std::unique_ptr<PairingServer> pairing_;  // adds keys to keyring_
   std::uint64_t bursts_told_ = 0;     // finished bursts the web pages have been told of
   // Who talks through another front end than pttcam's protocol (one talker across all of them).
   bool rtsp_talking_ = false;  // an RTSP backchannel holds the speaker

@@ -40,7 +40,7 @@ struct ClientConfig {
   double keepalive_timeout_s = 3;
   bool no_session = false;  // plain RTP, no control protocol (standard RTP receivers)
   bool insecure = false;    // --insecure: no pairing, plain control and RTP (docs/security.md)
-  std::filesystem::path config_dir;  // where pairings are kept; empty: secure::ClientKeyring::default_dir()
+  std::filesystem::path config_dir;  // the pairings (secure::ClientKeyring); empty: its default_dir()
   bool cold_mic = false;    // open the microphone at key-down, close it at key-up
   std::uint16_t local_port = 0;  // 0: any free port
   std::filesystem::path events_path;
