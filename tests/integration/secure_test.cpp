@@ -4,6 +4,7 @@
 // is told busy. The capture is dumpcap's, read back with tshark.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "process.hpp"
 #include "pttcam/control/wire.hpp"
 #include "pttcam/net/asio.hpp"
+#include "pttcam/secure/dtls.hpp"
 
 using namespace pttcam::test;
 using namespace std::chrono_literals;
@@ -253,4 +255,40 @@ TEST_CASE("protected live views: a second paired client is told busy") {
   const auto summary = camera.stop();
   CHECK(summary["session"]["rejected_busy"] >= 1);
   CHECK(summary["dtls"]["handshakes"] == 2);
+}
+
+TEST_CASE("protected live views: the owner's talk goes on through a stranger's flood") {
+  const auto dir = scratch_dir("secure_flood");
+  Camera camera(dir);
+  pair(camera, dir / "owner");
+  // A real ClientHello (each costs the camera a cookie check), a START in clear and junk, as fast as
+  // 5,000 datagrams a second, for the whole talk.
+  auto hello_source = pttcam::secure::DtlsSrtp::psk_client([](std::string_view) { return std::nullopt; });
+  const auto hello = hello_source->take_outgoing().at(0);
+  const auto start = clear_start();
+  std::atomic<bool> flooding{true};
+  std::size_t flood_sent = 0;
+  std::thread flood([&] {
+    Stranger s(camera.port);
+    std::vector<std::byte> junk(200, std::byte{0x17});
+    for (std::size_t i = 0; flooding; ++i) {
+      s.send(i % 3 == 0 ? std::span<const std::byte>(hello) : i % 3 == 1 ? std::span<const std::byte>(start) : junk);
+      ++flood_sent;
+      if (i % 50 == 49) std::this_thread::sleep_for(10ms);
+    }
+  });
+  const auto owner = talk(camera, dir / "owner", "0.3+2.0");
+  flooding = false;
+  flood.join();
+  std::this_thread::sleep_for(300ms);
+  const auto summary = camera.stop();
+  INFO(summary.dump());
+  CHECK(owner.exit == 0);
+  CHECK(summary["session"]["sessions"] == 1);
+  CHECK(summary["bursts"] == 1);
+  CHECK(summary["cutoff_count"] == 0);
+  CHECK(summary["frames_normal"].get<int>() + summary["frames_fec"].get<int>() >= 90);
+  MESSAGE("flood: " << flood_sent << " datagrams; owner's burst: " << summary["frames_normal"] << " frames played, "
+                    << summary["frames_concealed"] << " concealed; camera answered " << summary["dtls"]["hello_verify_sent"]
+                    << " HelloVerifyRequests");
 }
