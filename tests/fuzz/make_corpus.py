@@ -118,6 +118,8 @@ texts = {
     "link_spec": (1, b"delay=40,jitter=20,jitter-dist=normal,loss=5,ge=0.05/0.5/0/100,reorder=2,dup=1,"
                      b"rate=1500,queue=200,outage=4.0+0.8;9+1.5"),
     "link_spec_none": (1, b"none"),
+    # Overlapping outages that start together: describe() must give them back in parse order.
+    "link_spec_overlapping_outages": (1, b"outage=0+8;1+8;1+8;0+8;1+8;0+1;0+8;0+8;1+8;0+8;0+8;1+8;0+1;0+8;1+1;0+1;0+1"),
     "seed": (2, b"18446744073709551615"),
     "endpoint_v4": (3, b"127.0.0.1:5004"),
     "endpoint_v6": (3, b"[::1]:0"),
