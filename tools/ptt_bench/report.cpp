@@ -78,6 +78,8 @@ std::string codec_of(const Json& cell) { return cell.value(k::kCodec, std::strin
 std::string codec_label(const std::string& codec) {
   if (codec == "lowdelay") return " low-delay";
   if (codec.rfind("rtsp-", 0) == 0) return " RTSP " + codec.substr(5);
+  if (codec == "browser-opus") return " Chromium Opus";
+  if (codec == "browser-red") return " Chromium Opus+RED";
   return "";
 }
 
