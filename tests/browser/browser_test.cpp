@@ -222,6 +222,24 @@ TEST_CASE("web: a certificate without its key, or a file that is no certificate,
   CHECK(bad.output().find("--web-tls-cert") != std::string::npos);
 }
 
+TEST_CASE("browser: an offer with other payload-type numbers (Opus 109, RED 120) talks and listens") {
+  const auto dir = scratch_dir("browser_renumbered");
+  Camera cam(dir);
+  const auto page = run_page("renumbered", cam.url, dir);
+  const auto summary = cam.stop();
+  const auto events = read_events(dir / "events.jsonl");
+  CHECK(event_field(events, "web_call_open", "opus_payload_type") == 109);
+  CHECK(event_field(events, "web_call_open", "red_payload_type") == 120);
+  // The camera's Opus, sent as its own 111, reaches the page as 109: the page hears the tone.
+  MESSAGE("the page's analyser found " << page["camera_hz"].get<double>() << " Hz");
+  CHECK(std::abs(page["camera_hz"].get<double>() - 440.0) < 20.0);
+  // The page's RED 120 around Opus 109 plays at the camera as its own 63 around 111.
+  REQUIRE(page["bursts"].size() == 1);
+  CHECK(page["bursts"][0]["frames_normal"].get<int>() > 35);  // 1 s held is 50 frames
+  CHECK(summary["red_copies_received"].get<int>() > 35);
+  CHECK(summary["wrong_payload_type"] == 0);
+}
+
 TEST_CASE("browser: microphone permission denied shows the fix and sends nothing") {
   const auto dir = scratch_dir("browser_denied");
   Camera cam(dir);

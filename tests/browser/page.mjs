@@ -146,7 +146,39 @@ async function power(browser, result) {
   result.back = true;
 }
 
-const scenarios = { talk, listen, deny, busy, refused, cap, power };
+// The offer under other payload-type numbers (Opus 109, RED 120, as another browser might pick):
+// the page's own offer rewritten before it is set (SDP munging), then a 1 s hold and the
+// camera's tone, both of which need the camera to renumber each way.
+function renumberOffers() {
+  const create = RTCPeerConnection.prototype.createOffer;
+  RTCPeerConnection.prototype.createOffer = async function (...args) {
+    const offer = await create.apply(this, args);
+    const sdp = offer.sdp
+      .replace(/^(m=audio \S+ \S+ )(.*)$/m, (_, head, pts) => head + pts.split(" ").map((p) => ({ 111: "109", 63: "120" })[p] || p).join(" "))
+      .replace(/^a=(rtpmap|fmtp|rtcp-fb):111 /gm, "a=$1:109 ")
+      .replace(/^a=(rtpmap|fmtp):63 /gm, "a=$1:120 ")
+      .replace(/^(a=fmtp:120 )111\/111/m, "$1109/109");
+    return { type: offer.type, sdp };
+  };
+}
+
+async function renumbered(browser, result) {
+  const page = await browser.newPage();
+  await page.evaluateOnNewDocument(renumberOffers);
+  await page.goto(url);
+  await connected(page);
+  await page.waitForFunction(() => window.pttcam.cameraLevel > 0.01, { timeout: 10000 });
+  result.camera_hz = await page.evaluate(() => window.pttcam.cameraHz);
+  await sleep(300);
+  await page.keyboard.down("Space");
+  await page.waitForFunction(() => window.pttcam.talking, { timeout: 5000 });
+  await sleep(1000);
+  await page.keyboard.up("Space");
+  await page.waitForFunction(() => window.pttcam.bursts.length > 0, { timeout: 10000 });
+  result.bursts = await page.evaluate(() => window.pttcam.bursts);
+}
+
+const scenarios = { talk, listen, deny, busy, refused, cap, power, renumbered };
 const result = { scenario };
 const browser = await launch({ fakeUi: scenario !== "deny" });
 try {
