@@ -1,9 +1,10 @@
 // Drives Debian's Chromium (headless, through puppeteer-core) against camera-sim --web and
-// writes what the page showed as JSON. Called by tests/browser/browser_test.py, one scenario a run:
+// writes what the page showed as JSON. Called by tests/browser/browser_test.cpp, one scenario a run:
 //   node page.mjs SCENARIO URL OUT.json ARTEFACT_DIR [FAKE_CAPTURE.wav]
 // Scenarios: talk (hold Space 2 s, then read the per-burst figures), listen (the camera's
-// microphone at the page), deny (microphone permission blocked), busy (a second page while the
-// first talks), refused (press on a camera without a speaker).
+// microphone at the page; over https:// too, the certificate errors ignored), deny (microphone
+// permission blocked), busy (a second page while the first talks), refused (press on a camera
+// without a speaker), cap, power, renumbered (the offer under other payload-type numbers).
 import puppeteer from "puppeteer-core";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
