@@ -405,3 +405,38 @@ TEST_CASE("web: --web-idle-timeout is checked and needs --web") {
   Process zero({PTTCAM_CAMERA_BIN, "--web", "127.0.0.1:0", "--web-idle-timeout", "0"}, dir / "zero.log");
   CHECK(zero.wait(10s) == 2);
 }
+
+TEST_CASE("web: a press carries the page's key time on the camera's clock, believed only when plausible") {
+  const auto dir = scratch_dir("web_key_time");
+  Camera cam(dir);
+  const int port = std::stoi(read_text(dir / "web_port"));
+  // A call from Chromium's offer (it never connects: the floor is asked for over HTTP alone).
+  const auto created = http_exchange(port, post("/whip", read_text(fs::path(PTTCAM_SOURCE_DIR) / "tests/data/webrtc/chromium_offer.sdp")));
+  REQUIRE(created.rfind("HTTP/1.1 201", 0) == 0);
+  const auto at = created.find("Location: ") + 10;
+  const auto resource = created.substr(at, created.find("\r\n", at) - at);
+  const auto clock = http_exchange(port, "GET " + resource + "/clock HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  REQUIRE(clock.rfind("HTTP/1.1 200", 0) == 0);
+  const auto camera_us = nlohmann::json::parse(clock.substr(clock.find("\r\n\r\n") + 4))["camera_us"].get<std::int64_t>();
+  const auto press = [&](const std::string& body) {
+    CHECK(http_exchange(port, post(resource + "/talk", body, "text/plain")).rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(http_exchange(port, post(resource + "/talk", "release", "text/plain")).rfind("HTTP/1.1 200", 0) == 0);
+  };
+  press("press key_us=" + std::to_string(camera_us - 100'000));     // 100 ms before: believed
+  press("press key_us=" + std::to_string(camera_us - 5'000'000));   // 5 s old: not
+  press("press key_us=" + std::to_string(camera_us + 10'000'000));  // 10 s ahead: not
+  press("press key_us=soon");
+  press("press");
+  cam.stop();
+  std::vector<nlohmann::json> granted;
+  for (const auto& e : read_events(dir / "events.jsonl"))
+    if (e["event"] == "web_talk_granted") granted.push_back(e);
+  REQUIRE(granted.size() == 5);
+  CHECK(granted[0]["press_from"] == "key");
+  MESSAGE("key to camera: " << granted[0]["key_to_camera_ms"] << " ms");
+  CHECK(granted[0]["key_to_camera_ms"].get<double>() >= 100.0);
+  for (std::size_t i = 1; i < granted.size(); ++i) {
+    CHECK(granted[i]["press_from"] == "camera");
+    CHECK_FALSE(granted[i].contains("key_to_camera_ms"));
+  }
+}
