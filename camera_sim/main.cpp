@@ -241,6 +241,16 @@ int run(int argc, char** argv) {
   app.add_option("--web", web_listen, "Also serve the app page and WebRTC talk at http://HOST:PORT/ (docs/web.md)")
       ->check(cli::parsed_by("HOST:PORT", [](const std::string& t) { (void)net::parse_endpoint(t); }));
   app.add_option("--web-port-file", web_port_file, "Write the bound web port here once listening");
+  std::string web_tls_cert, web_tls_key;
+  app.add_option("--web-tls-cert", web_tls_cert,
+                 "Serve the page over HTTPS with this certificate chain (PEM; docs/web.md)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--web-tls-key", web_tls_key, "The private key (PEM) of --web-tls-cert")->check(CLI::ExistingFile);
+  double web_idle_timeout_s = camera::WebOptions{}.idle_timeout_s;
+  auto* web_idle = app.add_option("--web-idle-timeout", web_idle_timeout_s,
+                                  "Close a web connection that sends no request for this many seconds")
+                       ->check(CLI::Range(0.1, 3600.0))
+                       ->capture_default_str();
   std::string packets_path;
   app::add_receiver_options(app, config.receiver, packets_path);
   app::add_payload_type_options(app, config.mic_opus);
@@ -304,8 +314,13 @@ int run(int argc, char** argv) {
     const auto ep = net::parse_endpoint(web_listen);
     config.web = camera::WebOptions{};
     config.web->listen = boost::asio::ip::tcp::endpoint(ep.address(), ep.port());
-  } else if (!web_port_file.empty()) {
-    throw cli::UsageError("--web-port-file needs --web HOST:PORT");
+    config.web->idle_timeout_s = web_idle_timeout_s;
+    if (web_tls_cert.empty() != web_tls_key.empty())
+      throw cli::UsageError("--web-tls-cert and --web-tls-key go together");
+    config.web->tls_cert = web_tls_cert;
+    config.web->tls_key = web_tls_key;
+  } else if (!web_port_file.empty() || web_idle->count() > 0 || !web_tls_cert.empty() || !web_tls_key.empty()) {
+    throw cli::UsageError("--web-port-file, --web-idle-timeout and --web-tls-cert/--web-tls-key need --web HOST:PORT");
   }
   if (rtsp.user.empty() != rtsp.password.empty()) throw cli::UsageError("--user and --password go together");
   if (const auto why = config.mic_opus.validate(); !why.empty()) throw cli::UsageError(why);

@@ -175,6 +175,8 @@ void Camera::make_web(boost::asio::io_context& io) {
   };
   config_.web->session_limit_s = config_.session_limit_s;
   config_.web->warn_before_s = config_.warn_before_s;
+  config_.web->engine_payload_types = {config_.receiver.playout.payload_type,
+                                       config_.receiver.playout.red_payload_type};
   web_ = std::make_unique<WebServer>(io, *config_.web, WebServer::Offer{mic_->has_microphone(), model->speaker}, clock_,
                                      events_, std::move(hooks));
 }
@@ -197,8 +199,9 @@ std::optional<std::string> Camera::web_floor(bool press) {
 }
 
 // Each finished burst's figures, as the camera measured them, go to the pages. A browser sends
-// no capture times, so its talk-start is measured here: the press reaching the camera to the
-// first sample played.
+// no capture times, so its talk-start is measured here: from the page's key-down (sent with the
+// press on the camera's clock) or, without it, the press reaching the camera, to the first sample
+// played.
 void Camera::report_bursts_to_web() {
   const auto& analyzer = speaker_metrics_.bursts();
   if (!web_ || analyzer.bursts() == bursts_told_) return;
@@ -206,8 +209,12 @@ void Camera::report_bursts_to_web() {
   bursts_told_ = analyzer.bursts();
   for (auto it = analyzer.all().end() - static_cast<long>(fresh); it != analyzer.all().end(); ++it) {
     auto b = measure::to_json(*it);
-    if (!it->talk_start_ms && web_->press_us() && it->first_play_us > *web_->press_us())
+    if (!it->talk_start_ms && web_->press_us() && it->first_play_us > *web_->press_us()) {
       b["talk_start_ms"] = static_cast<double>(it->first_play_us - *web_->press_us()) / 1000.0;
+      b["talk_start_from"] = web_->press_from_key() ? "key" : "camera";
+      web_talk_starts_[b["burst"].get<std::uint64_t>()] = {{"talk_start_ms", b["talk_start_ms"]},
+                                                           {"talk_start_from", b["talk_start_from"]}};
+    }
     b["type"] = "burst";
     web_->publish(b);
   }
@@ -508,6 +515,11 @@ nlohmann::json Camera::summary() const {
   if (rtsp_) s["rtsp"] = rtsp_->summary();
   if (web_) s["web"] = web_->summary();
   if (pairing_) s["pairing"] = pairing_->summary();
+  // A page's bursts carry the talk-start measured here (report_bursts_to_web) in the summary too.
+  if (s.contains("per_burst"))
+    for (auto& b : s["per_burst"])
+      if (const auto w = web_talk_starts_.find(b.value("burst", std::uint64_t{0})); w != web_talk_starts_.end())
+        b.update(w->second);
   s["rtcp_sent"] = {{"reports", rtcp_->sent().reports}, {"sender_reports", rtcp_->sent().sender_reports},
                     {"byes", rtcp_->sent().byes}};
   return s;

@@ -1,14 +1,17 @@
 #include "pttcam/camera/web_server.hpp"
 
+#include <array>
+#include <charconv>
+#include <random>
+#include <sstream>
+
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
-#include <array>
-#include <random>
-#include <sstream>
-
 #include "pttcam/net/listen.hpp"
+#include "pttcam/webrtc/payload_map.hpp"
 #include "web_page.hpp"
 
 namespace pttcam::camera {
@@ -18,6 +21,11 @@ using boost::asio::ip::tcp;
 
 namespace {
 
+// A key-down time further back than this is not believed (a stale or wrong clock offset): the
+// press is then timed when it reached the camera.
+constexpr std::int64_t kMaxKeyAgeUs = 2'000'000;
+// A key time up to this far in the camera's future is the clock offset's error: taken as now.
+constexpr std::int64_t kMaxKeyAheadUs = 50'000;
 constexpr std::size_t kMaxBody = 64 * 1024;  // an SDP offer is a few kB
 constexpr const char* kResourcePrefix = "/whip/";
 
@@ -38,12 +46,58 @@ std::pair<std::string, std::string> resource_of(std::string_view target) {
   return {std::string(target.substr(0, slash)), std::string(target.substr(slash + 1))};
 }
 
+// "press key_us=N": the page's key-down on the camera's clock (its offset measured over GET
+// <resource>/clock); nullopt when absent or implausible.
+std::optional<std::int64_t> key_time_of(std::string_view body, std::int64_t now_us) {
+  const auto at = body.find("key_us=");
+  if (at == std::string_view::npos) return std::nullopt;
+  std::int64_t key = 0;
+  const auto* first = body.data() + at + 7;
+  const auto [end, ec] = std::from_chars(first, body.data() + body.size(), key);
+  if (ec != std::errc{} || end == first) return std::nullopt;
+  if (key > now_us + kMaxKeyAheadUs || key < now_us - kMaxKeyAgeUs) return std::nullopt;
+  return std::min(key, now_us);
+}
+
+// HTTPS with the given certificate chain and key (PEM), TLS 1.2 and newer; none without them.
+std::unique_ptr<boost::asio::ssl::context> make_tls(const WebOptions& o) {
+  if (o.tls_cert.empty()) return nullptr;
+  namespace ssl = boost::asio::ssl;
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(o.tls_cert, ec);
+  if (ec)
+    throw std::runtime_error("--web-tls-cert " + o.tls_cert + ": not a PEM certificate we can read (" + ec.message() +
+                             ")");
+  ctx->use_private_key_file(o.tls_key, ssl::context::pem, ec);
+  if (ec)
+    throw std::runtime_error("--web-tls-key " + o.tls_key + ": not a PEM private key we can read (" + ec.message() +
+                             ")");
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    throw std::runtime_error("--web-tls-key " + o.tls_key + " is not the key of --web-tls-cert " + o.tls_cert);
+  return ctx;
+}
+
 }  // namespace
 
 struct WebServer::Connection {
-  explicit Connection(boost::asio::io_context& io) : socket(io) {}
+  explicit Connection(boost::asio::io_context& io) : socket(io), idle(io) {}
+  // The TCP socket: a plain connection's stream, or moved under TLS once accepted with --web-tls-cert.
+  tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
+  // Runs f on the stream requests and answers go through (TLS or plain).
+  template <class F>
+  void on_stream(F&& f) {
+    if (tls)
+      f(*tls);
+    else
+      f(socket);
+  }
   std::uint64_t id = 0;
   tcp::socket socket;
+  std::unique_ptr<boost::asio::ssl::stream<tcp::socket>> tls;
+  boost::asio::steady_timer idle;  // runs while a request is awaited
   std::string peer;
   boost::beast::flat_buffer buffer;
   std::optional<http::request_parser<http::string_body>> parser;
@@ -60,6 +114,7 @@ struct WebServer::Call {
   bool warned = false;
   std::shared_ptr<webrtc::Peer> peer;
   net::Udp::endpoint label;  // how its talk audio is labelled for the receiver
+  webrtc::PayloadTypes payload_types;  // the offer's numbers for Opus and RED
   bool receives = false;     // the page wants the camera's microphone
   bool connected = false;
   std::vector<std::weak_ptr<Connection>> streams;
@@ -67,8 +122,16 @@ struct WebServer::Call {
 
 WebServer::WebServer(boost::asio::io_context& io, WebOptions options, Offer offer, const timing::Clock& clock,
                      measure::EventLog& events, WebHooks hooks)
-    : io_(io), options_(std::move(options)), offer_(offer), clock_(clock), events_(events), hooks_(std::move(hooks)),
-      certificate_(secure::Certificate::generate()), acceptor_(io), sweep_timer_(io) {
+    : io_(io),
+      options_(std::move(options)),
+      offer_(offer),
+      clock_(clock),
+      events_(events),
+      hooks_(std::move(hooks)),
+      certificate_(secure::Certificate::generate()),
+      tls_(make_tls(options_)),
+      acceptor_(io),
+      sweep_timer_(io) {
   net::listen(acceptor_, options_.listen, "the web page");
 }
 
@@ -82,7 +145,8 @@ void WebServer::start() {
   sweep_timer_.expires_after(std::chrono::seconds(1));
   sweep();
   const auto ep = local_endpoint();
-  events_.write("web_listen", {{"url", "http://" + ep.address().to_string() + ":" + std::to_string(ep.port()) + "/"},
+  events_.write("web_listen", {{"url", (tls_ ? "https://" : "http://") + ep.address().to_string() + ":" +
+                                           std::to_string(ep.port()) + "/"},
                                {"port", ep.port()},
                                {"speaker", offer_.speaker},
                                {"microphone", offer_.microphone},
@@ -105,7 +169,7 @@ void WebServer::drop_all(const std::string& reason) {
   for (const auto& [id, c] : connections_) {
     c->closed = true;
     boost::system::error_code ec;
-    c->socket.close(ec);
+    c->lowest().close(ec);
   }
   connections_.clear();
 }
@@ -125,36 +189,77 @@ void WebServer::accept() {
         c->socket.set_option(tcp::no_delay(true), e2);
         connections_[c->id] = c;
         ++counters_.connections;
-        read(c);
+        if (tls_)
+          handshake(c);
+        else
+          read(c);
       }
     }
     accept();
   });
 }
 
+// A connection that sends no whole request for idle_timeout_s (a keep-alive left open, a client
+// that stalls mid-request) is closed: its slot is one of max_connections. An event stream is
+// exempt: the camera writes to it.
+void WebServer::arm_idle(const std::shared_ptr<Connection>& c) {
+  c->idle.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(options_.idle_timeout_s * 1e6)));
+  c->idle.async_wait([this, c](const boost::system::error_code& ec) {
+    if (ec || !running_ || c->closed || c->events) return;
+    ++counters_.idle_closed;
+    events_.write("web_idle_close", {{"peer", c->peer}, {"idle_s", options_.idle_timeout_s}});
+    close(c);
+  });
+}
+
+void WebServer::close(const std::shared_ptr<Connection>& c) {
+  c->closed = true;
+  connections_.erase(c->id);
+  boost::system::error_code ec;
+  c->lowest().close(ec);
+}
+
+// HTTPS: the TLS handshake first (under the idle timeout too), then requests as over HTTP. A
+// client that does not speak TLS (plain HTTP to the HTTPS port) fails here and is counted.
+void WebServer::handshake(const std::shared_ptr<Connection>& c) {
+  c->tls = std::make_unique<boost::asio::ssl::stream<tcp::socket>>(std::move(c->socket), *tls_);
+  arm_idle(c);
+  c->tls->async_handshake(boost::asio::ssl::stream_base::server, [this, c](const boost::system::error_code& ec) {
+    c->idle.cancel();
+    if (!running_ || c->closed) return;
+    if (ec) {
+      ++counters_.tls_failed;
+      events_.write("web_tls_failed", {{"peer", c->peer}, {"reason", ec.message()}});
+      return close(c);
+    }
+    read(c);
+  });
+}
+
 void WebServer::read(const std::shared_ptr<Connection>& c) {
   c->parser.emplace();
   c->parser->body_limit(kMaxBody);
-  http::async_read(c->socket, c->buffer, *c->parser, [this, c](const boost::system::error_code& ec, std::size_t) {
-    if (!running_ || c->closed) return;
-    if (ec) {
-      // A framing error is answered once; a closed connection (an event stream the page left) just goes.
-      if (ec != http::error::end_of_stream && ec != boost::asio::error::eof && ec != boost::asio::error::connection_reset &&
-          !c->events) {
-        ++counters_.bad_requests;
-        c->close_after_write = true;
-        reply(c, 400, "text/plain", "bad request: " + ec.message() + "\n");
-        return;
+  arm_idle(c);
+  c->on_stream([&](auto& stream) {
+    http::async_read(stream, c->buffer, *c->parser, [this, c](const boost::system::error_code& ec, std::size_t) {
+      c->idle.cancel();
+      if (!running_ || c->closed) return;
+      if (ec) {
+        // A framing error is answered once; a closed connection (an event stream the page left) just goes.
+        if (ec != http::error::end_of_stream && ec != boost::asio::error::eof &&
+            ec != boost::asio::error::connection_reset && ec != boost::asio::ssl::error::stream_truncated &&
+            !c->events) {
+          ++counters_.bad_requests;
+          c->close_after_write = true;
+          reply(c, 400, "text/plain", "bad request: " + ec.message() + "\n");
+          return;
+        }
+        return close(c);
       }
-      connections_.erase(c->id);
-      c->closed = true;
-      boost::system::error_code e2;
-      c->socket.close(e2);
-      return;
-    }
-    ++counters_.requests;
-    handle(c);
-    if (!c->closed && !c->close_after_write) read(c);
+      ++counters_.requests;
+      handle(c);
+      if (!c->closed && !c->close_after_write) read(c);
+    });
   });
 }
 
@@ -179,37 +284,37 @@ void WebServer::write_next(const std::shared_ptr<Connection>& c) {
     c->writing = false;
     if (c->close_after_write && !c->closed) {
       boost::system::error_code ec;
-      c->socket.shutdown(tcp::socket::shutdown_send, ec);
+      c->lowest().shutdown(tcp::socket::shutdown_send, ec);
       drain(c);
     }
     return;
   }
   c->writing = true;
-  boost::asio::async_write(c->socket, boost::asio::buffer(c->queue.front()),
-                           [this, c](const boost::system::error_code& ec, std::size_t) {
-                             if (!running_ || c->closed) return;
-                             c->queue.pop_front();
-                             if (ec) {
-                               c->writing = false;
-                               c->closed = true;
-                               connections_.erase(c->id);
-                               return;
-                             }
-                             write_next(c);
-                           });
+  c->on_stream([&](auto& stream) {
+    boost::asio::async_write(stream, boost::asio::buffer(c->queue.front()),
+                             [this, c](const boost::system::error_code& ec, std::size_t) {
+                               if (!running_ || c->closed) return;
+                               c->queue.pop_front();
+                               if (ec) {
+                                 c->writing = false;
+                                 return close(c);
+                               }
+                               write_next(c);
+                             });
+  });
 }
 
 // Answered for the last time: what the client still sends is read and dropped until it closes,
 // then the connection goes (closing with unread input would reset it and could lose the answer).
 void WebServer::drain(const std::shared_ptr<Connection>& c) {
   auto sink = std::make_shared<std::array<char, 1024>>();
-  c->socket.async_read_some(boost::asio::buffer(*sink), [this, c, sink](const boost::system::error_code& ec, std::size_t) {
-    if (!running_ || c->closed) return;
-    if (!ec) return drain(c);
-    c->closed = true;
-    boost::system::error_code e2;
-    c->socket.close(e2);
-    connections_.erase(c->id);
+  c->on_stream([&](auto& stream) {
+    stream.async_read_some(boost::asio::buffer(*sink),
+                           [this, c, sink](const boost::system::error_code& ec, std::size_t) {
+                             if (!running_ || c->closed) return;
+                             if (!ec) return drain(c);
+                             close(c);
+                           });
   });
 }
 
@@ -235,6 +340,10 @@ void WebServer::handle(const std::shared_ptr<Connection>& c) {
     return end_call(id, "deleted");
   }
   if (sub == "talk" && method == http::verb::post) return on_talk(c, call);
+  // The page matches its clock to the camera's with a few of these (it keeps the shortest round
+  // trip) and sends its key-down time with a press, so talk-start runs from the key.
+  if (sub == "clock" && method == http::verb::get)
+    return reply(c, 200, "application/json", nlohmann::json{{"camera_us", clock_.now_us()}}.dump());
   if (sub == "events" && method == http::verb::get) return open_events(c, call);
   reply(c, 405, "text/plain", "not here\n");
 }
@@ -251,7 +360,12 @@ webrtc::Peer::Hooks WebServer::peer_hooks(const std::string& id) {
       return;
     }
     ++counters_.talk_packets;
-    if (hooks_.talk_rtp) hooks_.talk_rtp(rtp, calls_.at(id)->label);
+    const auto& call = *calls_.at(id);
+    if (rtp.size() > rtp_buffer_.size()) return;  // larger than any datagram libnice hands over
+    const auto packet = std::span(rtp_buffer_).first(rtp.size());
+    std::copy(rtp.begin(), rtp.end(), packet.begin());
+    webrtc::remap_payload_types(packet, call.payload_types, options_.engine_payload_types);
+    if (hooks_.talk_rtp) hooks_.talk_rtp(packet, call.label);
   };
   hooks.state = [this, id](webrtc::PeerState s, const std::string& why) {
     const auto it = calls_.find(id);
@@ -290,11 +404,12 @@ void WebServer::answer_offer(const std::shared_ptr<Connection>& c) {
   call->id = random_id();
   call->opened_us = clock_.now_us();
   boost::system::error_code ec;
-  const auto remote = c->socket.remote_endpoint(ec);
-  const auto local = c->socket.local_endpoint(ec);
+  const auto remote = c->lowest().remote_endpoint(ec);
+  const auto local = c->lowest().local_endpoint(ec);
   if (ec) return;  // the page went away while asking
   call->label = net::Udp::endpoint(remote.address(), static_cast<std::uint16_t>(next_call_++));
   call->receives = offer_.microphone && (offer.direction == "sendrecv" || offer.direction == "recvonly");
+  call->payload_types = {offer.opus_payload_type, offer.red_payload_type};
   const std::string id = call->id;
   try {
     call->peer = webrtc::Peer::create(io_, certificate_, options_.listen.address().to_string(), offer, peer_hooks(id));
@@ -345,8 +460,13 @@ void WebServer::on_talk(const std::shared_ptr<Connection>& c, Call& call) {
   if (floor_holder_.empty()) {
     floor_holder_ = call.id;
     last_holder_ = call.id;
-    press_us_ = clock_.now_us();
-    events_.write("web_talk_granted", {{"call", call.id}});
+    const auto now = clock_.now_us();
+    const auto key = key_time_of(body, now);
+    press_us_ = key.value_or(now);
+    press_from_key_ = key.has_value();
+    nlohmann::json granted{{"call", call.id}, {"press_from", key ? "key" : "camera"}};
+    if (key) granted["key_to_camera_ms"] = static_cast<double>(now - *key) / 1000.0;
+    events_.write("web_talk_granted", granted);
     for (auto& [id, other] : calls_)
       if (id != call.id) send_event(*other, {{"type", "floor"}, {"state", "busy"}});
   }
@@ -456,17 +576,26 @@ void WebServer::update_media() {
 }
 
 void WebServer::send_microphone(std::span<const std::byte> rtp) {
-  for (auto& [id, call] : calls_)
-    if (call->connected && call->receives) call->peer->send_rtp(rtp);
+  if (rtp.size() > rtp_buffer_.size()) return;
+  const auto packet = std::span(rtp_buffer_).first(rtp.size());
+  for (auto& [id, call] : calls_) {
+    if (!call->connected || !call->receives) continue;
+    std::copy(rtp.begin(), rtp.end(), packet.begin());
+    webrtc::remap_payload_types(packet, options_.engine_payload_types, call->payload_types);
+    call->peer->send_rtp(packet);
+  }
 }
 
 nlohmann::json WebServer::summary() const {
   const auto& c = counters_;
-  return {{"connections", c.connections}, {"requests", c.requests},       {"bad_requests", c.bad_requests},
-          {"calls", c.calls},             {"calls_refused", c.calls_refused}, {"calls_failed", c.calls_failed}, {"calls_capped", c.calls_capped},
-          {"presses", c.presses},         {"refusals", c.refusals},       {"talk_packets", c.talk_packets},
-          {"talk_dropped", c.talk_dropped}, {"microphone_packets", c.microphone_packets},
-          {"srtp_rejected", c.srtp_rejected}};
+  return {{"connections", c.connections},     {"requests", c.requests},
+          {"bad_requests", c.bad_requests},   {"calls", c.calls},
+          {"calls_refused", c.calls_refused}, {"calls_failed", c.calls_failed},
+          {"calls_capped", c.calls_capped},   {"presses", c.presses},
+          {"refusals", c.refusals},           {"talk_packets", c.talk_packets},
+          {"talk_dropped", c.talk_dropped},   {"microphone_packets", c.microphone_packets},
+          {"srtp_rejected", c.srtp_rejected}, {"idle_closed", c.idle_closed},
+          {"tls", tls_ != nullptr},           {"tls_failed", c.tls_failed}};
 }
 
 }  // namespace pttcam::camera

@@ -26,6 +26,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+std::string http_exchange(int port, const std::string& bytes);
+
 // A camera-sim serving its page on loopback, its files in `dir`.
 struct Camera {
   Camera(const fs::path& dir, std::vector<std::string> extra = {})
@@ -104,6 +106,9 @@ TEST_CASE("browser: hold Space for 2 s, the camera plays the speech and the page
   const auto& burst = page["bursts"][0];
   CHECK(burst["frames_normal"].get<int>() > 75);  // 2 s held is 100 frames of 20 ms
   CHECK(burst["talk_start_ms"].is_number());
+  // The page matched its clock to the camera's and sent its key-down time with the press.
+  CHECK(burst["talk_start_from"] == "key");
+  CHECK(page["figures_note"].get<std::string>().find("clocks agree") != std::string::npos);
   const auto row = page["burst_rows"][0];
   CHECK(row[0] == "1");
   CHECK(row[1].get<std::string>().find(" ms") != std::string::npos);  // talk-start shown in words
@@ -173,6 +178,66 @@ TEST_CASE("browser: the camera's microphone (a 440 Hz tone) plays in the page") 
   MESSAGE("the page's analyser found " << page["camera_hz"].get<double>() << " Hz");
   CHECK(std::abs(page["camera_hz"].get<double>() - 440.0) < 20.0);
   CHECK(summary["web"]["microphone_packets"].get<int>() > 0);
+}
+
+TEST_CASE("browser: over HTTPS with a self-signed certificate the page loads, calls and hears the camera") {
+  const auto dir = scratch_dir("browser_https");
+  const auto cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  Process openssl(
+      {PTTCAM_OPENSSL_BIN, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+       key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+      dir / "openssl.log");
+  REQUIRE_MESSAGE(openssl.wait(30s) == 0, openssl.output());
+  Camera cam(dir, {"--web-tls-cert", cert, "--web-tls-key", key});
+  const auto https_url = "https://" + cam.url.substr(std::string("http://").size());
+  // Chromium is told to accept the certificate (--ignore-certificate-errors in page.mjs for https).
+  const auto page = run_page("listen", https_url, dir);
+  // Plain HTTP to the HTTPS port gets no answer in HTTP, and is counted.
+  const int port = std::stoi(read_text(dir / "web_port"));
+  CHECK(http_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1", 0) != 0);
+  const auto summary = cam.stop();
+  MESSAGE("over HTTPS the page's analyser found " << page["camera_hz"].get<double>() << " Hz");
+  CHECK(std::abs(page["camera_hz"].get<double>() - 440.0) < 20.0);
+  CHECK(summary["web"]["tls"] == true);
+  CHECK(summary["web"]["calls"].get<int>() >= 1);
+  CHECK(summary["web"]["tls_failed"].get<int>() >= 1);
+  const auto events = read_events(dir / "events.jsonl");
+  bool https = false;
+  for (const auto& e : events)
+    if (e["event"] == "web_listen") https = e["url"].get<std::string>().rfind("https://", 0) == 0;
+  CHECK(https);
+}
+
+TEST_CASE("web: a certificate without its key, or a file that is no certificate, is one line and exit 1 or 2") {
+  const auto dir = scratch_dir("web_tls_usage");
+  { std::ofstream(dir / "junk.pem") << "not a certificate\n"; }
+  const auto junk = (dir / "junk.pem").string();
+  Process half({PTTCAM_CAMERA_BIN, "--web", "127.0.0.1:0", "--web-tls-cert", junk}, dir / "half.log");
+  CHECK(half.wait(10s) == 2);
+  CHECK(half.output().find("--web-tls-cert and --web-tls-key go together") != std::string::npos);
+  Process bad({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--web", "127.0.0.1:0", "--output", "null", "--mic",
+               "none", "--web-tls-cert", junk, "--web-tls-key", junk},
+              dir / "bad.log");
+  CHECK(bad.wait(10s) == 1);
+  CHECK(bad.output().find("--web-tls-cert") != std::string::npos);
+}
+
+TEST_CASE("browser: an offer with other payload-type numbers (Opus 109, RED 120) talks and listens") {
+  const auto dir = scratch_dir("browser_renumbered");
+  Camera cam(dir);
+  const auto page = run_page("renumbered", cam.url, dir);
+  const auto summary = cam.stop();
+  const auto events = read_events(dir / "events.jsonl");
+  CHECK(event_field(events, "web_call_open", "opus_payload_type") == 109);
+  CHECK(event_field(events, "web_call_open", "red_payload_type") == 120);
+  // The camera's Opus, sent as its own 111, reaches the page as 109: the page hears the tone.
+  MESSAGE("the page's analyser found " << page["camera_hz"].get<double>() << " Hz");
+  CHECK(std::abs(page["camera_hz"].get<double>() - 440.0) < 20.0);
+  // The page's RED 120 around Opus 109 plays at the camera as its own 63 around 111.
+  REQUIRE(page["bursts"].size() == 1);
+  CHECK(page["bursts"][0]["frames_normal"].get<int>() > 35);  // 1 s held is 50 frames
+  CHECK(summary["red_copies_received"].get<int>() > 35);
+  CHECK(summary["wrong_payload_type"] == 0);
 }
 
 TEST_CASE("browser: microphone permission denied shows the fix and sends nothing") {
@@ -285,4 +350,93 @@ TEST_CASE("web: what a broken or hostile client sends is answered, and the page 
   CHECK(summary["web"]["bad_requests"].get<int>() >= 42);
   CHECK(summary["web"]["calls_refused"] == 1);
   CHECK(summary["web"]["calls"] == 0);
+}
+
+namespace {
+
+// Sends `bytes` on a fresh connection and reads what comes back until the camera closes it (true)
+// or 5 s pass without a byte (false).
+bool closed_by_camera(int port, const std::string& bytes, std::string& out) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  timeval tv{5, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  boost::asio::write(socket, boost::asio::buffer(bytes));
+  char chunk[4096];
+  for (;;) {
+    const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+    if (n == 0) return true;
+    if (n < 0) return false;
+    out.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("web: a keep-alive connection left silent is closed after --web-idle-timeout") {
+  const auto dir = scratch_dir("web_idle");
+  Camera cam(dir, {"--web-idle-timeout", "0.5"});
+  const int port = std::stoi(read_text(dir / "web_port"));
+  // A keep-alive request is answered, then the connection goes quiet: the camera closes it.
+  std::string answered;
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(closed_by_camera(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", answered));
+  const auto waited_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE("closed " << waited_ms << " ms after the request");
+  CHECK(answered.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(answered.find("Hold to talk") != std::string::npos);
+  // Half a request and then nothing: closed too, with nothing said.
+  std::string half;
+  CHECK(closed_by_camera(port, "GET / HTTP/1.1\r\nHo", half));
+  CHECK(half.empty());
+  const auto summary = cam.stop();
+  CHECK(summary["web"]["idle_closed"] == 2);
+  const auto events = read_events(dir / "events.jsonl");
+  CHECK(std::count_if(events.begin(), events.end(), [](const auto& e) { return e["event"] == "web_idle_close"; }) == 2);
+}
+
+TEST_CASE("web: --web-idle-timeout is checked and needs --web") {
+  const auto dir = scratch_dir("web_idle_usage");
+  Process bad({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--web-idle-timeout", "5"}, dir / "bad.log");
+  CHECK(bad.wait(10s) == 2);
+  CHECK(bad.output().find("--web-idle-timeout") != std::string::npos);
+  Process zero({PTTCAM_CAMERA_BIN, "--web", "127.0.0.1:0", "--web-idle-timeout", "0"}, dir / "zero.log");
+  CHECK(zero.wait(10s) == 2);
+}
+
+TEST_CASE("web: a press carries the page's key time on the camera's clock, believed only when plausible") {
+  const auto dir = scratch_dir("web_key_time");
+  Camera cam(dir);
+  const int port = std::stoi(read_text(dir / "web_port"));
+  // A call from Chromium's offer (it never connects: the floor is asked for over HTTP alone).
+  const auto created = http_exchange(port, post("/whip", read_text(fs::path(PTTCAM_SOURCE_DIR) / "tests/data/webrtc/chromium_offer.sdp")));
+  REQUIRE(created.rfind("HTTP/1.1 201", 0) == 0);
+  const auto at = created.find("Location: ") + 10;
+  const auto resource = created.substr(at, created.find("\r\n", at) - at);
+  const auto clock = http_exchange(port, "GET " + resource + "/clock HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  REQUIRE(clock.rfind("HTTP/1.1 200", 0) == 0);
+  const auto camera_us = nlohmann::json::parse(clock.substr(clock.find("\r\n\r\n") + 4))["camera_us"].get<std::int64_t>();
+  const auto press = [&](const std::string& body) {
+    CHECK(http_exchange(port, post(resource + "/talk", body, "text/plain")).rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(http_exchange(port, post(resource + "/talk", "release", "text/plain")).rfind("HTTP/1.1 200", 0) == 0);
+  };
+  press("press key_us=" + std::to_string(camera_us - 100'000));     // 100 ms before: believed
+  press("press key_us=" + std::to_string(camera_us - 5'000'000));   // 5 s old: not
+  press("press key_us=" + std::to_string(camera_us + 10'000'000));  // 10 s ahead: not
+  press("press key_us=soon");
+  press("press");
+  cam.stop();
+  std::vector<nlohmann::json> granted;
+  for (const auto& e : read_events(dir / "events.jsonl"))
+    if (e["event"] == "web_talk_granted") granted.push_back(e);
+  REQUIRE(granted.size() == 5);
+  CHECK(granted[0]["press_from"] == "key");
+  MESSAGE("key to camera: " << granted[0]["key_to_camera_ms"] << " ms");
+  CHECK(granted[0]["key_to_camera_ms"].get<double>() >= 100.0);
+  for (std::size_t i = 1; i < granted.size(); ++i) {
+    CHECK(granted[i]["press_from"] == "camera");
+    CHECK_FALSE(granted[i].contains("key_to_camera_ms"));
+  }
 }

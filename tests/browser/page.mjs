@@ -1,9 +1,10 @@
 // Drives Debian's Chromium (headless, through puppeteer-core) against camera-sim --web and
-// writes what the page showed as JSON. Called by tests/browser/browser_test.py, one scenario a run:
+// writes what the page showed as JSON. Called by tests/browser/browser_test.cpp, one scenario a run:
 //   node page.mjs SCENARIO URL OUT.json ARTEFACT_DIR [FAKE_CAPTURE.wav]
 // Scenarios: talk (hold Space 2 s, then read the per-burst figures), listen (the camera's
-// microphone at the page), deny (microphone permission blocked), busy (a second page while the
-// first talks), refused (press on a camera without a speaker).
+// microphone at the page; over https:// too, the certificate errors ignored), deny (microphone
+// permission blocked), busy (a second page while the first talks), refused (press on a camera
+// without a speaker), cap, power, renumbered (the offer under other payload-type numbers).
 import puppeteer from "puppeteer-core";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +23,7 @@ function launch({ fakeUi = true } = {}) {
   ];
   if (fakeUi) args.push("--use-fake-ui-for-media-stream");
   if (wav) args.push("--use-file-for-fake-audio-capture=" + wav);
+  if (url.startsWith("https:")) args.push("--ignore-certificate-errors");  // the tests' self-signed certificate
   return puppeteer.launch({ executablePath: chromium, headless: true, args });
 }
 
@@ -62,6 +64,7 @@ async function talk(browser, result) {
   result.state_after = await text(page, "state");
   result.bursts = await page.evaluate(() => window.pttcam.bursts);
   result.burst_rows = await page.$$eval("#bursts tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  result.figures_note = await text(page, "figures");
   await page.screenshot({ path: join(artefacts, "after.png") });
 }
 
@@ -144,7 +147,39 @@ async function power(browser, result) {
   result.back = true;
 }
 
-const scenarios = { talk, listen, deny, busy, refused, cap, power };
+// The offer under other payload-type numbers (Opus 109, RED 120, as another browser might pick):
+// the page's own offer rewritten before it is set (SDP munging), then a 1 s hold and the
+// camera's tone, both of which need the camera to renumber each way.
+function renumberOffers() {
+  const create = RTCPeerConnection.prototype.createOffer;
+  RTCPeerConnection.prototype.createOffer = async function (...args) {
+    const offer = await create.apply(this, args);
+    const sdp = offer.sdp
+      .replace(/^(m=audio \S+ \S+ )(.*)$/m, (_, head, pts) => head + pts.split(" ").map((p) => ({ 111: "109", 63: "120" })[p] || p).join(" "))
+      .replace(/^a=(rtpmap|fmtp|rtcp-fb):111 /gm, "a=$1:109 ")
+      .replace(/^a=(rtpmap|fmtp):63 /gm, "a=$1:120 ")
+      .replace(/^(a=fmtp:120 )111\/111/m, "$1109/109");
+    return { type: offer.type, sdp };
+  };
+}
+
+async function renumbered(browser, result) {
+  const page = await browser.newPage();
+  await page.evaluateOnNewDocument(renumberOffers);
+  await page.goto(url);
+  await connected(page);
+  await page.waitForFunction(() => window.pttcam.cameraLevel > 0.01, { timeout: 10000 });
+  result.camera_hz = await page.evaluate(() => window.pttcam.cameraHz);
+  await sleep(300);
+  await page.keyboard.down("Space");
+  await page.waitForFunction(() => window.pttcam.talking, { timeout: 5000 });
+  await sleep(1000);
+  await page.keyboard.up("Space");
+  await page.waitForFunction(() => window.pttcam.bursts.length > 0, { timeout: 10000 });
+  result.bursts = await page.evaluate(() => window.pttcam.bursts);
+}
+
+const scenarios = { talk, listen, deny, busy, refused, cap, power, renumbered };
 const result = { scenario };
 const browser = await launch({ fakeUi: scenario !== "deny" });
 try {

@@ -1,6 +1,8 @@
 // parse_offer() over arbitrary text must return an offer or a one-line error, never crash or
 // throw; whatever parses must give an answer. Each input is also used as edits (replace or drop a
-// line) on a Chromium-like offer, which reaches the attribute parsers.
+// line) on a Chromium-like offer, which reaches the attribute parsers, and as an RTP datagram
+// renumbered between two calls' payload types (remap_payload_types reads the header's CSRC count,
+// extension length and RFC 2198 block headers): it must stay inside the datagram and keep its size.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "pttcam/webrtc/offer.hpp"
+#include "pttcam/webrtc/payload_map.hpp"
 
 using namespace pttcam::webrtc;
 
@@ -34,10 +37,21 @@ void check(std::string_view text) {
   if (write_answer(*parsed.offer, p).empty()) __builtin_trap();
 }
 
+void renumber(const std::uint8_t* data, std::size_t size) {
+  std::vector<std::byte> packet(size);
+  for (std::size_t i = 0; i < size; ++i) packet[i] = static_cast<std::byte>(data[i]);
+  const PayloadTypes chromium{111, 63}, other{109, 120}, no_red{96, std::nullopt};
+  remap_payload_types(packet, other, chromium);
+  remap_payload_types(packet, chromium, other);
+  remap_payload_types(packet, chromium, no_red);
+  if (packet.size() != size) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   check(std::string_view(reinterpret_cast<const char*>(data), size));
+  renumber(data, size);
   std::vector<std::string_view> lines(kLines, kLines + 16);  // a valid offer
   for (std::size_t i = 0; i + 1 < size; i += 2) {
     const std::size_t at = data[i] % (lines.size() + 1);

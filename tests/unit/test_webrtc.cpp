@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "pttcam/webrtc/offer.hpp"
+#include "pttcam/webrtc/payload_map.hpp"
 
 using namespace pttcam::webrtc;
 
@@ -98,3 +99,67 @@ TEST_CASE("webrtc offer and answer") {
   }
 }
 
+namespace {
+
+// An RTP packet: version 2, the given payload type (marker set), optional CSRC and extension, then the payload.
+std::vector<std::byte> rtp_packet(std::uint8_t pt, std::vector<std::uint8_t> payload, bool csrc_and_extension = false) {
+  std::vector<std::uint8_t> b{static_cast<std::uint8_t>(csrc_and_extension ? 0x91 : 0x80), static_cast<std::uint8_t>(0x80 | pt),
+                              0, 1, 0, 0, 0, 0, 0, 0, 0, 9};
+  if (csrc_and_extension) b.insert(b.end(), {0, 0, 0, 7, 0xbe, 0xde, 0, 1, 0x10, 0xaa, 0, 0});
+  b.insert(b.end(), payload.begin(), payload.end());
+  std::vector<std::byte> out;
+  for (const auto v : b) out.push_back(static_cast<std::byte>(v));
+  return out;
+}
+
+int pt_of(const std::vector<std::byte>& p) { return std::to_integer<int>(p[1]) & 0x7f; }
+int at(const std::vector<std::byte>& p, std::size_t i) { return std::to_integer<int>(p[i]); }
+
+}  // namespace
+
+TEST_CASE("webrtc payload types remapped at the door") {
+  const PayloadTypes ours{111, 63}, firefox{109, 120}, no_red{109, std::nullopt};
+  SUBCASE("Opus both ways, the marker kept") {
+    auto p = rtp_packet(109, {0x78, 1, 2});
+    CHECK(remap_payload_types(p, firefox, ours));
+    CHECK(pt_of(p) == 111);
+    CHECK((at(p, 1) & 0x80) != 0);
+    CHECK(remap_payload_types(p, ours, firefox));
+    CHECK(pt_of(p) == 109);
+  }
+  SUBCASE("RED: the packet's and every block's, after CSRCs and an extension") {
+    // One redundant block (F=1, PT 109, offset, length 3) and the primary (F=0, PT 109).
+    auto p = rtp_packet(120, {0x80 | 109, 0x03, 0xc0, 0x03, 109, 0xa, 0xb, 0xc, 0xd}, true);
+    CHECK(remap_payload_types(p, firefox, ours));
+    CHECK(pt_of(p) == 63);
+    CHECK(at(p, 24) == (0x80 | 111));
+    CHECK(at(p, 27) == 0x03);  // the length is not a payload type
+    CHECK(at(p, 28) == 111);
+  }
+  SUBCASE("numbers swapped between the two sides") {
+    const PayloadTypes swapped{63, 111};
+    auto p = rtp_packet(111, {0x80 | 63, 0, 0x40, 1, 63, 1, 2});
+    CHECK(remap_payload_types(p, swapped, ours));
+    CHECK(pt_of(p) == 63);
+    CHECK(at(p, 12) == (0x80 | 111));
+    CHECK(at(p, 16) == 111);
+  }
+  SUBCASE("what is not Opus or RED, or RED the other side does not speak, stays") {
+    auto p = rtp_packet(0, {1, 2});
+    CHECK(remap_payload_types(p, firefox, ours));
+    CHECK(pt_of(p) == 0);
+    auto red = rtp_packet(63, {111, 1});
+    CHECK(remap_payload_types(red, ours, no_red));
+    CHECK(pt_of(red) == 63);
+  }
+  SUBCASE("short and truncated packets are refused") {
+    auto tiny = rtp_packet(109, {});
+    tiny.resize(8);
+    CHECK_FALSE(remap_payload_types(tiny, firefox, ours));
+    auto ext = rtp_packet(109, {}, true);
+    ext.resize(20);  // the extension says one more word
+    CHECK_FALSE(remap_payload_types(ext, firefox, ours));
+    auto red = rtp_packet(120, {0x80 | 109, 0, 0x40});  // a redundant block's header cut short
+    CHECK_FALSE(remap_payload_types(red, firefox, ours));
+  }
+}

@@ -396,7 +396,7 @@ Json press_difference(const SelfReport& s, const Json& press, const Json& b, con
     diff[k::kTail] = b["tail_ms"].get<double>() - (press[k::kTailMs].get<double>() + s.playback_ms);
     d.tail.push_back(diff[k::kTail].get<double>());
   }
-  if (!m2e.empty() && b["frames_normal"].get<double>() > 0) {
+  if (!m2e.empty() && b["frames_normal"].get<double>() > 0 && b["mouth_to_ear_ms"]["max"].get<double>() > 0) {
     diff[k::kMouthToEarP50] = b["mouth_to_ear_ms"]["p50"].get<double>() - (pct(m2e, 50) + s.capture_ms + s.playback_ms);
     d.m2e.push_back(diff[k::kMouthToEarP50].get<double>());
   }
@@ -455,13 +455,16 @@ void add_self_report(Json& out, const Inputs& in, const Markers& m, const TalkSt
   std::vector<double> own_talk_start;
   for (const auto& b : in.camera.value("per_burst", Json::array()))
     if (b["talk_start_ms"].is_number()) own_talk_start.push_back(b["talk_start_ms"].get<double>());
+  // A sender without capture times (a browser) leaves the camera's mouth-to-ear at 0: unknown.
+  const bool has_own_m2e = in.camera["mouth_to_ear_ms"].value("max", 0.0) > 0;
   const double own_m2e = in.camera["mouth_to_ear_ms"]["p50"].get<double>();
   out[k::kDeviceLatencyMs] = {{k::kCapture, s.capture_ms}, {k::kPlayback, s.playback_ms}};
   out[k::kSelfReported] = {{k::kMouthToEarP50Ms, in.camera["mouth_to_ear_ms"]["p50"]},
                            {k::kMouthToEarP99Ms, in.camera["mouth_to_ear_ms"]["p99"]},
                            {k::kTalkStartMs, own_talk_start}};
   out[k::kDifferenceMs] = {
-      {k::kMouthToEarP50, own_m2e - (pct(m.m2e, 50) + s.capture_ms + s.playback_ms)},
+      {k::kMouthToEarP50,
+       has_own_m2e ? Json(own_m2e - (pct(m.m2e, 50) + s.capture_ms + s.playback_ms)) : Json(nullptr)},
       {k::kTalkStartP50, p50_or_null(d.talk_start)},
       {k::kTalkStartPressesCompared, d.talk_start.size()},
       {k::kTalkStartP50Unpaired,

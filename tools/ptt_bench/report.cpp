@@ -78,6 +78,8 @@ std::string codec_of(const Json& cell) { return cell.value(k::kCodec, std::strin
 std::string codec_label(const std::string& codec) {
   if (codec == "lowdelay") return " low-delay";
   if (codec.rfind("rtsp-", 0) == 0) return " RTSP " + codec.substr(5);
+  if (codec == "browser-opus") return " Chromium Opus";
+  if (codec == "browser-red") return " Chromium Opus+RED";
   return "";
 }
 
@@ -185,11 +187,13 @@ void write_timeline_plot(const fs::path& plots, const Json& cell) {
 struct Tables {
   std::ostringstream headline, latency, unlatched, talk, per_burst, quality, resources, figures;
   bool any_unlatched = false;
+  bool any_browser = false;  // a browser-* cell: Chromium was the talker
 };
 
 // The first table a reader sees: per cell, what pttcam did and what GStreamer did on the same link.
 void headline_row(Tables& t, const Json& cell, const References& r) {
   const Json& ours = cell[k::kOurs];
+  if (codec_of(cell).rfind("browser-", 0) == 0) t.any_browser = true;
   const Json& ts = ours[k::kTalkStartMs];
   t.headline << "| " << cell[k::kName].get<std::string>() << " | "
              << (measured(ours) ? "**" + num(p50(ours)) + " ms**" : std::string("–")) << " | "
@@ -385,6 +389,11 @@ void write_markdown(const fs::path& dir, const std::string& mode, const Tables& 
                          "buffers are emulated, and the reference, which needs JACK, did not run).\n\n"
                        : "Every figure: mode `jack` (ground truth on the private JACK server's clock, markers found in the "
                          "recordings).\n\n")
+     << (t.any_browser ? "Browser cells (`browser-opus`, `browser-red`) are on the monotonic clock in any mode: headless "
+                         "Chromium talked the stimulus through a Web Audio track from a known instant and pressed Space by "
+                         "the talk script; key times are the page's own key events; Chromium is the client, so there is "
+                         "no client CPU. Method and what the figures include: docs/web.md.\n\n"
+                       : "")
      << "### Headline\n\n" << t.headline.str()
      << "\nMouth-to-ear: a sound at the client's microphone to the same sound at the camera's speaker. Talk-start: the "
         "key press to the first sound heard. Lower is better; the tables below give p95/p99, the ladder of GStreamer "

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -162,6 +163,8 @@ class Camera {
   std::unique_ptr<WebServer> web_;    // last, likewise
   std::unique_ptr<PairingServer> pairing_;  // adds keys to keyring_
   std::uint64_t bursts_told_ = 0;     // finished bursts the web pages have been told of
+  // Talk-start of the pages' bursts (burst number -> ms, and from the key or the camera).
+  std::map<std::uint64_t, nlohmann::json> web_talk_starts_;
   // Who talks through another front end than pttcam's protocol (one talker across all of them).
   bool rtsp_talking_ = false;  // an RTSP backchannel holds the speaker
   bool web_talking_ = false;   // a page holds the speaker

@@ -6,6 +6,7 @@
 // (POST <resource>/talk, body "press" or "release"), and the camera's news reaches the page as
 // server-sent events (GET <resource>/events). The transport (ICE, DTLS-SRTP) is common/webrtc;
 // decrypted talk audio goes to the camera's own receiver through WebHooks, as RTSP's does.
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -22,7 +23,12 @@
 #include "pttcam/measure/event_log.hpp"
 #include "pttcam/net/address.hpp"
 #include "pttcam/timing/clock.hpp"
+#include "pttcam/webrtc/payload_map.hpp"
 #include "pttcam/webrtc/peer.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace pttcam::camera {
 
@@ -33,6 +39,14 @@ struct WebOptions {
   // A call is a live view: capped like the control protocol's, with a warning before the end.
   double session_limit_s = 300;
   double warn_before_s = 30;
+  // A connection that sends no whole request for this long is closed (keep-alive idle timeout).
+  double idle_timeout_s = 30;
+  // The numbers the camera's receiver and sender use; each call's RTP is renumbered from and to
+  // its offer's at the door.
+  webrtc::PayloadTypes engine_payload_types{111, 63};
+  // HTTPS (PEM files) for use from other machines: browsers give the microphone to secure pages only.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 struct WebHooks {
@@ -63,6 +77,8 @@ struct WebCounters {
   std::uint64_t talk_dropped = 0;  // RTP from a call without the floor
   std::uint64_t microphone_packets = 0;  // sent to calls that ended
   std::uint64_t srtp_rejected = 0;       // of calls that ended
+  std::uint64_t idle_closed = 0;         // connections closed after idle_timeout_s without a request
+  std::uint64_t tls_failed = 0;          // HTTPS: handshakes that failed (plain HTTP, a refused certificate)
 };
 
 class WebServer {
@@ -88,8 +104,10 @@ class WebServer {
   void publish(const nlohmann::json& event);
   // The floor was taken away (session cap, power cycle): the holder's page is told why.
   void floor_lost(const std::string& cause);
-  // When the floor holder pressed (us): the camera measures talk-start from it.
+  // When the floor holder pressed (us): the camera measures talk-start from it. From the page's
+  // key-down when the press carried it (press_from_key), else when the press reached the camera.
   std::optional<std::int64_t> press_us() const noexcept { return press_us_; }
+  bool press_from_key() const noexcept { return press_from_key_; }
   const WebCounters& counters() const noexcept { return counters_; }
   nlohmann::json summary() const;
 
@@ -99,6 +117,9 @@ class WebServer {
  private:
   void accept();
   void read(const std::shared_ptr<Connection>& c);
+  void arm_idle(const std::shared_ptr<Connection>& c);
+  void handshake(const std::shared_ptr<Connection>& c);
+  void close(const std::shared_ptr<Connection>& c);
   void handle(const std::shared_ptr<Connection>& c);
   void answer_offer(const std::shared_ptr<Connection>& c);
   webrtc::Peer::Hooks peer_hooks(const std::string& id);
@@ -122,6 +143,7 @@ class WebServer {
   measure::EventLog& events_;
   WebHooks hooks_;
   std::shared_ptr<const secure::Certificate> certificate_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // HTTPS; none: plain HTTP
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer sweep_timer_;
   std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;
@@ -131,6 +153,8 @@ class WebServer {
   std::string floor_holder_;  // call id, empty when free
   std::string last_holder_;   // the call that held it last
   std::optional<std::int64_t> press_us_;
+  bool press_from_key_ = false;
+  std::array<std::byte, 2048> rtp_buffer_{};  // one datagram being renumbered (payload types)
   bool running_ = false;
   bool wants_microphone_ = false;
   WebCounters counters_;
