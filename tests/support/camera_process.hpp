@@ -33,7 +33,8 @@ class CameraProcess {
   static std::vector<std::string> args(const fs::path& dir, Face face, std::vector<std::string> extra,
                                        const fs::path& events) {
     const bool rtsp = face == Face::rtsp;
-    std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", rtsp ? "--rtsp" : "--web", "127.0.0.1:0",
+    // --insecure: pttcam's own protocol in its open mode (some tests talk it beside the front end).
+    std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", rtsp ? "--rtsp" : "--web", "127.0.0.1:0",
                                rtsp ? "--rtsp-port-file" : "--web-port-file",
                                (dir / (rtsp ? "rtsp_port" : "web_port")).string(), "--output",
                                "wav:" + (dir / "speaker.wav").string(), "--mic", "tone:440", "--events",
