@@ -305,6 +305,7 @@ int run(int argc, char** argv) {
       rtsp.backchannel_codecs = camera::parse_backchannel_codecs(model->backchannel_codecs);  // what such a camera offers
     }
     rtsp.session_limit_s = config.session_limit_s;
+    rtsp.warn_before_s = config.warn_before_s;
     apply_quirks(quirks, !backchannel_codecs.empty(), rtsp, config);
     config.rtsp = rtsp;
   } else if (!rtsp_port_file.empty() || !rtsp.user.empty() || !backchannel_codecs.empty() || !quirks.empty()) {

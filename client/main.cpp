@@ -402,6 +402,12 @@ int run(int argc, char** argv) {
     std::fflush(stdout);
   };
   client.on_failure = [&](const std::string&) { finish(); };
+  if (rtsp_camera)
+    rtsp_camera->on_warning = [&client](double remaining_s) {
+      char line[64];
+      std::snprintf(line, sizeof line, "live view ends in %.0f s", remaining_s);
+      client.on_notice(line);
+    };
   // After the last release, linger a moment before ending the live view: on a jittery link the
   // SESSION_END would otherwise overtake the burst's last packets and the camera would drop them.
   const auto linger_then_finish = [&] {

@@ -3,6 +3,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <random>
@@ -25,6 +26,8 @@ namespace {
 constexpr std::uint8_t kPayloadType = 111;  // Opus, as media::Receiver and media::Sender use it
 constexpr std::uint8_t kL16PayloadType = 97;
 constexpr std::size_t kMaxQueuedBytes = 256 * 1024;  // a TCP client this far behind loses microphone packets
+// The live-view warning's parameter (SET_PARAMETER, text/parameters): seconds left before the cap.
+constexpr std::string_view kWarningParameter = "pttcam-live-view-remaining";
 constexpr const char* kPublic = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
 enum class Track { none, aggregate, microphone, backchannel };
@@ -151,7 +154,9 @@ struct RtspServer::Connection {
   std::string peer;
   net::Udp::endpoint peer_udp;  // how interleaved talk audio is labelled for the receiver
   std::array<std::byte, 4096> buffer{};
-  rtsp::StreamParser parser;
+  // It reads the answers to the camera's own requests too (the live-view warning).
+  rtsp::StreamParser parser{rtsp::Limits{}, rtsp::StreamParser::Role::server_that_asks};
+  std::uint32_t cseq = 0;  // of the camera's own requests on this connection
   std::deque<std::string> queue;  // responses and interleaved frames, in order
   std::size_t queued_bytes = 0;
   bool writing = false;
@@ -172,6 +177,7 @@ struct RtspServer::Session {
   bool playing = false;
   std::int64_t opened_us = 0;
   std::int64_t last_seen_us = 0;
+  bool warned = false;  // of the live-view cap
   Media microphone;
   Media backchannel;
 };
@@ -345,6 +351,10 @@ void RtspServer::on_bytes(const std::shared_ptr<Connection>& c, std::size_t n) {
           }
       }
       if (!used) ++counters_.backchannel_dropped;
+      continue;
+    }
+    if (item.kind == K::response) {  // to the camera's warning: whatever it says, nothing follows
+      ++counters_.warning_answers;
       continue;
     }
     c->last_request_us = clock_.now_us();
@@ -732,6 +742,29 @@ void RtspServer::cap_session(const std::string& id) {
   if (const auto c = connections_.find(connection); c != connections_.end()) close(c->second, "time_limit");
 }
 
+// Before the cap, the session is warned as pttcam's protocol warns (SESSION_WARNING): RTSP 1.0
+// lets a server send SET_PARAMETER to its client (RFC 2326 §10.9), here on the session's own
+// connection with one text/parameters line a client can act on; one that does not know it
+// answers 451 or 501, which changes nothing.
+void RtspServer::warn_session(Session& s, std::int64_t now) {
+  s.warned = true;
+  const double remaining_s = options_.session_limit_s - static_cast<double>(now - s.opened_us) / 1e6;
+  // Whole seconds, rounded up: the once-a-second sweep finds it up to a second past the warning.
+  const auto whole = static_cast<long>(std::max(0.0, std::ceil(remaining_s)));
+  events_.write("rtsp_session_warning", {{"session", s.id}, {"remaining_s", whole}});
+  ++counters_.session_warnings;
+  const auto c = connections_.find(s.connection);
+  if (c == connections_.end() || c->second->closed || c->second->draining) return;
+  const auto local = c->second->socket.local_endpoint();
+  rtsp::Request r;
+  r.method = "SET_PARAMETER";
+  r.uri = "rtsp://" + (local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string()) + ":" +
+          std::to_string(local.port()) + "/live";
+  r.body = std::string(kWarningParameter) + ": " + std::to_string(whole) + "\r\n";
+  r.headers = {{"CSeq", std::to_string(++c->second->cseq)}, {"Session", s.id}, {"Content-Type", "text/parameters"}};
+  send(c->second, rtsp::write_request(r));
+}
+
 void RtspServer::sweep() {
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !running_) return;
@@ -747,6 +780,9 @@ void RtspServer::sweep() {
     for (const auto& [id, s] : sessions_)
       if (now - s->opened_us >= static_cast<std::int64_t>(options_.session_limit_s * 1e6)) capped.push_back(id);
     for (const auto& id : capped) cap_session(id);
+    const auto warn_at = static_cast<std::int64_t>((options_.session_limit_s - options_.warn_before_s) * 1e6);
+    for (auto& [id, s] : sessions_)
+      if (!s->warned && options_.warn_before_s > 0 && now - s->opened_us >= warn_at) warn_session(*s, now);
     std::vector<std::shared_ptr<Connection>> idle;
     for (const auto& [id, c] : connections_) {
       bool has_session = false;
@@ -772,6 +808,8 @@ nlohmann::json RtspServer::summary() const {
           {"session_timeouts", c.session_timeouts},
           {"backchannel_busy", c.backchannel_busy},
           {"session_caps", c.session_caps},
+          {"session_warnings", c.session_warnings},
+          {"warning_answers", c.warning_answers},
           {"backchannel_wrong_codec", c.backchannel_wrong_codec},
           {"backchannel_quirk_dropped", c.backchannel_quirk_dropped},
           {"describes_ignored", c.describes_ignored},

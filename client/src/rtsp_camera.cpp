@@ -3,6 +3,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "pttcam/rtsp/headers.hpp"
@@ -68,8 +69,9 @@ void RtspCamera::connect(Done done) {
   answer_timer_.async_wait([this](const boost::system::error_code& e) {
     if (!e) fail("no connection to " + options_.url.request_url() + " within " + std::to_string(int(options_.answer_timeout_s)) + " s");
   });
-  boost::asio::async_connect(socket_, found, [this, done](const boost::system::error_code& e, const tcp::endpoint& to) {
-    if (closed_) return;
+  boost::asio::async_connect(socket_, found, [this, done, conn = connection_](const boost::system::error_code& e,
+                                                                              const tcp::endpoint& to) {
+    if (closed_ || conn != connection_) return;
     answer_timer_.cancel();
     if (e) return fail("cannot connect to " + options_.url.request_url() + ": " + e.message());
     peer_ = to;
@@ -95,6 +97,36 @@ void RtspCamera::describe(Done done) {
   });
 }
 
+// Forgets the connection and everything on it (a camera that hangs on one request may never
+// answer another there); the handlers still pending on it return without a word.
+void RtspCamera::drop_connection() {
+  ++connection_;
+  answer_timer_.cancel();
+  boost::system::error_code ec;
+  socket_.close(ec);
+  parser_ = rtsp::StreamParser{kLimits, rtsp::StreamParser::Role::client};
+  out_.clear();
+  writing_ = false;
+  queue_.clear();
+  in_flight_.reset();
+}
+
+// The DESCRIBE with Require went unanswered (go2rtc issue #830's cameras): once more, on a new
+// connection, without it. The camera's media are there; a backchannel is not (ONVIF offers one
+// only to a client that requires it).
+void RtspCamera::describe_without_require() {
+  require_timed_out_ = true;
+  on_event_("rtsp_describe_retry", {{"reason", "no answer with Require"}, {"timeout_s", options_.answer_timeout_s}});
+  auto done = on_error_;
+  drop_connection();
+  connect([this, done](const std::string& error) {
+    if (!error.empty()) return done(error);
+    on_error_ = done;
+    request("DESCRIBE", options_.url.request_url(), {{"Accept", "application/sdp"}},
+            [this, done](const rtsp::Response& r) { on_described(r, false, done); });
+  });
+}
+
 void RtspCamera::on_described(const rtsp::Response& r, bool with_require, Done done) {
   if (r.status == 551 && with_require) {
     // ONVIF §5.3: a camera without the backchannel refuses the option; its media are still there.
@@ -111,12 +143,16 @@ void RtspCamera::on_described(const rtsp::Response& r, bool with_require, Done d
   if (refused_551_ && !offer_.backchannel)
     offer_.why_no_talk = "the camera has no audio backchannel: it answered 551 (Option not supported) to Require: " +
                          std::string(rtsp::kBackchannelTag);
+  if (require_timed_out_ && !offer_.backchannel)
+    offer_.why_no_talk = "the camera has no usable audio backchannel: it did not answer DESCRIBE with Require: " +
+                         std::string(rtsp::kBackchannelTag) + " (answered without it)";
   on_event_("rtsp_described",
             {{"backchannel", offer_.backchannel ? offer_.backchannel->format.encoding : ""},
              {"backchannel_offered", offer_.offered},
              {"camera_audio", offer_.audio ? offer_.audio->format.encoding : ""},
              {"why_no_talk", offer_.why_no_talk},
-             {"require_refused", refused_551_}});
+             {"require_refused", refused_551_},
+             {"require_timed_out", require_timed_out_}});
   on_error_ = nullptr;
   done("");
 }
@@ -259,6 +295,7 @@ void RtspCamera::send_next() {
   const bool required = req.header("Require").has_value();
   answer_timer_.async_wait([this, method = req.method, timeout_s, required](const boost::system::error_code& ec) {
     if (ec) return;
+    if (method == "DESCRIBE" && required && !require_timed_out_ && !playing_) return describe_without_require();
     char seconds_text[16];
     std::snprintf(seconds_text, sizeof seconds_text, "%g", timeout_s);
     // Some cameras hang on the backchannel's Require instead of answering 551 (go2rtc #830).
@@ -280,8 +317,9 @@ void RtspCamera::write_next() {
     return;
   }
   writing_ = true;
-  boost::asio::async_write(socket_, boost::asio::buffer(out_.front()), [this](const boost::system::error_code& ec, std::size_t) {
-    if (closed_) return;
+  boost::asio::async_write(socket_, boost::asio::buffer(out_.front()), [this, conn = connection_](const boost::system::error_code& ec,
+                                                                                                  std::size_t) {
+    if (closed_ || conn != connection_) return;
     out_.pop_front();
     if (ec) return fail("the connection to the camera failed: " + ec.message());
     write_next();
@@ -289,8 +327,9 @@ void RtspCamera::write_next() {
 }
 
 void RtspCamera::read() {
-  socket_.async_read_some(boost::asio::buffer(read_buf_), [this](const boost::system::error_code& ec, std::size_t n) {
-    if (closed_) return;
+  socket_.async_read_some(boost::asio::buffer(read_buf_), [this, conn = connection_](const boost::system::error_code& ec,
+                                                                                      std::size_t n) {
+    if (closed_ || conn != connection_) return;
     if (ec) return fail(ec == boost::asio::error::eof ? "the camera closed the connection" : "the connection to the camera failed: " + ec.message());
     parser_.feed(std::span<const std::byte>(read_buf_.data(), n));
     for (;;) {
@@ -302,18 +341,35 @@ void RtspCamera::read() {
         ++counters_.interleaved_in;
         if (on_interleaved) on_interleaved(item.frame.channel, item.frame.payload);
       } else if (item.kind == K::request) {
-        // A camera may ask (ANNOUNCE, GET_PARAMETER); we implement none of it.
-        ++counters_.server_requests;
-        rtsp::Response r;
-        r.status = 501;
-        write(rtsp::write_response(r, item.request.cseq()));
+        on_camera_request(item.request);
       } else {
         on_response(item.response);
       }
-      if (closed_) return;
+      if (closed_ || conn != connection_) return;
     }
     read();
   });
+}
+
+// A camera may ask (ANNOUNCE, GET_PARAMETER, SET_PARAMETER): only camera-sim's live-view warning
+// is understood; the rest is answered 501.
+void RtspCamera::on_camera_request(const rtsp::Request& req) {
+  ++counters_.server_requests;
+  rtsp::Response r;
+  r.status = 501;
+  if (req.method == "SET_PARAMETER") {
+    constexpr std::string_view kName = "pttcam-live-view-remaining:";
+    const auto at = req.body.find(kName);
+    char* end = nullptr;
+    const double remaining_s = at == std::string::npos ? -1 : std::strtod(req.body.c_str() + at + kName.size(), &end);
+    r.status = remaining_s >= 0 && end && end != req.body.c_str() + at + kName.size() ? 200 : 451;
+    if (r.status == 200) {
+      ++counters_.warnings;
+      on_event_("rtsp_live_view_warning", {{"remaining_s", remaining_s}});
+      if (on_warning) on_warning(remaining_s);
+    }
+  }
+  write(rtsp::write_response(r, req.cseq()));
 }
 
 void RtspCamera::on_response(const rtsp::Response& r) {
@@ -373,12 +429,14 @@ nlohmann::json RtspCamera::summary() const {
           {"backchannel_payload_type", offer_.backchannel ? offer_.backchannel->format.payload_type : -1},
           {"camera_audio", offer_.audio ? offer_.audio->format.encoding : ""},
           {"require_refused", refused_551_},
+          {"require_timed_out", require_timed_out_},
           {"requests", c.requests},
           {"auth_retries", c.auth_retries},
           {"keepalives", c.keepalives},
           {"interleaved_in", c.interleaved_in},
           {"interleaved_out", c.interleaved_out},
-          {"camera_requests", c.server_requests}};
+          {"camera_requests", c.server_requests},
+          {"live_view_warnings", c.warnings}};
 }
 
 }  // namespace pttcam::client

@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include "camera_process.hpp"
 #include "process.hpp"
 #include "pttcam/audio/sndfile.hpp"
 #include "pttcam/dsp/align.hpp"
@@ -29,28 +30,10 @@ namespace {
 std::string http_exchange(int port, const std::string& bytes);
 
 // A camera-sim serving its page on loopback, its files in `dir`.
-struct Camera {
-  Camera(const fs::path& dir, std::vector<std::string> extra = {})
-      : dir_(dir), process_(args(dir, std::move(extra)), dir / "camera.log") {
-    REQUIRE_MESSAGE(wait_for_file(dir / "web_port", process_, 20s), process_.output());
-    url = "http://127.0.0.1:" + read_text(dir / "web_port") + "/?processing=off";
-    while (!url.empty() && url.find('\n') != std::string::npos) url.erase(url.find('\n'), 1);
+struct Camera : CameraProcess {
+  Camera(const fs::path& dir, std::vector<std::string> extra = {}) : CameraProcess(dir, Face::web, std::move(extra)) {
+    url = "http://127.0.0.1:" + std::to_string(port) + "/?processing=off";
   }
-  static std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extra) {
-    std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--web", "127.0.0.1:0", "--web-port-file",
-                               (dir / "web_port").string(), "--output", "wav:" + (dir / "speaker.wav").string(),
-                               "--mic", "tone:440", "--events", (dir / "events.jsonl").string(), "--summary",
-                               (dir / "camera.json").string()};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-  nlohmann::json stop() {
-    process_.signal(SIGTERM);
-    REQUIRE_MESSAGE(process_.wait(20s) == 0, process_.output());
-    return nlohmann::json::parse(read_text(dir_ / "camera.json"));
-  }
-  fs::path dir_;
-  Process process_;
   std::string url;
 };
 

@@ -10,6 +10,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "camera_process.hpp"
 #include "process.hpp"
 #include "pttcam/audio/sndfile.hpp"
 #include "pttcam/dsp/align.hpp"
@@ -65,30 +66,18 @@ void check_speech(const std::vector<float>& heard, const std::string& label, lon
 }
 
 // camera-sim serving RTSP (Opus backchannel: --backchannel-codecs opus; its default is PCMU, PCMA) on
-// loopback; with `model_codecs`, the codecs its model or quirk offers.
-struct RtspCamera {
+// loopback, its playout 150 ms deep; with `model_codecs`, the codecs its model or quirk offers.
+struct RtspCamera : CameraProcess {
   RtspCamera(const fs::path& dir, std::vector<std::string> extra = {}, bool model_codecs = false)
-      : dir_(dir), process(args(dir, std::move(extra), model_codecs), dir / "camera.log") {
-    REQUIRE_MESSAGE(wait_for_file(dir / "rtsp_port", process, 20s), process.output());
-    port = std::to_string(std::stoi(read_text(dir / "rtsp_port")));
-  }
-  static std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extra, bool model_codecs) {
-    std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--rtsp", "127.0.0.1:0",
-                               "--rtsp-port-file", (dir / "rtsp_port").string(), "--output",
-                               "wav:" + (dir / "speaker.wav").string(), "--mic", "tone:440", "--playout-delay-ms", "150",
-                               "--events", (dir / "camera.jsonl").string(), "--summary", (dir / "camera.json").string()};
+      : CameraProcess(dir, Face::rtsp, with_defaults(std::move(extra), model_codecs), "camera.jsonl") {}
+  static std::vector<std::string> with_defaults(std::vector<std::string> extra, bool model_codecs) {
+    extra.insert(extra.begin(), {"--playout-delay-ms", "150"});
     if (!model_codecs) extra.insert(extra.begin(), {"--backchannel-codecs", "opus"});
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
+    return extra;
   }
-  nlohmann::json stop() {
-    process.signal(SIGTERM);
-    REQUIRE_MESSAGE(process.wait(20s) == 0, process.output());
-    return nlohmann::json::parse(read_text(dir_ / "camera.json"));
+  std::string url(const std::string& credentials = "") const {
+    return "rtsp://" + credentials + "127.0.0.1:" + std::to_string(port) + "/live";
   }
-  fs::path dir_;
-  Process process;
-  std::string port;
 };
 
 // gst-rtsp-server: GStreamer's ONVIF backchannel server, or a plain one without a backchannel.
@@ -142,10 +131,10 @@ TEST_CASE("ptt-client talks to camera-sim over RTSP with the ONVIF backchannel")
   }
   const auto dir = scratch_dir("rtsp_client_camera_sim_" + name);
   RtspCamera camera(dir, auth);
-  Talker talker(dir, "rtsp://" + credentials + "127.0.0.1:" + camera.port + "/live", transport);
+  Talker talker(dir, camera.url(credentials), transport);
   const int code = talker.finish();
-  REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\ncamera:\n" + camera.process.output()));
-  REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"rtsp_session_end\"", 1, camera.process, 10s));  // TEARDOWN
+  REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\ncamera:\n" + camera.process_.output()));
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"rtsp_session_end\"", 1, camera.process_, 10s));  // TEARDOWN
   const auto summary = camera.stop();
   INFO(summary.dump());
   CHECK(summary["rtsp"]["backchannel_packets"].get<long>() > 150);
@@ -168,9 +157,9 @@ TEST_CASE("ptt-client keeps an RTSP session alive past its timeout") {
   // 3.5 s without talk audio, then a press: the session outlives its 2 s timeout only by the keepalive
   // (and the client's RTCP, which RFC 2326 also counts).
   RtspCamera camera(dir, {"--rtsp-session-timeout", "2"});
-  Talker talker(dir, "rtsp://127.0.0.1:" + camera.port + "/live", "udp", "3.5+0.5");
+  Talker talker(dir, camera.url(), "udp", "3.5+0.5");
   const int code = talker.finish();
-  REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\ncamera:\n" + camera.process.output()));
+  REQUIRE_MESSAGE(code == 0, (talker.process.output() + "\ncamera:\n" + camera.process_.output()));
   const auto summary = camera.stop();
   INFO(summary.dump());
   CHECK(summary["rtsp"]["session_timeouts"] == 0);
@@ -182,9 +171,9 @@ TEST_CASE("ptt-client keeps an RTSP session alive past its timeout") {
 TEST_CASE("ptt-client when the RTSP camera vanishes mid-talk: one line, exit 1") {
   const auto dir = scratch_dir("rtsp_client_camera_vanishes");
   RtspCamera camera(dir);
-  Talker talker(dir, "rtsp://127.0.0.1:" + camera.port + "/live", "tcp", "0+8");
-  REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"rtsp_backchannel_open\"", 1, camera.process, 10s));
-  camera.process.signal(SIGKILL);
+  Talker talker(dir, camera.url(), "tcp", "0+8");
+  REQUIRE(wait_for_lines(dir / "camera.jsonl", "\"rtsp_backchannel_open\"", 1, camera.process_, 10s));
+  camera.process_.signal(SIGKILL);
   CHECK(talker.finish() == 1);
   const auto out = talker.process.output();
   INFO(out);
@@ -194,7 +183,7 @@ TEST_CASE("ptt-client when the RTSP camera vanishes mid-talk: one line, exit 1")
 TEST_CASE("ptt-client with a wrong RTSP password: one line, exit 1") {
   const auto dir = scratch_dir("rtsp_client_wrong_password");
   RtspCamera camera(dir, {"--user", "admin", "--password", "s3cret"});
-  Talker talker(dir, "rtsp://admin:nope@127.0.0.1:" + camera.port + "/live");
+  Talker talker(dir, camera.url("admin:nope@"));
   CHECK(talker.finish() == 1);
   const auto out = talker.process.output();
   INFO(out);
@@ -258,12 +247,9 @@ TEST_CASE("ptt-client plays a camera's audio in PCMU, PCMA and L16 (GStreamer's 
   const auto dir = scratch_dir("rtsp_client_camera_audio_" + codec);
   {
     GstServer server(dir, {"--camera-codec", codec, "--codec", "pcmu"});
-    // A fixed playout delay: gst-rtsp-server often sends its first two G.711 packets at once and the
-    // next ~150 ms later; the adaptive delay, anchored on the first, then stays at a few ms and
-    // drops every other packet as late (measured: 3 runs in 6 lost half their frames so).
-    auto args = Talker::args(dir, server.url, "udp", "0.5+1.5");
-    args.insert(args.end(), {"--playout-delay-ms", "300"});
-    Process client(args, dir / "client.log");
+    // The adaptive playout: gst-rtsp-server often sends its first G.711 packets at once and the
+    // next ~170 ms later (test_media reproduces it: "after a start-up stall").
+    Process client(Talker::args(dir, server.url, "udp", "0.5+1.5"), dir / "client.log");
     const auto code = client.wait(40s);
     REQUIRE_MESSAGE(code == 0, (client.output() + "\nserver:\n" + server.process.output()));
     CHECK(client.output().find("does not decode") == std::string::npos);
@@ -272,6 +258,7 @@ TEST_CASE("ptt-client plays a camera's audio in PCMU, PCMA and L16 (GStreamer's 
   INFO(client.dump());
   CHECK(client["rtsp"]["camera_audio"] == encoding);
   CHECK(client["camera_audio"]["frames_normal"].get<long>() > 50);
+  CHECK(client["camera_audio"]["payload_type"] == (codec == "pcmu" ? 0 : codec == "pcma" ? 8 : 98));  // the SDP's, not Opus's 111
   const auto heard = pttcam::audio::read_mono_48k((dir / "client_speaker.wav").string());
   const double correlation = tone_correlation(heard, 440);
   MESSAGE(encoding << " camera audio: 440 Hz tone found in the client's speaker with correlation " << correlation);
@@ -315,14 +302,14 @@ TEST_CASE("ptt-client names the cause when camera-sim's RTSP quirks stop its tal
     quirk = "no-backchannel";
     expected = "ptt-client: cannot talk: the camera offers no audio backchannel (no a=sendonly audio track in its SDP)\n";
   }
-  SUBCASE("describe-require-timeout: the DESCRIBE with Require goes unanswered") {
+  SUBCASE("describe-require-timeout: the DESCRIBE with Require goes unanswered; without it, it is") {
     quirk = "describe-require-timeout";
-    expected = "ptt-client: the camera did not answer DESCRIBE with Require: www.onvif.org/ver20/backchannel within 5 s "
-               "(a camera without the backchannel should answer 551)\n";
+    expected = "ptt-client: the camera has no usable audio backchannel: it did not answer DESCRIBE with Require: "
+               "www.onvif.org/ver20/backchannel (answered without it); playing its audio only\n";
   }
   const auto dir = scratch_dir("rtsp_client_quirk_" + quirk + (client_args.empty() ? "" : "_forced"));
   RtspCamera camera(dir, {"--quirk", quirk}, true);
-  std::vector<std::string> argv{PTTCAM_CLIENT_BIN, "--camera", "rtsp://127.0.0.1:" + camera.port + "/live", "--input",
+  std::vector<std::string> argv{PTTCAM_CLIENT_BIN, "--camera", camera.url(), "--input",
                                 "tone:880", "--speaker", "null", "--talk-script", "0.3+0.5"};
   argv.insert(argv.end(), client_args.begin(), client_args.end());
   Process client(argv, dir / "client.log");
@@ -333,6 +320,29 @@ TEST_CASE("ptt-client names the cause when camera-sim's RTSP quirks stop its tal
   const auto summary = camera.stop();
   if (expected_code == 0) CHECK(summary["rtsp"]["backchannel_packets"].get<long>() > 10);
   else CHECK(summary["rtsp"]["backchannel_packets"] == 0);
+  if (quirk == "describe-require-timeout") {
+    // The retry came on a new connection, and the camera's audio played.
+    CHECK(summary["rtsp"]["describes_ignored"] == 1);
+    CHECK(summary["rtsp"]["connections"] == 2);
+    const auto events = read_text(dir / "camera.jsonl");
+    CHECK(events.find("\"event\":\"rtsp_play\"") != std::string::npos);
+  }
+}
+
+TEST_CASE("ptt-client hears camera-sim's RTSP live-view warning before the cap") {
+  const auto dir = scratch_dir("rtsp_client_warning");
+  RtspCamera camera(dir, {"--session-limit", "3", "--warn-before", "2"});
+  Talker talker(dir, camera.url(), "tcp", "0.2+0.5,5+0.5");
+  talker.finish();  // the cap ends the session: the camera closes the connection
+  const auto out = talker.process.output();
+  INFO(out);
+  CHECK(out.find("ptt-client: live view ends in 2 s\n") != std::string::npos);
+  const auto client = client_summary(dir);
+  CHECK(client["rtsp"]["live_view_warnings"] == 1);
+  const auto summary = camera.stop();
+  CHECK(summary["rtsp"]["session_warnings"] == 1);
+  CHECK(summary["rtsp"]["warning_answers"] == 1);
+  CHECK(summary["rtsp"]["session_caps"] == 1);
 }
 
 TEST_CASE("ptt-client RTSP usage errors: one line, exit 2") {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "camera_process.hpp"
 #include "process.hpp"
 #include "pttcam/audio/sndfile.hpp"
 #include "pttcam/dsp/align.hpp"
@@ -27,32 +28,10 @@ using boost::asio::ip::tcp;
 namespace {
 
 // A camera-sim serving RTSP on loopback, its files in `dir`.
-struct Camera {
-  Camera(const fs::path& dir, std::vector<std::string> extra = {})
-      : dir_(dir), process_(args(dir, std::move(extra)), dir / "camera.log") {
-    REQUIRE_MESSAGE(wait_for_file(dir / "rtsp_port", process_, 20s), process_.output());
-    port = std::stoi(read_text(dir / "rtsp_port"));
+struct Camera : CameraProcess {
+  Camera(const fs::path& dir, std::vector<std::string> extra = {}) : CameraProcess(dir, Face::rtsp, std::move(extra)) {
     url = "rtsp://127.0.0.1:" + std::to_string(port) + "/live";
   }
-  static std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extra) {
-    std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--rtsp", "127.0.0.1:0", "--rtsp-port-file",
-                               (dir / "rtsp_port").string(), "--output", "wav:" + (dir / "speaker.wav").string(),
-                               "--mic", "tone:440", "--events", (dir / "events.jsonl").string(), "--summary",
-                               (dir / "camera.json").string()};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-  nlohmann::json stop() {
-    process_.signal(SIGTERM);
-    REQUIRE_MESSAGE(process_.wait(20s) == 0, process_.output());
-    return nlohmann::json::parse(read_text(dir_ / "camera.json"));
-  }
-  bool wait_event(const std::string& name, std::size_t count = 1) {
-    return wait_for_lines(dir_ / "events.jsonl", "\"" + name + "\"", count, process_, 20s);
-  }
-  fs::path dir_;
-  Process process_;
-  int port = 0;
   std::string url;
 };
 
@@ -379,7 +358,7 @@ std::string open_backchannel(Raw& raw, const std::string& url, std::string* stat
   return play.starts_with("RTSP/1.0 200") ? session : "";
 }
 
-bool has_event(const fs::path& events, const std::string& name, const std::string& field, const std::string& value) {
+bool has_event(const fs::path& events, const std::string& name, const std::string& field, const nlohmann::json& value) {
   for (const auto& e : read_events(events))
     if (e["event"] == name && e.contains(field) && e[field] == value) return true;
   return false;
@@ -429,7 +408,7 @@ TEST_CASE("one talker across both protocols: RTSP and pttcam's own refuse each o
 
 TEST_CASE("the live-view cap tears an RTSP talker's session down: time_limit, and its burst cut (session_cap)") {
   const auto dir = scratch_dir("rtsp_session_cap");
-  Camera camera(dir, {"--session-limit", "4", "--playout-delay-ms", "100"});
+  Camera camera(dir, {"--session-limit", "4", "--warn-before", "2", "--playout-delay-ms", "100"});
   Process client({"/usr/bin/python3", std::string(PTTCAM_SOURCE_DIR) + "/tests/integration/gst_onvif_talk.py", "--url",
                   camera.url, "--wav", PTTCAM_SPEECH_WAV},
                  dir / "client.log");
@@ -443,6 +422,10 @@ TEST_CASE("the live-view cap tears an RTSP talker's session down: time_limit, an
   const auto summary = camera.stop();
   INFO(summary.dump());
   CHECK(summary["rtsp"]["session_caps"] == 1);
+  // Warned 2 s before (SET_PARAMETER on its connection); GStreamer's client took it in its stride.
+  CHECK(has_event(dir / "events.jsonl", "rtsp_session_warning", "remaining_s", 2));
+  CHECK(summary["rtsp"]["session_warnings"] == 1);
+  MESSAGE("GStreamer's answers to the warning: " << summary["rtsp"]["warning_answers"]);
   CHECK(summary["bursts_cut"] == 1);
   CHECK(summary["per_burst"][0]["ended_by"] == "session_cap");
 }

@@ -184,7 +184,8 @@ std::vector<float> sweep(int rate, double seconds) {
 // time and arriving up to 15 ms late (seeded), into a Receiver told the payload types; returns
 // what the speaker played.
 std::vector<float> play_pcm(codec::PcmFormat format, std::uint8_t payload_type, int packet_ms,
-                            const std::vector<float>& signal, std::optional<double> fixed_delay_ms = 40) {
+                            const std::vector<float>& signal, std::optional<double> fixed_delay_ms = 40,
+                            unsigned seed = 7) {
   timing::ManualClock clock{1'000'000};
   ReceiverLog log;
   auto speaker_ptr = std::make_unique<ManualSpeaker>();
@@ -196,7 +197,7 @@ std::vector<float> play_pcm(codec::PcmFormat format, std::uint8_t payload_type, 
   receiver.start();
   auto encoder = codec::PcmEncoder::create(format);
   const std::size_t per_packet = static_cast<std::size_t>(format.clock_rate * packet_ms / 1000);
-  std::mt19937 rng(7);
+  std::mt19937 rng(seed);
   std::uniform_int_distribution<timing::Micros> late(0, 15'000);
   std::vector<std::pair<timing::Micros, std::vector<std::byte>>> wire;
   rtp::RtpWriter writer;
@@ -256,14 +257,22 @@ TEST_CASE("media::Receiver, G.711 and L16") {
       CHECK(found.correlation > 0.99);
     }
   }
-  SUBCASE("with the adaptive delay (measured, see the message): 20 ms packets play whole") {
+  SUBCASE("with the adaptive delay (measured, see the message): most streams play whole") {
+    // Ten seeded streams each: one concealed frame shifts the rest of the sweep and spoils its
+    // correlation, which the median looks past. (Each frame a whole frame on the playout's
+    // timeline, the resampler's delay padded at a burst's start, gave medians 0.999 / 0.999;
+    // without the padding 0.978 / 0.84, and single streams down to 0.53 / 0.37.)
     for (const int packet_ms : {20, 128}) {
-      const auto played = play_pcm({codec::PcmEncoding::kPcmu, 8000}, 0, packet_ms, sweep(8000, 1.28), std::nullopt);
-      const auto reference = sweep(48000, 1.28);
-      const auto found = dsp::align(reference, played, 0, static_cast<long>(played.size() - reference.size()));
-      MESSAGE("adaptive delay, " << packet_ms << " ms packets late by 0-15 ms: correlation " << found.correlation);
-      // 128 ms packets: the delay grows by a concealed frame or two early in the burst
-      CHECK(found.correlation > (packet_ms == 20 ? 0.98 : 0.5));
+      std::vector<double> correlations;
+      for (unsigned seed = 1; seed <= 10; ++seed) {
+        const auto played = play_pcm({codec::PcmEncoding::kPcmu, 8000}, 0, packet_ms, sweep(8000, 1.28), std::nullopt, seed);
+        const auto reference = sweep(48000, 1.28);
+        correlations.push_back(dsp::align(reference, played, 0, static_cast<long>(played.size() - reference.size())).correlation);
+      }
+      std::sort(correlations.begin(), correlations.end());
+      MESSAGE("adaptive delay, " << packet_ms << " ms packets late by 0-15 ms: correlation worst " << correlations.front()
+                                 << ", median " << correlations[5]);
+      CHECK(correlations[5] > (packet_ms == 20 ? 0.98 : 0.9));
     }
   }
   SUBCASE("an L16 payload that is not whole samples is dropped as bad_payload") {
@@ -280,6 +289,109 @@ TEST_CASE("media::Receiver, G.711 and L16") {
     CHECK(log.drops == std::vector{media::DropReason::bad_payload});
     CHECK(receiver.counters().bad_payload == 1);
   }
+}
+
+TEST_CASE("media::Receiver, G.711: a frame's play time counts the resampler's delay") {
+  // A PCMU stream of silence that steps to a constant level at one packet's first sample: the
+  // step's midpoint in the speaker's output is when that sample was heard (the sinc filter is
+  // symmetric about it), and the frame's reported play time must say the same.
+  constexpr int kStepPacket = 30;
+  timing::ManualClock clock{1'000'000};
+  ReceiverLog log;
+  auto speaker_ptr = std::make_unique<ManualSpeaker>();
+  auto* speaker = speaker_ptr.get();
+  media::Receiver::Options options;
+  options.pcm_payloads = {{0, {codec::PcmEncoding::kPcmu, 8000}}};
+  options.fixed_delay_ms = 40;
+  media::Receiver receiver(std::move(speaker_ptr), options, clock, log);
+  receiver.start();
+  auto encoder = codec::PcmEncoder::create({codec::PcmEncoding::kPcmu, 8000});
+  rtp::RtpWriter writer;
+  rtp::RtpHeader h;
+  h.payload_type = 0;
+  h.ssrc = 0x1234;
+  std::vector<timing::Micros> period_at;  // when each speaker period ran
+  const auto from = net::parse_endpoint("127.0.0.1:40000");
+  std::vector<float> samples(160);
+  std::vector<std::byte> payload(160);
+  constexpr int kPackets = 60;
+  const timing::Micros start = clock.now_us();
+  for (int k = 0; clock.now_us() < start + (kPackets + 10) * 20'000;) {
+    clock.advance(kPeriodUs);
+    for (; k < kPackets && start + k * 20'000 <= clock.now_us(); ++k) {  // sent and arrived on time
+      std::fill(samples.begin(), samples.end(), k < kStepPacket ? 0.0f : 0.5f);
+      REQUIRE(encoder.encode(samples, payload));
+      h.marker = k == 0;
+      receiver.on_datagram(writer.write(h, {}, payload), from);
+      h.sequence = static_cast<std::uint16_t>(h.sequence + 1);
+      h.timestamp += 160;
+    }
+    period_at.push_back(clock.now_us());
+    speaker->period();
+    receiver.pump();
+  }
+  const auto step = std::find_if(speaker->played.begin(), speaker->played.end(), [](float v) { return v > 0.25f; });
+  REQUIRE(step != speaker->played.end());
+  const auto index = static_cast<std::size_t>(step - speaker->played.begin());
+  const timing::Micros heard = period_at[index / kPeriod] + static_cast<timing::Micros>(index % kPeriod) * 1'000'000 / 48'000;
+  std::vector<media::Micros> normal_play;
+  for (const auto& f : log.frames)
+    if (f.kind == jitter::FrameKind::normal) normal_play.push_back(f.play_us);
+  REQUIRE(normal_play.size() > static_cast<std::size_t>(kStepPacket));
+  // The manual speaker plays what was queued at a refill from its next period on: one period later
+  // than the receiver's clock says, for every codec.
+  const timing::Micros error = heard - normal_play[kStepPacket] - kPeriodUs;
+  MESSAGE("PCMU: the step was heard " << error / 1000.0 << " ms after its frame's reported play time");
+  CHECK(std::abs(error) < 500);
+}
+
+TEST_CASE("media::Receiver, G.711 after a start-up stall (gst-rtsp-server's camera track): no packet late") {
+  // What gst-rtsp-server's PCMA track did in 3 runs of 6 (docs/measurements.md): its first
+  // packets at once, ~170 ms of nothing, then 20 ms packets a few ms apart from their slots. The
+  // adaptive playout starts the burst after the stall a few ms after its first packet; every
+  // frame of it must still play from its own packet.
+  timing::ManualClock clock{1'000'000};
+  ReceiverLog log;
+  auto speaker_ptr = std::make_unique<ManualSpeaker>();
+  auto* speaker = speaker_ptr.get();
+  media::Receiver::Options options;
+  options.pcm_payloads = {{8, {codec::PcmEncoding::kPcma, 8000}}};
+  media::Receiver receiver(std::move(speaker_ptr), options, clock, log);
+  receiver.start();
+  auto encoder = codec::PcmEncoder::create({codec::PcmEncoding::kPcma, 8000});
+  rtp::RtpWriter writer;
+  rtp::RtpHeader h;
+  h.payload_type = 8;
+  h.ssrc = 0x5678;
+  h.marker = true;
+  const auto from = net::parse_endpoint("127.0.0.1:40000");
+  constexpr int kPackets = 100;
+  const timing::Micros t0 = clock.now_us();
+  const auto arrival = [&](int k) -> timing::Micros {
+    if (k < 3) return t0 + std::array<timing::Micros, 3>{0, 40, 14'700}[static_cast<std::size_t>(k)];
+    return t0 + 182'800 + (k - 3) * 20'000 + (k % 3 == 2 ? 4'500 : 0);
+  };
+  std::vector<float> tone(160);
+  std::vector<std::byte> payload(160);
+  for (int k = 0; clock.now_us() < arrival(kPackets - 1) + 500'000;) {
+    clock.advance(kPeriodUs);
+    for (; k < kPackets && arrival(k) <= clock.now_us(); ++k) {
+      for (std::size_t i = 0; i < tone.size(); ++i)
+        tone[i] = 0.3f * static_cast<float>(std::sin(2 * M_PI * 440.0 * static_cast<double>(k * 160 + static_cast<int>(i)) / 8000));
+      REQUIRE(encoder.encode(tone, payload));
+      receiver.on_datagram(writer.write(h, {}, payload), from);
+      h.marker = false;
+      h.sequence = static_cast<std::uint16_t>(h.sequence + 1);
+      h.timestamp += 160;
+    }
+    speaker->period();
+    receiver.pump();
+  }
+  const auto& c = receiver.jitter_buffer().counters();
+  MESSAGE("after a 170 ms start-up stall: " << c.late << " packets late, " << c.concealed << " frames concealed, "
+                                            << count_kind(log, jitter::FrameKind::normal) << " played");
+  CHECK(c.late == 0);
+  CHECK(count_kind(log, jitter::FrameKind::normal) == kPackets);
 }
 
 TEST_CASE("media::Sender") {

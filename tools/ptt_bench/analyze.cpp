@@ -499,7 +499,11 @@ void add_presses(Json& out, const Inputs& in, const Presses& p, const Markers& m
   }
   out[k::kPresses] = presses;
   out[k::kTailMs] = percentiles_each(tails);
-  if (in.camera.contains("mouth_to_ear_ms")) add_self_report(out, in, m, t, s, d);
+  // The camera's own figures need the sender's capture times, which only ptt-client sends (a
+  // GStreamer talker's cell has no burst_first_packet events).
+  const bool timed = std::any_of(in.client_log.begin(), in.client_log.end(),
+                                 [](const Json& e) { return e["event"] == "burst_first_packet"; });
+  if (in.camera.contains("mouth_to_ear_ms") && timed) add_self_report(out, in, m, t, s, d);
 }
 
 // A program's usage from its --summary.

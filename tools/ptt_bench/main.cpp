@@ -70,8 +70,8 @@ void add_cell(CLI::App& app, bench::CellArgs& c) {
   cell->add_option("--link", c.link)->required();
   cell->add_option("--mic", c.mic)->required()->check(CLI::IsMember({"warm", "cold"}));
   cell->add_option("--codec", c.codec)
-      ->check(CLI::IsMember(
-          {"voice", "lowdelay", "rtsp-opus", "rtsp-pcmu", "rtsp-pcma", "rtsp-l16", "browser-opus", "browser-red"}));
+      ->check(CLI::IsMember({"voice", "lowdelay", "rtsp-opus", "rtsp-pcmu", "rtsp-pcma", "rtsp-l16", "browser-opus",
+                             "browser-red", "onvif-opus", "onvif-pcmu", "onvif-pcma", "onvif-l16"}));
   cell->add_option("--mode", c.mode)->required()->check(CLI::IsMember({"jack", "wav"}));
   cell->add_option("--ours", c.ours, "pttcam's result (analyze --out)")->required();
   cell->add_option("--variant-result", c.variants, "A GStreamer receiver's result (repeatable)");

@@ -72,7 +72,8 @@ std::string latency_label(const Json& r) {
 double cpu_s(const Json& usage) { return get(usage, k::kCpuUserS) + get(usage, k::kCpuSystemS); }
 
 // The cell's talk path: "voice" (the default: pttcam's protocol, Opus VOIP), "lowdelay", or
-// "rtsp-<codec>" (ptt-client over RTSP with that backchannel codec).
+// "rtsp-<codec>" (ptt-client over RTSP with that backchannel codec), "onvif-<codec>" (GStreamer's
+// ONVIF client talking into camera-sim's RTSP front end in that codec).
 std::string codec_of(const Json& cell) { return cell.value(k::kCodec, std::string("voice")); }
 
 std::string codec_label(const std::string& codec) {
@@ -80,6 +81,7 @@ std::string codec_label(const std::string& codec) {
   if (codec.rfind("rtsp-", 0) == 0) return " RTSP " + codec.substr(5);
   if (codec == "browser-opus") return " Chromium Opus";
   if (codec == "browser-red") return " Chromium Opus+RED";
+  if (codec.rfind("onvif-", 0) == 0) return " GStreamer ONVIF client " + codec.substr(6);
   return "";
 }
 

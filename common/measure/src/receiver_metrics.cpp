@@ -204,7 +204,7 @@ nlohmann::json packet_counts(const media::Receiver& r) {
           {"malformed_by_reason", malformed},
           {"wrong_payload_type", c.wrong_payload_type},
           {"last_wrong_payload_type", c.last_wrong_payload_type},
-          {"payload_type", r.options().payload_type},
+          {"payload_type", r.payload_type()},
           {"red_payload_type", r.options().red_payload_type},
           {"rtcp_received", c.rtcp_received},
           {"rtcp_malformed", c.rtcp_malformed},

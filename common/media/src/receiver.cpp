@@ -51,6 +51,7 @@ Receiver::Receiver(std::unique_ptr<audio::Playback> speaker, const Options& opti
       playout_(jitter_config(options)),
       pcm_(std::max<std::size_t>(codec::kMaxFrameSamples, kPcmBufferSamples)),
       speaker_(std::move(speaker)) {
+  payload_type_ = options.pcm_payloads.empty() ? options.payload_type : options.pcm_payloads.front().payload_type;
   pcm_paths_.reserve(options.pcm_payloads.size());  // pcm_path_ points into it: never reallocates
   for (const auto& payload : options.pcm_payloads) {
     auto decoder = codec::PcmDecoder::create(payload.format);  // throws for a rate it cannot play
@@ -287,6 +288,7 @@ void Receiver::on_datagram(std::span<const std::byte> datagram, const Endpoint& 
   const int clock_hz = pcm ? pcm->decoder.format().clock_rate : static_cast<int>(jitter::kRtpClockHz);
   if (!admit_source(p.header, clock_hz, datagram, from, now, std::min(now, arrival_us.value_or(now)))) return;
   pcm_path_ = pcm;
+  payload_type_ = p.header.payload_type;
   // pttcam's sender names each burst (burst start timestamp on every packet) and flags its end;
   // a standard sender's bursts are found from its timestamps and arrival gaps instead.
   in.ends_flagged = p.extras.burst_start_ts.has_value();
@@ -424,6 +426,9 @@ void Receiver::drop_waiting() noexcept {
 std::optional<int> Receiver::decode_pcm(const jitter::PlayoutFrame& frame, std::span<float> out) {
   PcmPath& path = *pcm_path_;
   if (frame.burst_start) path.resampler.reset();
+  // The resampler still holds the end of the frames before: this frame's first sample comes out
+  // after them.
+  pcm_lead_samples_ = path.resampler.owed();
   std::size_t n = std::min(codec_pcm_.size(), static_cast<std::size_t>(frame.samples / path.factor));
   if (frame.kind == jitter::FrameKind::normal || frame.kind == jitter::FrameKind::fec) {
     const auto got = path.decoder.decode(frame.payload, codec_pcm_);
@@ -434,8 +439,23 @@ std::optional<int> Receiver::decode_pcm(const jitter::PlayoutFrame& frame, std::
   }
   const auto done = path.resampler.process(std::span<const float>(codec_pcm_.data(), n), out);
   std::size_t written = done.produced;
+  if (frame.burst_start) written = pad_burst_start(path, out, written);
   if (frame.burst_end) written += path.resampler.drain(out.subspan(written));
   return static_cast<int>(written);
+}
+
+// A burst's first frame comes out of the resampler short by its filter delay (it holds that much
+// back). The playout counts whole frames: played short, every later frame would be asked for
+// that much earlier than its packet's slot, and packets a few ms behind it would be late (the
+// adaptive delay's few ms after a stall were all gone). So the burst starts with that much
+// silence, and from then on each frame is heard the filter's delay after its slot.
+std::size_t Receiver::pad_burst_start(PcmPath& path, std::span<float> out, std::size_t produced) noexcept {
+  const std::size_t pad = std::min(path.resampler.owed(), out.size() - produced);
+  std::copy_backward(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(produced),
+                     out.begin() + static_cast<std::ptrdiff_t>(produced + pad));
+  std::fill_n(out.begin(), pad, 0.0f);
+  pcm_lead_samples_ = pad;
+  return produced + pad;
 }
 
 std::optional<int> Receiver::decode(const jitter::PlayoutFrame& frame, std::span<float> buffer) {
@@ -478,6 +498,7 @@ bool Receiver::next_frame() {
     pcm_len_ = static_cast<std::size_t>(*got);
   }
   pcm_pos_ = 0;
+  const std::size_t lead = by_count ? pcm_lead_samples_ : 0;
   if (frame.kind == jitter::FrameKind::silence && !frame.burst_end) {
     observer_.on_idle(now);
     pcm_pos_ = pcm_len_ = 0;  // nothing to play: what is queued plays out, then the device's silence
@@ -485,8 +506,9 @@ bool Receiver::next_frame() {
     return false;
   }
   if (speaker_->idle()) wake_speaker();
-  // When this frame's first sample will be heard: after what is queued, plus the device's latency.
-  const Micros play_us = heard_at(now) + static_cast<Micros>(speaker_->output_latency() * 1e6);
+  // When this frame's first sample will be heard: after what is queued (and, for a sample codec,
+  // the resampler's delay), plus the device's latency.
+  const Micros play_us = heard_at(now) + samples_us(lead) + static_cast<Micros>(speaker_->output_latency() * 1e6);
   if (frame.burst_start) in_burst_ = true;
   if (frame.burst_end) in_burst_ = false;
   observer_.on_played({frame, frame.sequence >= 0 ? info_for(frame.sequence) : nullptr, ssrc_, play_us, now});

@@ -47,7 +47,7 @@ void Sender::use_pcm(const codec::PcmFormat& format, std::uint8_t payload_type) 
   rtp_rate_ = format.clock_rate;
   pcm_payload_type_ = payload_type;
   header_.payload_type = payload_type;
-  lookahead_us_ = 0;  // no codec delay; the resampler's is a fraction of a millisecond
+  lookahead_us_ = 0;  // no codec delay; the resampler's is counted per packet (encode_pcm)
 }
 
 std::uint32_t Sender::to_rtp_units(std::uint64_t samples_48k) const noexcept {
@@ -55,6 +55,9 @@ std::uint32_t Sender::to_rtp_units(std::uint64_t samples_48k) const noexcept {
 }
 
 std::optional<std::pair<std::size_t, std::uint32_t>> Sender::encode_pcm(std::span<const float> pcm, bool last) {
+  // The resampler still holds the end of the frames before: this packet starts with those
+  // samples, captured that much before this frame's first one.
+  pcm_lead_us_ = static_cast<std::int64_t>(resampler_->owed()) * 1'000'000 / rtp_rate_;
   const auto r = resampler_->process(pcm, resampled_);
   std::size_t n = r.produced;
   // The burst ends: the filter's tail goes with the last packet, and the next burst starts afresh.
@@ -251,7 +254,8 @@ void Sender::send_packet(const rtp::RedPacker::Packed& packed, const ptt::FrameF
   rtp::RtpExtras extras;
   // The decoder's output lags the encoder's input by the encoder lookahead, so the first sample
   // the receiver plays from this packet was captured that much before the frame's first sample.
-  extras.capture_time_us = static_cast<std::uint64_t>(f.capture_us - lookahead_us_);
+  // (A sample codec's resampler: likewise, by what it still held of the frames before.)
+  extras.capture_time_us = static_cast<std::uint64_t>(f.capture_us - lookahead_us_ - (pcm_encoder_ ? pcm_lead_us_ : 0));
   extras.end_of_burst = f.last;
   extras.burst_start_ts = burst_start_ts_;
   if (f.first) extras.key_down_us = static_cast<std::uint64_t>(key_down_us_);

@@ -88,7 +88,7 @@ StreamParser::Item StreamParser::next() {
   const auto header_end = find_header_end(data, avail);
   if (!header_end) return error_ != ParseError::none ? fail(error_) : Item{};
   Item item;
-  const bool response = role_ == Role::client && std::string_view(data, std::min<std::size_t>(avail, 5)) == "RTSP/";
+  const bool response = role_ != Role::server && std::string_view(data, std::min<std::size_t>(avail, 5)) == "RTSP/";
   item.kind = response ? Kind::response : Kind::request;
   if (const auto e = parse_head(std::string_view(data, *header_end), item.request, response ? &item.response : nullptr);
       e != ParseError::none)

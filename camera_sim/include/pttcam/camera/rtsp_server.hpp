@@ -73,6 +73,8 @@ struct RtspOptions {
   // The live-view cap, as for pttcam's own protocol: a session this old is torn down (its
   // connection closed) with reason time_limit, and a talk burst in it cut (session_cap).
   double session_limit_s = 300;
+  // This long before the cap the session is warned (SET_PARAMETER, see docs/rtsp.md); 0: never.
+  double warn_before_s = 30;
   RtspQuirks quirks;
 };
 
@@ -102,6 +104,8 @@ struct RtspCounters {
   std::uint64_t session_timeouts = 0;
   std::uint64_t backchannel_busy = 0;     // a second talker's SETUP (or PLAY), answered 453
   std::uint64_t session_caps = 0;         // sessions torn down at session_limit_s
+  std::uint64_t session_warnings = 0;     // sessions warned warn_before_s before it
+  std::uint64_t warning_answers = 0;      // clients' answers to those warnings
   std::uint64_t backchannel_wrong_codec = 0;  // RTP in a payload type the SDP did not offer
   std::uint64_t backchannel_quirk_dropped = 0;  // lost to drop_first_second
   std::uint64_t describes_ignored = 0;          // describe_require_timeout
@@ -159,6 +163,7 @@ class RtspServer {
   void on_backchannel(std::span<const std::byte> rtp, const net::Udp::endpoint& from, Session& s);
   void end_session(const std::string& id, const std::string& reason);
   void cap_session(const std::string& id);
+  void warn_session(Session& s, std::int64_t now);
   std::span<const std::byte> swap_samples(std::span<const std::byte> rtp);
   // The speaker is taken by another talker (another session's backchannel, or pttcam's protocol):
   // a one-line description of who, for the 453 answer and its event; "" when free.

@@ -1,7 +1,8 @@
 #pragma once
 // ptt-client's RTSP 1.0 connection to a camera with the ONVIF audio backchannel (ONVIF Streaming
 // Specification §5.3): OPTIONS, DESCRIBE with Require: www.onvif.org/ver20/backchannel (again
-// without it after a 551: the camera has no backchannel), SETUP of the camera's audio and of the
+// without it after a 551: the camera has no backchannel; and, on a new connection, when that
+// DESCRIBE goes unanswered: some cameras hang on the tag instead of refusing it), SETUP of the camera's audio and of the
 // backchannel, PLAY, a keepalive at a third of the session timeout, TEARDOWN. Digest
 // authentication (MD5 or SHA-256) with the credentials of the URL after a 401. The protocol
 // pieces are pure code (common/rtsp, common/sdp, rtsp_offer); this class owns the TCP socket and
@@ -51,6 +52,8 @@ class RtspCamera {
   void describe(Done done);
   const CameraOffer& offer() const noexcept { return offer_; }
   bool backchannel_refused() const noexcept { return refused_551_; }  // the camera answered 551
+  // The DESCRIBE with Require went unanswered and was retried without it.
+  bool require_timed_out() const noexcept { return require_timed_out_; }
   // SETUP the offered tracks (UDP: to `client_rtp_port`, RTCP on the next port), PLAY, then keep
   // the session alive. on_lost is called if the camera stops answering afterwards.
   void play(std::uint16_t client_rtp_port, Done done);
@@ -66,6 +69,9 @@ class RtspCamera {
   void send_interleaved(std::uint8_t channel, std::span<const std::byte> datagram);
 
   std::function<void(const std::string& why)> on_lost;
+  // The camera warned that the live view ends in `remaining_s` (its SET_PARAMETER
+  // pttcam-live-view-remaining, docs/rtsp.md).
+  std::function<void(double remaining_s)> on_warning;
   std::function<void(std::uint8_t channel, std::span<const std::byte> datagram)> on_interleaved;
   nlohmann::json summary() const;
 
@@ -83,8 +89,11 @@ class RtspCamera {
   void write_next();
   void read();
   void on_response(const rtsp::Response& r);
+  void on_camera_request(const rtsp::Request& r);
   bool answer_challenge(Pending& p, const rtsp::Response& r);
   void fail(const std::string& why);
+  void describe_without_require();
+  void drop_connection();
   void on_described(const rtsp::Response& r, bool with_require, Done done);
   void setup_audio(std::uint16_t port, Done done);
   void setup_backchannel(std::uint16_t port, Done done);
@@ -101,9 +110,9 @@ class RtspCamera {
   boost::asio::ip::tcp::endpoint peer_;
   boost::asio::steady_timer answer_timer_;
   boost::asio::steady_timer keepalive_timer_;
-  rtsp::StreamParser parser_{rtsp::Limits{.max_header_bytes = 16384, .max_headers = 64, .max_body_bytes = 65536,
-                                          .max_buffered = 256 * 1024},
-                             rtsp::StreamParser::Role::client};
+  static constexpr rtsp::Limits kLimits{.max_header_bytes = 16384, .max_headers = 64, .max_body_bytes = 65536,
+                                        .max_buffered = 256 * 1024};
+  rtsp::StreamParser parser_{kLimits, rtsp::StreamParser::Role::client};
   std::array<std::byte, 4096> read_buf_{};
   std::deque<std::string> out_;
   bool writing_ = false;
@@ -116,6 +125,7 @@ class RtspCamera {
   std::string public_methods_;
   CameraOffer offer_;
   bool refused_551_ = false;
+  bool require_timed_out_ = false;
   std::string session_id_;
   unsigned session_timeout_s_ = 60;
   std::optional<net::Udp::endpoint> backchannel_rtp_;
@@ -124,13 +134,16 @@ class RtspCamera {
   std::function<void(const std::string&)> on_error_;  // where a failure goes now: Done, or on_lost
   bool playing_ = false;
   bool closed_ = false;
+  // Which TCP connection the pending handlers belong to: those of a dropped one do nothing.
+  std::uint64_t connection_ = 0;
   struct Counters {
     std::uint64_t requests = 0;
     std::uint64_t auth_retries = 0;
     std::uint64_t keepalives = 0;
     std::uint64_t interleaved_in = 0;
     std::uint64_t interleaved_out = 0;
-    std::uint64_t server_requests = 0;  // requests the camera sent us (answered 501)
+    std::uint64_t server_requests = 0;  // requests the camera sent us (answered 501, or 200 to a warning)
+    std::uint64_t warnings = 0;         // live-view warnings among them
   } counters_;
 };
 

@@ -123,6 +123,9 @@ class Receiver {
     return source_ ? source_->report_block(source_ssrc_, now_us) : std::nullopt;
   }
   const jitter::JitterBuffer& jitter_buffer() const noexcept { return playout_; }
+  // The payload type of the stream that last arrived (Opus, or one of pcm_payloads); before any,
+  // the first sample codec configured, or Opus when there is none.
+  std::uint8_t payload_type() const noexcept { return payload_type_; }
 
  private:
   // A sample codec's decoder and resampler; the one the stream playing uses is pcm_path_.
@@ -136,6 +139,7 @@ class Receiver {
   bool pcm_packet(const rtp::RtpPacket& p, rtp::RtpHeader& scaled, jitter::IncomingPacket& in, std::size_t bytes,
                   const Endpoint& from);
   std::optional<int> decode_pcm(const jitter::PlayoutFrame& frame, std::span<float> out);
+  std::size_t pad_burst_start(PcmPath& path, std::span<float> out, std::size_t produced) noexcept;
   std::optional<std::span<const std::byte>> opus_of(const rtp::RtpPacket& p, std::optional<rtp::RedPayload>& red,
                                                     std::size_t bytes, const Endpoint& from);
   void drop(Dropped fact);
@@ -167,6 +171,8 @@ class Receiver {
   std::vector<PcmPath> pcm_paths_;
   PcmPath* pcm_path_ = nullptr;  // null: the stream playing is Opus
   std::vector<float> codec_pcm_;  // a sample codec's packet decoded at its own rate
+  std::uint8_t payload_type_ = rtp::kOpusPayloadType;
+  std::size_t pcm_lead_samples_ = 0;  // the resampler's output owed before the frame decoding now
   jitter::JitterBuffer playout_;
   std::vector<float> pcm_;
   std::size_t pcm_len_ = 0;

@@ -133,6 +133,7 @@ class Sender {
   std::uint32_t burst_start_ts_ = 0;
   std::int64_t burst_first_capture_us_ = 0;  // capture time of the burst's first frame
   std::int64_t lookahead_us_ = 0;
+  std::int64_t pcm_lead_us_ = 0;  // the resampler's output owed before the frame encoding now
   std::uint64_t burst_frames_ = 0;
   bool cold_ = false;
   bool mic_open_ = false;

@@ -51,8 +51,9 @@ struct ParseCounters {
 class StreamParser {
  public:
   enum class Kind { need_more, request, response, interleaved, error };
-  // A server reads requests; a client reads responses and the requests a server may send it.
-  enum class Role { server, client };
+  // A server reads requests; a client reads responses and the requests a server may send it; a
+  // server that also sends requests (RFC 2326 §10: SET_PARAMETER, ANNOUNCE) reads both.
+  enum class Role { server, client, server_that_asks };
   struct Item {
     Kind kind = Kind::need_more;
     Request request;            // kind == request
