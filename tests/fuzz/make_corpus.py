@@ -138,3 +138,19 @@ write("fuzz_control", "retry", control(0x0B, b"\x10" + bytes(range(16))))
 write("fuzz_control", "accept", control(2, struct.pack(">IIHBI", 300000, 299000, 1000, 3, 7) + b"\x05CAM-1\x00",
                                         session_id=0x0123456789ABCDEF))
 write("fuzz_control", "talk_request", control(6, b"\x00\x00\x00\x01", session_id=0x0123456789ABCDEF))
+
+
+# ---- fuzz_pairing (docs/security.md, "Pairing") ----
+def pairing(mtype, body=b""):
+    return b"PTPR" + struct.pack(">BBH", 1, mtype, len(body)) + body
+
+
+ID = b"0123456789abcdef0123456789abcdef"
+write("fuzz_pairing", "hello", pairing(1))
+write("fuzz_pairing", "ready", pairing(2))
+write("fuzz_pairing", "locked", pairing(3, struct.pack(">I", 3600)))
+write("fuzz_pairing", "busy", pairing(4))
+write("fuzz_pairing", "request", pairing(5, ID))
+write("fuzz_pairing", "accept", pairing(6, ID))
+write("fuzz_pairing", "hello_then_tls", pairing(1) + b"\x16\x03\x01\x00\x2a")
+write("fuzz_pairing", "bad_id", pairing(5, ID[:31] + b"G"))
