@@ -105,7 +105,7 @@ TEST_CASE("pairing: ptt-client --pair keeps the same key as camera-sim, in priva
   CHECK(none.output.find("ptt-client: no pairing with camera " + camera_id) != std::string::npos);
 }
 
-TEST_CASE("pairing: 5 wrong codes lock the camera; the 6th attempt is refused even with the right code") {
+TEST_CASE("pairing: 5 wrong codes lock the camera and the 6th attempt is refused even with the right code") {
   const auto dir = scratch_dir("pairing_lockout");
   PairingCamera cam(dir, {});
   for (int i = 0; i < 5; ++i) {

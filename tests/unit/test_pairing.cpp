@@ -224,7 +224,7 @@ TEST_CASE("attempt limiter: 5 wrong codes lock 60 s, doubling to an hour, one at
   CHECK(l.begin(now) == V::go);
 }
 
-TEST_CASE("pairing codes: 8 random digits by default; what --pairing-code takes") {
+TEST_CASE("pairing codes: 8 random digits by default and what --pairing-code takes") {
   const auto a = pairing::random_code();
   CHECK(a.size() == 8);
   CHECK(a.find_first_not_of("0123456789") == std::string::npos);
