@@ -359,6 +359,11 @@ int run(int argc, char** argv) {
   const auto local = cam.local_endpoint();
   std::printf("camera-sim: %s (model %s) listening on %s, speaker %s\n", cam.serial().c_str(), config.model.c_str(),
               net::to_string(local).c_str(), cam.speaker_path().speaker().describe().c_str());
+  if (cam.secure())
+    std::printf("camera-sim: live views are protected: only a paired client can open one (ptt-client --pair)\n");
+  else if (!config.no_session)
+    std::fprintf(stderr, "camera-sim: WARNING: --insecure: anyone on the network can open a live view, hear the "
+                         "microphone and talk on the speaker (docs/security.md)\n");
   std::fflush(stdout);
   if (const auto* rtsp_server = cam.rtsp()) {
     const auto ep = rtsp_server->local_endpoint();

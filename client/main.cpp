@@ -393,6 +393,9 @@ int run(int argc, char** argv) {
               client.codec_text().c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "ptt-client: bound %s\n", net::to_string(client.local_endpoint()).c_str());
+  if (config.insecure && !config.no_session && !config.rtsp)
+    std::fprintf(stderr, "ptt-client: WARNING: --insecure: the live view is neither authenticated nor encrypted; "
+                         "anyone on the path can listen and inject (docs/security.md)\n");
   if (!port_file.empty()) net::write_port_file(port_file, client.local_endpoint().port());
   client.on_notice = [](const std::string& line) {
     std::printf("ptt-client: %s\n", line.c_str());

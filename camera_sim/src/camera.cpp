@@ -39,6 +39,7 @@ session::CameraSessionConfig session_config(const CameraConfig& c, const std::st
   s.keepalive_timeout_us = us(c.keepalive_timeout_s);
   s.boot_time_us = us(c.boot_time_s);
   s.half_duplex = c.half_duplex;
+  s.transport_validates_source = !c.insecure;  // DTLS's cookie and the paired key
   s.model.microphone = s.model.microphone && c.mic.has_value();  // --mic none: nothing to stream
   // A restarted camera-sim process is a new boot too: clients must not mistake it for the old one.
   s.boot_id = std::random_device{}() | 1u;
@@ -76,6 +77,11 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
       speaker_metrics_(config_.receiver.metrics, events_, ""),
       session_(session_config(config_, serial_), clock_.now_us()) {
   bind_ports(io);
+  if (!config_.insecure && !config_.no_session) {
+    links_ = std::make_unique<SecureLinks>(
+        keyring_.camera_id(), [this](std::string_view client_id) { return keyring_.client_key(client_id); },
+        [this](std::span<const std::byte> d, const net::Udp::endpoint& to) { send_to(d, to); });
+  }
   receiver_ = std::make_unique<media::Receiver>(audio::open_playback(config_.output), playout_options(config_), clock_,
                                                 speaker_metrics_);
   std::unique_ptr<audio::Capture> mic;
@@ -89,7 +95,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
   mic_ = std::make_unique<media::Sender>(
       std::move(mic), config_.mic_opus,
       [this](std::span<const std::byte> d) {
-        if (peer_) send_to(d, *peer_);
+        if (peer_) send_media(d, *peer_, false);
         if (rtsp_) rtsp_->send_microphone(d);
         if (web_) web_->send_microphone(d);
       },
@@ -100,7 +106,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
       *mic_, *receiver_, "camera-sim@pttcam", media::session_bandwidth_bps(config_.mic_opus), clock_,
       media::unix_offset_us(clock_), [this](std::span<const std::byte> d) {
         const auto to = config_.no_session ? rtp_source_ : peer_;
-        if (to) send_to(d, *to);
+        if (to) send_media(d, *to, true);
       });
   loop_.receive_on(socket_, [this](std::span<const std::byte> d, const net::Udp::endpoint& from) { on_datagram(d, from); });
   loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
@@ -226,6 +232,12 @@ void Camera::send_to(std::span<const std::byte> datagram, const net::Udp::endpoi
   socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
 }
 
+void Camera::send_media(std::span<const std::byte> datagram, const net::Udp::endpoint& to, bool rtcp) {
+  if (!links_) return send_to(datagram, to);
+  media_scratch_.assign(datagram.begin(), datagram.end());
+  if (links_->protect(media_scratch_, rtcp, to)) send_to(media_scratch_, to);
+}
+
 void Camera::start() {
   receiver_->set_gated(!config_.no_session);
   receiver_->start();
@@ -246,7 +258,10 @@ void Camera::start() {
                                  {"playout_delay_ms", config_.receiver.playout.fixed_delay_ms
                                                           ? nlohmann::json(*config_.receiver.playout.fixed_delay_ms)
                                                           : nlohmann::json("adaptive")},
-                                 {"session", !config_.no_session}});
+                                 {"session", !config_.no_session},
+                                 {"security", links_ ? "paired" : "insecure"},
+                                 {"camera_id", keyring_.camera_id()},
+                                 {"paired_clients", keyring_.client_count()}});
   cpu_.start(clock_.now_us());
   loop_.start();
   if (rtsp_) rtsp_->start();
@@ -272,7 +287,7 @@ void Camera::schedule_video() {
       ++video_header_.sequence;
       video_header_.timestamp += static_cast<std::uint32_t>(90'000 * std::chrono::duration<double>(period).count());
       const auto datagram = video_writer_.write(video_header_, {}, payload);
-      send_to(datagram, *peer_);
+      send_media(datagram, *peer_, false);
       ++stats_.video_packets;
       stats_.video_bytes += datagram.size();
     }
@@ -311,6 +326,7 @@ void Camera::power_cycle() {
   receiver_->cut("power_cycle");
   mic_->abort_burst();
   if (web_) web_->drop_all("power_cycle");
+  if (links_) links_->clear();  // no close_notify: the plug was pulled
   const std::int64_t now = clock_.now_us();
   apply(session_.power_cycle(now), now);
   if (rtsp_) {
@@ -325,6 +341,22 @@ void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
     receiver_->on_datagram(datagram, from, loop_.arrival_us());
     return;
   }
+  if (links_) {
+    const auto first = datagram.empty() ? 0u : std::to_integer<unsigned>(datagram[0]);
+    if (first >= 20 && first <= 63) return on_dtls(datagram, from, clock_.now_us());  // RFC 7983
+    if (control::is_control(datagram)) {
+      ++stats_.unprotected_dropped;
+      return refuse_unprotected(datagram, from);
+    }
+    if (!session_.online() || !session_.session_open() || session_.session_peer() != from) {
+      ++stats_.unprotected_dropped;
+      return;
+    }
+    media_scratch_.assign(datagram.begin(), datagram.end());
+    if (links_->unprotect(media_scratch_, rtp::is_rtcp(datagram), from))
+      receiver_->on_datagram(media_scratch_, from, loop_.arrival_us());
+    return;
+  }
   if (control::is_control(datagram)) {
     on_control(datagram, from, clock_.now_us());
     return;
@@ -335,6 +367,34 @@ void Camera::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
     return;
   }
   receiver_->on_datagram(datagram, from, loop_.arrival_us());
+}
+
+// A protected link's datagram: the handshake, or the client's control messages in DTLS records.
+// A new link from the address of the open live view is that client starting over: the old view
+// ends (a process on a dead client's port cannot join it without the key).
+void Camera::on_dtls(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now) {
+  if (!session_.online()) return;  // booting: nothing answers
+  auto heard = links_->on_datagram(datagram, from, now);
+  if (!heard.failure.empty())
+    events_.write_at(now, "handshake_failed", {{"peer", net::to_string(from)}, {"client_id", heard.client_id}, {"reason", heard.failure}});
+  if (heard.new_link) {
+    events_.write_at(now, "handshake_done", {{"peer", net::to_string(from)}, {"client_id", heard.client_id}});
+    if (peer_ == from) peer_.reset();  // the old view's link is gone already; the new one stays
+    apply(session_.client_restarted(from), now);
+  }
+  for (const auto& message : heard.control) on_control(message, from, now);
+}
+
+void Camera::refuse_unprotected(std::span<const std::byte> datagram, const net::Udp::endpoint& from) {
+  const auto decoded = control_in_.decode(datagram, from, false);
+  if (!decoded) return;
+  const std::int64_t now = clock_.now_us();
+  const auto out = session_.refuse_unprotected(*decoded.message, from, now);
+  for (const auto& m : out.send) {
+    const auto bytes = control_writer_.write(m.message);
+    if (!bytes.empty() && bytes.size() <= kAmplificationFactor * datagram.size()) send_to(bytes, m.to);
+  }
+  for (const auto& e : out.events) events_.write_at(now, e.name, e.fields);
 }
 
 void Camera::on_control(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now) {
@@ -366,6 +426,7 @@ std::int64_t Camera::next_due_us(std::int64_t now) const {
   std::int64_t due = std::min({mic_->next_due_us(now), receiver_->next_due_us(now), rtcp_->next_due_us()});
   if (stop_at_) due = std::min(due, *stop_at_);
   if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(media::kNever));
+  if (links_ && links_->handshaking()) due = std::min(due, now + 50'000);  // DTLS retransmission
   if (const auto reboot = next_reboot_us()) due = std::min(due, *reboot);
   return due;
 }
@@ -381,6 +442,7 @@ void Camera::run_due(std::int64_t now) {
     power_cycle();
   }
   if (!config_.no_session) apply(session_.on_tick(now), now);
+  if (links_) links_->on_timer(now);
   if (rtsp_) rtsp_->set_online(config_.no_session || session_.online());
   mic_->pump();
   receiver_->pump();
@@ -396,7 +458,11 @@ void Camera::run_due(std::int64_t now) {
 void Camera::apply(session::Output out, std::int64_t now_us) {
   for (const auto& m : out.send) {
     const auto bytes = control_writer_.write(m.message);
-    if (!bytes.empty() && within_budget(bytes.size(), m.to)) send_to(bytes, m.to);
+    if (bytes.empty()) continue;
+    if (links_)
+      links_->send_control(bytes, m.to);  // only to a link: nothing goes to an unproven source
+    else if (within_budget(bytes.size(), m.to))
+      send_to(bytes, m.to);
   }
   for (const auto& e : out.events) events_.write_at(now_us, e.name, e.fields);
   for (const auto& a : out.actions) carry_out(a);
@@ -425,6 +491,9 @@ void Camera::sync_media() {
   const bool stream_mic = (peer && !session_.mic_muted()) || (rtsp_ && rtsp_->wants_microphone()) ||
                          (web_ && web_->wants_microphone());
   if (!stream_mic && mic_->talking()) mic_->set_talking(false);  // its last packet goes to the old peer
+  // A live view that ended takes its link with it: the next one starts with a new handshake and keys.
+  if (links_ && peer_ && peer_ != peer) links_->close(*peer_);
+  if (links_) links_->keep(peer);
   peer_ = peer;
   if (stream_mic && !mic_->talking()) {
     mic_->set_talking(true);
@@ -439,6 +508,9 @@ nlohmann::json Camera::summary() const {
   s["control_malformed"] = control_in_.malformed();
   s["power_cycles"] = stats_.power_cycles;
   s["amplification_dropped"] = stats_.amplification_dropped;
+  s["security"] = links_ ? "paired" : "insecure";
+  s["unprotected_dropped"] = stats_.unprotected_dropped;
+  if (links_) s["dtls"] = links_->summary();
   s["video_packets_sent"] = stats_.video_packets;
   s["video_bytes_sent"] = stats_.video_bytes;
   s["serial"] = serial_;

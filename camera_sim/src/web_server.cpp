@@ -68,7 +68,7 @@ struct WebServer::Call {
 WebServer::WebServer(boost::asio::io_context& io, WebOptions options, Offer offer, const timing::Clock& clock,
                      measure::EventLog& events, WebHooks hooks)
     : io_(io), options_(std::move(options)), offer_(offer), clock_(clock), events_(events), hooks_(std::move(hooks)),
-      certificate_(webrtc::Certificate::generate()), acceptor_(io), sweep_timer_(io) {
+      certificate_(secure::Certificate::generate()), acceptor_(io), sweep_timer_(io) {
   net::listen(acceptor_, options_.listen, "the web page");
 }
 

@@ -44,6 +44,7 @@ Client::Client(boost::asio::io_context& io, ClientConfig config)
   if (ec) throw std::runtime_error("cannot bind local port " + std::to_string(config_.local_port) + ": " + ec.message());
   receiver_ = std::make_unique<media::Receiver>(audio::open_playback(config_.speaker), config_.receiver.playout, clock_,
                                                 receiver_metrics_);
+  secure_ = !config_.insecure && !config_.no_session && !config_.rtsp;
   sender_ = std::make_unique<media::Sender>(open_microphone(config_.input), config_.opus,
                                             [this](std::span<const std::byte> d) { send(d); }, clock_, sender_metrics_);
   sender_->set_cold_microphone(config_.cold_mic);
@@ -114,7 +115,7 @@ void Client::on_camera_media(std::span<const std::byte> datagram) {
 // RTCP goes with the media (RFC 5761), except to an RTSP camera, which named its RTCP port.
 void Client::send_rtcp(std::span<const std::byte> datagram) {
   if (rtcp_out_) return rtcp_out_(datagram);
-  if (!rtcp_to_) return send(datagram);
+  if (!rtcp_to_) return send_media(datagram, true);
   boost::system::error_code ec;
   socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), *rtcp_to_, 0, ec);
   if (ec) ++stats_.send_errors;
@@ -122,6 +123,17 @@ void Client::send_rtcp(std::span<const std::byte> datagram) {
 
 void Client::send(std::span<const std::byte> datagram) {
   if (rtp_out_) return rtp_out_(datagram);
+  send_media(datagram, false);
+}
+
+void Client::send_media(std::span<const std::byte> datagram, bool rtcp) {
+  if (!secure_) return send_raw(datagram);
+  if (!link_ || link_->state() != secure::DtlsSrtp::State::connected) return;  // no keys: nothing leaves in clear
+  scratch_.assign(datagram.begin(), datagram.end());
+  if (rtcp ? link_->protect_rtcp(scratch_) : link_->protect_rtp(scratch_)) send_raw(scratch_);
+}
+
+void Client::send_raw(std::span<const std::byte> datagram) {
   boost::system::error_code ec;
   socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), config_.camera, 0, ec);
   if (ec) ++stats_.send_errors;
@@ -135,7 +147,20 @@ void Client::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
     return;
   }
   const std::int64_t now = clock_.now_us();
-  if (control::is_control(datagram)) {
+  if (secure_) {
+    const auto first = datagram.empty() ? 0u : std::to_integer<unsigned>(datagram[0]);
+    if (first >= 20 && first <= 63) return on_link_datagram(datagram, now);  // RFC 7983: DTLS
+    if (control::is_control(datagram) || !link_) {
+      ++stats_.unprotected_dropped;  // nothing in clear is believed
+      return;
+    }
+    scratch_.assign(datagram.begin(), datagram.end());
+    if (!(rtp::is_rtcp(datagram) ? link_->unprotect_rtcp(scratch_) : link_->unprotect_rtp(scratch_))) {
+      ++stats_.srtp_rejected;
+      return;
+    }
+    datagram = scratch_;
+  } else if (control::is_control(datagram)) {
     if (const auto decoded = control_in_.decode(datagram, from)) apply(session_.on_message(*decoded.message, now), now);
     return;
   }
@@ -153,11 +178,84 @@ void Client::on_datagram(std::span<const std::byte> datagram, const net::Udp::en
   }
 }
 
+// A live view's control messages wait for its link: the first one opens it (a START, after a
+// view ended, opens a new one), and they go out once the handshake is done.
+void Client::send_control(std::span<const std::byte> message, bool is_start) {
+  if (!secure_) return send_raw(message);
+  if (is_start && link_ && link_used_) link_.reset();  // a new live view, new keys
+  if (link_ && link_->state() == secure::DtlsSrtp::State::closed) link_.reset();
+  if (!link_) open_link();
+  if (!link_) return;
+  if (link_->state() == secure::DtlsSrtp::State::connected) {
+    link_->send(message);
+    flush_link();
+    return;
+  }
+  if (pending_control_.size() >= 4) pending_control_.erase(pending_control_.begin());
+  pending_control_.emplace_back(message.begin(), message.end());
+}
+
+std::optional<secure::PskIdentity> Client::pairing_for(std::string_view camera_id) const {
+  const secure::ClientKeyring keys(config_.config_dir.empty() ? secure::ClientKeyring::default_dir() : config_.config_dir);
+  const auto found = keys.find(camera_id);
+  if (!found) return std::nullopt;
+  return secure::PskIdentity{found->client_id, found->key};
+}
+
+void Client::open_link() {
+  link_used_ = false;
+  pending_control_.clear();
+  link_ = secure::DtlsSrtp::psk_client([this](std::string_view camera_id) {
+    auto found = pairing_for(camera_id);
+    if (!found) not_paired_ = camera_id;
+    return found;
+  });
+  flush_link();
+}
+
+void Client::flush_link() {
+  for (const auto& d : link_->take_outgoing()) send_raw(d);
+}
+
+void Client::on_link_datagram(std::span<const std::byte> datagram, std::int64_t now) {
+  if (!link_) {
+    ++stats_.unprotected_dropped;
+    return;
+  }
+  const bool was_up = link_->state() == secure::DtlsSrtp::State::connected;
+  link_->on_datagram(datagram);
+  flush_link();
+  if (link_->state() == secure::DtlsSrtp::State::failed) {
+    const std::string why = !not_paired_.empty()
+                                ? "not paired with camera " + not_paired_ + ": pair first (ptt-client --pair --camera HOST:PORT --pairing-code CODE)"
+                                : "the camera refused the protected live view (" + link_->failure() + "); pair again if it was reset";
+    events_.write_at(now, "handshake_failed", {{"reason", why}});
+    link_.reset();
+    failure_ = why;
+    on_failure(why);
+    return;
+  }
+  if (!was_up && link_->state() == secure::DtlsSrtp::State::connected) {
+    ++stats_.handshakes;
+    events_.write_at(now, "handshake_done", {{"camera_id", link_->peer_identity()}});
+    for (const auto& m : std::exchange(pending_control_, {})) link_->send(m);
+    flush_link();
+  }
+  for (const auto& message : link_->take_received()) {
+    const auto decoded = control_in_.decode(message, config_.camera);
+    if (!decoded) continue;
+    if (std::holds_alternative<control::Accept>(decoded.message->body)) link_used_ = true;
+    apply(session_.on_message(*decoded.message, now), now);
+    if (!link_) return;
+  }
+}
+
 // The io loop sleeps until the earliest of these: a frame's last capture period while talking,
 // the speaker's queue running low or a burst due while the camera's audio plays, a session timer.
 std::int64_t Client::next_due_us(std::int64_t now) const {
   std::int64_t due = std::min({sender_->next_due_us(now), receiver_->next_due_us(now), rtcp_->next_due_us()});
   if (!config_.no_session) due = std::min(due, session_.next_timer_us().value_or(media::kNever));
+  if (link_ && link_->state() == secure::DtlsSrtp::State::handshaking) due = std::min(due, now + 50'000);
   return due;
 }
 
@@ -166,6 +264,10 @@ void Client::run_due(std::int64_t now) {
   receiver_->pump();
   rtcp_->pump();
   if (!config_.no_session) apply(session_.on_tick(now), now);
+  if (link_ && link_->state() == secure::DtlsSrtp::State::handshaking) {
+    link_->on_timer();
+    flush_link();
+  }
   cpu_.set_active(sender_->talking(), now);
 }
 
@@ -210,7 +312,7 @@ void Client::renew() {
 void Client::apply(session::Output out, std::int64_t now_us) {
   for (const auto& m : out.send) {
     const auto bytes = control_writer_.write(m.message);
-    if (!bytes.empty()) send(bytes);
+    if (!bytes.empty()) send_control(bytes, std::holds_alternative<control::LiveViewStart>(m.message.body));
   }
   for (const auto& e : out.events) events_.write_at(now_us, e.name, e.fields);
   for (const auto& a : out.actions) carry_out(a);
@@ -227,7 +329,9 @@ void Client::carry_out(const session::Action& action) {
     notify(*notice);
   } else if (const auto* give_up = std::get_if<session::GiveUp>(&action)) {
     failure_ = give_up->message;
-    on_failure(give_up->message);
+    if (link_ && link_->state() == secure::DtlsSrtp::State::handshaking)
+      *failure_ += " (no answer to the protected handshake: if the camera runs with --insecure, so must ptt-client)";
+    on_failure(*failure_);
   }
 }
 
@@ -271,6 +375,10 @@ void Client::stop() {
     const std::int64_t now = clock_.now_us();
     apply(session_.stop(now), now);
   }
+  if (link_) {
+    link_->close();  // close_notify after the SESSION_END
+    flush_link();
+  }
   running_ = false;
   loop_.stop();
   receiver_->stop();
@@ -304,6 +412,10 @@ nlohmann::json Client::summary() const {
   s["video_packets_received"] = stats_.video_packets;
   s["video_bytes_received"] = stats_.video_bytes;
   s["media_outside_session"] = stats_.media_outside_session;
+  s["security"] = secure_ ? "paired" : config_.no_session ? "none" : "insecure";
+  s["unprotected_dropped"] = stats_.unprotected_dropped;
+  s["srtp_rejected"] = stats_.srtp_rejected;
+  s["handshakes"] = stats_.handshakes;
   s["session"] = session_.summary();
   s["camera_audio"] = receiver_metrics_.summary(*receiver_);
   s["rtcp_sent"] = {{"reports", rtcp_->sent().reports}, {"sender_reports", rtcp_->sent().sender_reports},

@@ -17,14 +17,14 @@ TEST_CASE("talk path over PortAudio streams on a JACK dummy server") {
   REQUIRE_MESSAGE(std::getenv("JACK_DEFAULT_SERVER") != nullptr, "run me through tools/with-jack");
   const auto dir = scratch_dir("device_jack_talk_path");
 
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
                   "device:system", "--mic", "none", "--events", (dir / "camera.jsonl").string(), "--summary",
                   (dir / "camera.json").string()},
                  dir / "camera.log");
   REQUIRE_MESSAGE(wait_for_file(dir / "port", camera, 10s), camera.output());
   const auto port = std::to_string(std::stoi(read_text(dir / "port")));
 
-  Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--input", "device:system", "--speaker", "null", "--talk-script",
+  Process client({PTTCAM_CLIENT_BIN, "--insecure", "--camera", "127.0.0.1:" + port, "--input", "device:system", "--speaker", "null", "--talk-script",
                   "1.0+1.5,3.0+1.2", "--frame-ms", "10", "--bitrate", "64000", "--events", (dir / "client.jsonl").string(), "--summary",
                   (dir / "client.json").string()},
                  dir / "client.log");
@@ -85,12 +85,12 @@ TEST_CASE("cold microphone: opened at key-down, closed at key-up") {
   REQUIRE_MESSAGE(std::getenv("JACK_DEFAULT_SERVER") != nullptr, "run me through tools/with-jack");
   const auto dir = scratch_dir("device_jack_cold_mic");
 
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
                   "device:system", "--mic", "none", "--summary", (dir / "camera.json").string()},
                  dir / "camera.log");
   REQUIRE_MESSAGE(wait_for_file(dir / "port", camera, 10s), camera.output());
   const auto port = std::to_string(std::stoi(read_text(dir / "port")));
-  Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--input", "device:system", "--speaker", "null",
+  Process client({PTTCAM_CLIENT_BIN, "--insecure", "--camera", "127.0.0.1:" + port, "--input", "device:system", "--speaker", "null",
                   "--cold-mic", "--talk-script", "1.5+1.2,3.5+1.0", "--events", (dir / "client.jsonl").string(),
                   "--summary", (dir / "client.json").string()},
                  dir / "client.log");

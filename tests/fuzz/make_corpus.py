@@ -118,6 +118,8 @@ texts = {
     "link_spec": (1, b"delay=40,jitter=20,jitter-dist=normal,loss=5,ge=0.05/0.5/0/100,reorder=2,dup=1,"
                      b"rate=1500,queue=200,outage=4.0+0.8;9+1.5"),
     "link_spec_none": (1, b"none"),
+    # Overlapping outages that start together: describe() must give them back in parse order.
+    "link_spec_overlapping_outages": (1, b"outage=0+8;1+8;1+8;0+8;1+8;0+1;0+8;0+8;1+8;0+8;0+8;1+8;0+1;0+8;1+1;0+1;0+1"),
     "seed": (2, b"18446744073709551615"),
     "endpoint_v4": (3, b"127.0.0.1:5004"),
     "endpoint_v6": (3, b"[::1]:0"),
@@ -138,6 +140,19 @@ write("fuzz_control", "retry", control(0x0B, b"\x10" + bytes(range(16))))
 write("fuzz_control", "accept", control(2, struct.pack(">IIHBI", 300000, 299000, 1000, 3, 7) + b"\x05CAM-1\x00",
                                         session_id=0x0123456789ABCDEF))
 write("fuzz_control", "talk_request", control(6, b"\x00\x00\x00\x01", session_id=0x0123456789ABCDEF))
+
+
+# ---- fuzz_secure_links: steps of (op, length, bytes, u16 ms), see fuzz_secure_links.cpp ----
+def link_step(op, data=b"", ms=0, extra=b""):
+    return bytes([op, len(data)]) + data + struct.pack(">H", ms) + extra
+
+
+DTLS_HELLO = bytes([22, 0xFE, 0xFD, 0, 0]) + bytes(6) + struct.pack(">H", 12) + bytes([1]) + bytes(11)
+write("fuzz_secure_links", "genuine_control", link_step(1, extra=b"\x05\x01") * 3)
+write("fuzz_secure_links", "srtp_flips", b"".join(link_step(2, bytes(range(20)), 20, bytes([i, 0x80])) for i in range(8)))
+write("fuzz_secure_links", "stranger_hello", link_step(0, DTLS_HELLO, 5) + link_step(4, ms=200) + link_step(5))
+write("fuzz_secure_links", "garbage_srtp", link_step(3, bytes([0x80, 111]) + bytes(30), 1, b"\x00\x01"))
+write("fuzz_secure_links", "app_record", link_step(0, bytes([23, 0xFE, 0xFD, 0, 1]) + bytes(6) + b"\x00\x10" + bytes(16)))
 
 
 # ---- fuzz_pairing (docs/security.md, "Pairing") ----

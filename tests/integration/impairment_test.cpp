@@ -21,7 +21,7 @@ struct Run {
 };
 
 Run run_impaired(const fs::path& dir, const std::string& up, const std::string& script, std::uint64_t seed) {
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "camera.port").string(),
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "camera.port").string(),
                   "--output", "null", "--mic", "none", "--events", (dir / "camera.jsonl").string(), "--summary",
                   (dir / "camera.json").string(), "--packets", (dir / "camera-packets.csv").string()},
                  dir / "camera.log");
@@ -32,7 +32,7 @@ Run run_impaired(const fs::path& dir, const std::string& up, const std::string& 
                  (dir / "proxy.json").string()},
                 dir / "proxy.log");
   REQUIRE_MESSAGE(wait_for_file(dir / "proxy.port", proxy, 10s), proxy.output());
-  Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + std::to_string(std::stoi(read_text(dir / "proxy.port"))),
+  Process client({PTTCAM_CLIENT_BIN, "--insecure", "--camera", "127.0.0.1:" + std::to_string(std::stoi(read_text(dir / "proxy.port"))),
                   "--input", std::string("wav:") + PTTCAM_SPEECH_WAV, "--speaker", "null", "--talk-script", script,
                   "--events", (dir / "client.jsonl").string()},
                  dir / "client.log");

@@ -41,7 +41,7 @@ TEST_CASE("GStreamer receives and decodes ptt-client's RTP/Opus stream") {
                                    "location=" + (dir / "gst.f32").string()});
   Process gst(pipeline, dir / "gst.log");
   // udpsrc has no ready signal; ptt-client's first press at 0.5 s leaves it ample time to bind.
-  Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--input",
+  Process client({PTTCAM_CLIENT_BIN, "--insecure", "--camera", "127.0.0.1:" + port, "--input",
                   std::string("wav:") + PTTCAM_SPEECH_WAV, "--talk-script", "0.5+2.0", "--bitrate", "64000",
                   "--no-session", "--speaker", "null", "--redundancy", redundancy ? "1" : "0", "--summary",
                   (dir / "client.json").string()},
@@ -68,7 +68,7 @@ TEST_CASE("GStreamer receives and decodes ptt-client's RTP/Opus stream") {
 
 TEST_CASE("camera-sim plays a stream sent by GStreamer's rtpopuspay") {
   const auto dir = scratch_dir("interop_gst_send");
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
                   "wav:" + (dir / "speaker.wav").string(), "--mic", "none", "--no-session", "--summary",
                   (dir / "camera.json").string()},
                  dir / "camera.log");

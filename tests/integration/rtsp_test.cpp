@@ -35,7 +35,7 @@ struct Camera {
     url = "rtsp://127.0.0.1:" + std::to_string(port) + "/live";
   }
   static std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extra) {
-    std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--rtsp", "127.0.0.1:0", "--rtsp-port-file",
+    std::vector<std::string> a{PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--rtsp", "127.0.0.1:0", "--rtsp-port-file",
                                (dir / "rtsp_port").string(), "--output", "wav:" + (dir / "speaker.wav").string(),
                                "--mic", "tone:440", "--events", (dir / "events.jsonl").string(), "--summary",
                                (dir / "camera.json").string()};
@@ -394,7 +394,7 @@ TEST_CASE("one talker across both protocols: RTSP and pttcam's own refuse each o
   const std::string camera_udp = "127.0.0.1:" + std::to_string(std::stoi(read_text(dir / "camera_port")));
   const auto client = [&](const std::string& name, const std::string& script) {
     return std::make_unique<Process>(
-        std::vector<std::string>{PTTCAM_CLIENT_BIN, "--camera", camera_udp, "--input", "tone:300", "--speaker", "null",
+        std::vector<std::string>{PTTCAM_CLIENT_BIN, "--insecure", "--camera", camera_udp, "--input", "tone:300", "--speaker", "null",
                                  "--talk-script", script, "--events", (dir / (name + ".jsonl")).string()},
         dir / (name + ".log"));
   };
@@ -589,7 +589,7 @@ TEST_CASE("quirk g711-only: PCMU/PCMA only; a client that sends Opus is not hear
   CHECK(summary["rtsp"]["backchannel_packets"] == 0);
   CHECK(summary["frames_normal"] == 0);
   // And it will not be told to offer Opus.
-  Process refused({PTTCAM_CAMERA_BIN, "--rtsp", "127.0.0.1:0", "--quirk", "g711-only", "--backchannel-codecs", "opus"},
+  Process refused({PTTCAM_CAMERA_BIN, "--insecure", "--rtsp", "127.0.0.1:0", "--quirk", "g711-only", "--backchannel-codecs", "opus"},
                   dir / "refused.log");
   CHECK(refused.wait(10s) == 2);
   CHECK(refused.output().find("--quirk g711-only offers PCMU and PCMA only") != std::string::npos);
@@ -673,7 +673,7 @@ TEST_CASE("quirk line-busy: a backchannel set up but idle locks pttcam's talk ou
                                  "Transport: RTP/AVP;unicast;client_port=40020-40021\r\n\r\n");
   REQUIRE(setup.starts_with("RTSP/1.0 200 OK"));  // set up, never PLAYed
   REQUIRE(camera.wait_event("rtsp_backchannel_open"));
-  Process ptt({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + std::to_string(std::stoi(read_text(dir / "camera_port"))),
+  Process ptt({PTTCAM_CLIENT_BIN, "--insecure", "--camera", "127.0.0.1:" + std::to_string(std::stoi(read_text(dir / "camera_port"))),
                "--input", "tone:300", "--speaker", "null", "--talk-script", "0.3+1"},
               dir / "ptt.log");
   REQUIRE(ptt.wait(30s).has_value());

@@ -24,7 +24,7 @@ struct Camera {
   std::string address;
 
   Camera(const fs::path& d, std::vector<std::string> extra) : dir(d) {
-    std::vector<std::string> args{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(),
+    std::vector<std::string> args{PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(),
                                   "--output", "wav:" + (dir / "speaker.wav").string(), "--events",
                                   (dir / "camera.jsonl").string(), "--summary", (dir / "camera.json").string()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -42,7 +42,7 @@ struct Camera {
 
 // Runs a client to completion; returns its exit code. Files are NAME.jsonl, NAME.json, NAME.log.
 int run_client(const fs::path& dir, const std::string& name, const std::string& camera, std::vector<std::string> extra) {
-  std::vector<std::string> args{PTTCAM_CLIENT_BIN, "--camera", camera, "--events", (dir / (name + ".jsonl")).string(),
+  std::vector<std::string> args{PTTCAM_CLIENT_BIN, "--insecure", "--camera", camera, "--events", (dir / (name + ".jsonl")).string(),
                                 "--summary", (dir / (name + ".json")).string()};
   args.insert(args.end(), extra.begin(), extra.end());
   Process client(args, dir / (name + ".log"));
@@ -128,7 +128,7 @@ TEST_CASE("the original indoor model has no speaker: every talk request is denie
 TEST_CASE("a second client gets busy while a live view is open") {
   const auto dir = scratch_dir("session_busy");
   Camera camera(dir, {"--mic", "none"});
-  Process first({PTTCAM_CLIENT_BIN, "--camera", camera.address, "--input", "tone:440", "--speaker", "null",
+  Process first({PTTCAM_CLIENT_BIN, "--insecure", "--camera", camera.address, "--input", "tone:440", "--speaker", "null",
                  "--talk-script", "0.2+2.5", "--events", (dir / "first.jsonl").string()},
                 dir / "first.log");
   REQUIRE(wait_for_lines(dir / "first.jsonl", "session_accept", 1, first, 10s));

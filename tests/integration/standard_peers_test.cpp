@@ -186,7 +186,7 @@ struct Camera {
       : dir(d),
         process(
             [&] {
-              std::vector<std::string> argv{PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file",
+              std::vector<std::string> argv{PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file",
                                             (d / "port").string(), "--sdp", sdp.string(), "--no-session", "--output",
                                             "wav:" + (d / "speaker.wav").string(), "--events",
                                             (d / "camera.jsonl").string(), "--summary", (d / "camera.json").string(),
@@ -297,7 +297,7 @@ void decode_client_stream(const std::string& name,
   const auto dir = scratch_dir(name);
   const auto port = std::to_string(free_udp_port());
   // The first press comes 2 s after start: the receiver reads the SDP and binds the port meanwhile.
-  Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--no-session", "--input",
+  Process client({PTTCAM_CLIENT_BIN, "--insecure", "--camera", "127.0.0.1:" + port, "--no-session", "--input",
                   std::string("wav:") + PTTCAM_SPEECH_WAV, "--talk-script", "2+4", "--speaker", "null", "--sdp-out",
                   (dir / "client.sdp").string(), "--summary", (dir / "client.json").string()},
                  dir / "client.log");
@@ -345,7 +345,7 @@ TEST_CASE("GStreamer's sdpdemux decodes ptt-client's stream from the SDP ptt-cli
 
 TEST_CASE("tshark sees a clean ptt-client stream as Lost 0, every packet once, and the camera's jitter") {
   const auto dir = scratch_dir("std_tshark_client");
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
                   "--output", "null", "--summary", (dir / "camera.json").string(), "--sdp-out",
                   (dir / "camera.sdp").string()},
                  dir / "camera.log");
@@ -354,7 +354,7 @@ TEST_CASE("tshark sees a clean ptt-client stream as Lost 0, every packet once, a
   Capture capture(dir, port, true);
   announce_sdp(dir / "camera.sdp");
   // Three bursts: each ends with its end packet and two repeats (numbers of their own).
-  Process client({PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--no-session", "--input", "tone:440",
+  Process client({PTTCAM_CLIENT_BIN, "--insecure", "--camera", "127.0.0.1:" + port, "--no-session", "--input", "tone:440",
                   "--talk-script", "0.2+1,1.5+1,2.8+1", "--speaker", "null", "--summary", (dir / "client.json").string()},
                  dir / "client.log");
   REQUIRE_MESSAGE(client.wait(30s) == 0, client.output());
@@ -393,7 +393,7 @@ TEST_CASE("tshark sees a clean ptt-client stream as Lost 0, every packet once, a
 
 TEST_CASE("a GStreamer sender that wraps its sequence and timestamp, then restarts with the same SSRC") {
   const auto dir = scratch_dir("std_gst_restart");
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
                   "--payload-type", "96", "--output", "null", "--events", (dir / "camera.jsonl").string(), "--summary",
                   (dir / "camera.json").string()},
                  dir / "camera.log");
@@ -436,7 +436,7 @@ TEST_CASE("a GStreamer sender that wraps its sequence and timestamp, then restar
 
 TEST_CASE("a GStreamer stream through net-impair loss=5: camera-sim counts exactly the proxy's drops as loss") {
   const auto dir = scratch_dir("std_gst_loss");
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "camera.port").string(),
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "camera.port").string(),
                   "--no-session", "--payload-type", "96", "--output", "null", "--events", (dir / "camera.jsonl").string(),
                   "--summary", (dir / "camera.json").string()},
                  dir / "camera.log");
@@ -492,7 +492,7 @@ TEST_CASE("a GStreamer stream through net-impair loss=5: camera-sim counts exact
 
 TEST_CASE("GStreamer with DTX (rtpopuspay dtx=true sends nothing in pauses): pauses are neither loss nor cutoffs") {
   const auto dir = scratch_dir("std_gst_dtx");
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
                   "--payload-type", "96", "--output", "null", "--events", (dir / "camera.jsonl").string(), "--summary",
                   (dir / "camera.json").string()},
                  dir / "camera.log");
@@ -534,7 +534,7 @@ TEST_CASE("GStreamer with DTX (rtpopuspay dtx=true sends nothing in pauses): pau
 
 TEST_CASE("two GStreamer senders at once: camera-sim plays the first, counts the other, reports it once a second") {
   const auto dir = scratch_dir("std_two_senders");
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
                   "--payload-type", "96", "--output", "null", "--events", (dir / "camera.jsonl").string(), "--summary",
                   (dir / "camera.json").string()},
                  dir / "camera.log");
@@ -589,7 +589,7 @@ TEST_CASE("two GStreamer senders at once: camera-sim plays the first, counts the
 
 TEST_CASE("camera-sim says why it dropped a stream, and takes RTCP on the media port for what it is") {
   const auto dir = scratch_dir("std_drop_reasons");
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
                   "--output", "null", "--events", (dir / "camera.jsonl").string(), "--summary",
                   (dir / "camera.json").string()},
                  dir / "camera.log");
@@ -636,7 +636,7 @@ TEST_CASE("camera-sim says why it dropped a stream, and takes RTCP on the media 
 
 TEST_CASE("ptt-client --sdp takes the address, port and payload type from a receiver's SDP (GStreamer's)") {
   const auto dir = scratch_dir("std_client_reads_sdp");
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--no-session",
                   "--payload-type", "96", "--output", "null", "--summary", (dir / "camera.json").string()},
                  dir / "camera.log");
   REQUIRE_MESSAGE(wait_for_file(dir / "port", camera, 10s), camera.output());
@@ -648,7 +648,7 @@ TEST_CASE("ptt-client --sdp takes the address, port and payload type from a rece
     REQUIRE_MESSAGE(sdp.wait(30s) == 0, sdp.output());
   }
   // No --camera, no --payload-type: both from the file; it lists no RED, so no redundancy either.
-  Process client({PTTCAM_CLIENT_BIN, "--sdp", (dir / "gst.sdp").string(), "--no-session", "--input", "tone:440",
+  Process client({PTTCAM_CLIENT_BIN, "--insecure", "--sdp", (dir / "gst.sdp").string(), "--no-session", "--input", "tone:440",
                   "--talk-script", "0.2+1", "--speaker", "null", "--summary", (dir / "client.json").string()},
                  dir / "client.log");
   REQUIRE_MESSAGE(client.wait(30s) == 0, client.output());

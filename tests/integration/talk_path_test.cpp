@@ -24,14 +24,19 @@ struct TalkRun {
   std::int64_t camera_start_us = 0;
 };
 
+// The default, protected path: the client pairs with the camera first (docs/security.md).
 TalkRun run_talk(const fs::path& dir, const std::string& script, std::vector<std::string> client_extra = {}) {
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
+  Process camera({PTTCAM_CAMERA_BIN, "--pairing-code", "13572468", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
                   "wav:" + (dir / "speaker.wav").string(), "--mic", "none", "--events", (dir / "camera.jsonl").string(),
                   "--summary", (dir / "camera.json").string()},
                  dir / "camera.log");
   REQUIRE_MESSAGE(wait_for_file(dir / "port", camera, 10s), camera.output());
   const std::string port = read_text(dir / "port").substr(0, read_text(dir / "port").find('\n'));
-  std::vector<std::string> args{PTTCAM_CLIENT_BIN, "--camera", "127.0.0.1:" + port, "--input",
+  Process pairing({PTTCAM_CLIENT_BIN, "--pair", "--camera", "127.0.0.1:" + port, "--pairing-code", "13572468", "--config-dir",
+                   (dir / "client-config").string()},
+                  dir / "pair.log");
+  REQUIRE_MESSAGE(pairing.wait(20s) == 0, pairing.output());
+  std::vector<std::string> args{PTTCAM_CLIENT_BIN, "--config-dir", (dir / "client-config").string(), "--camera", "127.0.0.1:" + port, "--input",
                                 std::string("wav:") + PTTCAM_SPEECH_WAV, "--speaker", "null", "--talk-script", script,
                                 "--events", (dir / "client.jsonl").string(), "--summary", (dir / "client.json").string()};
   args.insert(args.end(), client_extra.begin(), client_extra.end());
@@ -125,7 +130,7 @@ TEST_CASE("talk path: 10 ms frames without FEC, and low-delay mode") {
 
 TEST_CASE("camera-sim survives malformed datagrams and counts them") {
   const auto dir = scratch_dir("camera_malformed");
-  Process camera({PTTCAM_CAMERA_BIN, "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
+  Process camera({PTTCAM_CAMERA_BIN, "--insecure", "--listen", "127.0.0.1:0", "--port-file", (dir / "port").string(), "--output",
                   "null", "--mic", "none", "--no-session", "--summary", (dir / "camera.json").string(), "--events",
                   (dir / "camera.jsonl").string()},
                  dir / "camera.log");

@@ -92,7 +92,8 @@ TEST_CASE("type_of / to_string") {
     CHECK(std::string(to_string(RejectReason::unsupported_version)) == "unsupported_version");
     CHECK(std::string(to_string(RejectReason::booting)) == "booting");
     CHECK(std::string(to_string(static_cast<RejectReason>(0))) == "unknown");
-    CHECK(std::string(to_string(static_cast<RejectReason>(5))) == "unknown");
+    CHECK(std::string(to_string(RejectReason::pairing_required)) == "pairing_required");
+    CHECK(std::string(to_string(static_cast<RejectReason>(6))) == "unknown");
 
     CHECK(std::string(to_string(EndReason::time_limit)) == "time_limit");
     CHECK(std::string(to_string(EndReason::client_stopped)) == "client_stopped");
@@ -187,6 +188,7 @@ TEST_CASE("MessageWriter / decode round trip") {
         message(Reject{.reason = RejectReason::unknown_camera, .camera_version = 1}),
         message(Reject{.reason = RejectReason::unsupported_version, .camera_version = 0xff}),
         message(Reject{.reason = RejectReason::booting}),
+        message(Reject{.reason = RejectReason::pairing_required}),
         message(SessionWarning{.remaining_ms = 0}),
         message(SessionWarning{.remaining_ms = 10000}),
         message(SessionWarning{.remaining_ms = 0xffffffff}),
@@ -237,7 +239,7 @@ TEST_CASE("MessageWriter / decode round trip") {
       CHECK(writer.write(message(bad_serial)).empty());
     }
     CHECK(writer.write(message(Reject{.reason = static_cast<RejectReason>(0)})).empty());
-    CHECK(writer.write(message(Reject{.reason = static_cast<RejectReason>(5)})).empty());
+    CHECK(writer.write(message(Reject{.reason = static_cast<RejectReason>(6)})).empty());
     CHECK(writer.write(message(SessionEnd{.reason = static_cast<EndReason>(0)})).empty());
     CHECK(writer.write(message(SessionEnd{.reason = static_cast<EndReason>(6)})).empty());
     CHECK(writer.write(message(TalkDenied{.burst = 1, .reason = static_cast<DenyReason>(0)}))
@@ -304,7 +306,7 @@ TEST_CASE("decode rejects malformed datagrams") {
          DecodeError::bad_body},
         {"empty keepalive", valid(MessageType::keepalive, {}), DecodeError::bad_body},
         {"reject reason 0", valid(MessageType::reject, bytes({0, 1})), DecodeError::bad_body},
-        {"reject reason 5", valid(MessageType::reject, bytes({5, 1})), DecodeError::bad_body},
+        {"reject reason 6", valid(MessageType::reject, bytes({6, 1})), DecodeError::bad_body},
         {"reject without camera version", valid(MessageType::reject, bytes({1})),
          DecodeError::bad_body},
         {"end reason 0", valid(MessageType::session_end, bytes({0})), DecodeError::bad_body},

@@ -1,12 +1,10 @@
 // common/webrtc: the offer a browser sends and the answer pttcam gives (an offer shaped as
-// Chromium writes one for a single audio transceiver, with a video m-line added to be rejected), every refusal's reason, and the
-// certificate's fingerprint as SDP writes it.
+// Chromium writes one for a single audio transceiver, with a video m-line added to be rejected), every refusal's reason.
 #include <doctest/doctest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "pttcam/webrtc/dtls_srtp.hpp"
 #include "pttcam/webrtc/offer.hpp"
 
 using namespace pttcam::webrtc;
@@ -100,12 +98,3 @@ TEST_CASE("webrtc offer and answer") {
   }
 }
 
-TEST_CASE("webrtc certificate") {
-  const auto cert = Certificate::generate();
-  const auto& f = cert->fingerprint();
-  CHECK(f.size() == 32 * 3 - 1);  // 32 bytes, "AB:" each but the last
-  CHECK(f.find_first_not_of("0123456789ABCDEF:") == std::string::npos);
-  CHECK(Certificate::generate()->fingerprint() != f);  // a fresh key each time
-  const unsigned char abc[] = {'a', 'b', 'c'};
-  CHECK(sha256_fingerprint(abc).substr(0, 11) == "BA:78:16:BF");  // FIPS 180-2 test vector
-}

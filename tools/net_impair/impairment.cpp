@@ -75,7 +75,11 @@ std::vector<LinkSpec::Outage> parse_outages(std::string_view item, std::string_v
     if (o.duration_s <= 0) fail(item, why);
     out.push_back(o);
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.start_s < b.start_s; });
+  // By start, then length: a total order, so that windows starting together (overlapping ones are
+  // allowed) come out of describe() in the order parsing puts them in again.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.start_s != b.start_s ? a.start_s < b.start_s : a.duration_s < b.duration_s;
+  });
   return out;
 }
 

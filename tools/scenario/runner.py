@@ -84,7 +84,7 @@ def run(spec: dict, out: Path, bin_dir: Path, seed: int, speech_wav: Path) -> di
     try:
         with open(out / "camera-sim.log", "w") as log:
             camera = subprocess.Popen(
-                [str(bin_dir / "camera-sim"), "--listen", "127.0.0.1:0", "--port-file", str(out / "camera.port"),
+                [str(bin_dir / "camera-sim"), "--insecure", "--listen", "127.0.0.1:0", "--port-file", str(out / "camera.port"),
                  "--output", f"wav:{out / 'camera-speaker.wav'}", "--mic", "tone:440",
                  "--events", str(out / "camera-events.jsonl"), "--summary", str(out / "camera-summary.json"),
                  "--packets", str(out / "camera-packets.csv"), *camera_args],
@@ -104,7 +104,7 @@ def run(spec: dict, out: Path, bin_dir: Path, seed: int, speech_wav: Path) -> di
 
         with open(out / "ptt-client.log", "w") as log:
             client = subprocess.Popen(
-                [str(bin_dir / "ptt-client"), "--camera", f"127.0.0.1:{proxy_port}",
+                [str(bin_dir / "ptt-client"), "--insecure", "--camera", f"127.0.0.1:{proxy_port}",
                  "--speaker", f"wav:{out / 'client-speaker.wav'}", "--events", str(out / "client-events.jsonl"),
                  "--summary", str(out / "client-summary.json"), "--packets", str(out / "client-packets.csv"),
                  *client_args],

@@ -61,6 +61,7 @@ const char* to_string(RejectReason reason) noexcept {
     case RejectReason::unknown_camera: return "unknown_camera";
     case RejectReason::unsupported_version: return "unsupported_version";
     case RejectReason::booting: return "booting";
+    case RejectReason::pairing_required: return "pairing_required";
   }
   return "unknown";
 }

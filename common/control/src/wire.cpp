@@ -28,7 +28,7 @@ using net::write_be;
 bool printable(unsigned value) { return value >= 0x20 && value <= 0x7e; }
 
 // Every reason enum is numbered 1..last without gaps.
-constexpr auto last(RejectReason) { return RejectReason::booting; }
+constexpr auto last(RejectReason) { return RejectReason::pairing_required; }
 constexpr auto last(EndReason) { return EndReason::camera_rebooted; }
 constexpr auto last(DenyReason) { return DenyReason::no_session; }
 

@@ -73,7 +73,7 @@ Output CameraSession::on_other_version(std::uint8_t version, const Peer& from, M
 Output CameraSession::on_start(const control::Message& message, const Peer& from, Micros now) {
   const auto& start = std::get<control::LiveViewStart>(message.body);
   if (message.version != control::kVersion) return reject(from, control::RejectReason::unsupported_version, now);
-  if (!cookies_.valid(start.cookie, from, now)) {
+  if (!config_.transport_validates_source && !cookies_.valid(start.cookie, from, now)) {
     if (start.cookie.present) ++counters_.bad_cookies;  // forged, or from another address or slot
     return retry(from, now);
   }
@@ -242,6 +242,16 @@ Output CameraSession::end_session(control::EndReason reason, bool notify) {
   // A client that stopped after releasing the key still gets the end of its last word played.
   if (reason != control::EndReason::client_stopped) out.act(CutPlayback{cutoff_cause(reason)});
   return out;
+}
+
+Output CameraSession::refuse_unprotected(const control::Message& message, const Peer& from, Micros now) {
+  if (power_ != Power::on || control::type_of(message.body) != control::MessageType::live_view_start) return {};
+  return reject(from, control::RejectReason::pairing_required, now);
+}
+
+Output CameraSession::client_restarted(const Peer& from) {
+  if (!live_ || live_->peer != from) return {};
+  return end_session(control::EndReason::client_stopped, false);
 }
 
 Output CameraSession::power_cycle(Micros now) {

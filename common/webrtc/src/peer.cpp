@@ -18,12 +18,12 @@ const char* to_string(PeerState state) noexcept {
   return "?";
 }
 
-Peer::Peer(boost::asio::io_context& io, std::shared_ptr<const Certificate> certificate, std::string peer_fingerprint,
+Peer::Peer(boost::asio::io_context& io, std::shared_ptr<const secure::Certificate> certificate, std::string peer_fingerprint,
            Hooks hooks)
-    : io_(io), certificate_(certificate), dtls_(std::move(certificate), std::move(peer_fingerprint)), hooks_(std::move(hooks)),
+    : io_(io), certificate_(certificate), dtls_(secure::DtlsSrtp::webrtc_server(std::move(certificate), std::move(peer_fingerprint))), hooks_(std::move(hooks)),
       timer_(io) {}
 
-std::shared_ptr<Peer> Peer::create(boost::asio::io_context& io, std::shared_ptr<const Certificate> certificate,
+std::shared_ptr<Peer> Peer::create(boost::asio::io_context& io, std::shared_ptr<const secure::Certificate> certificate,
                                    const std::string& address, const Offer& offer, Hooks hooks) {
   std::shared_ptr<Peer> p(new Peer(io, std::move(certificate), offer.fingerprint, std::move(hooks)));
   p->start(address, offer);
@@ -66,7 +66,7 @@ void Peer::tick() {
   timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto p = weak.lock();
     if (ec || !p || p->state_ != PeerState::connecting) return;
-    p->dtls_.on_timer();
+    p->dtls_->on_timer();
     p->flush_dtls();
     p->timer_.expires_at(p->timer_.expiry() + 50ms);
     p->tick();
@@ -83,12 +83,14 @@ void Peer::on_datagram(std::vector<std::byte> d) {
   if (d.empty() || state_ == PeerState::closed || state_ == PeerState::failed) return;
   const auto first = std::to_integer<unsigned>(d[0]);
   if (first >= 20 && first <= 63) {
-    dtls_.on_datagram(d);
+    dtls_->on_datagram(d);
     flush_dtls();
-    if (dtls_.state() == DtlsSrtp::State::connected && state_ == PeerState::connecting)
+    if (dtls_->state() == secure::DtlsSrtp::State::connected && state_ == PeerState::connecting)
       set_state(PeerState::connected, "");
-    else if (dtls_.state() == DtlsSrtp::State::failed)
-      set_state(PeerState::failed, dtls_.failure());
+    else if (dtls_->state() == secure::DtlsSrtp::State::failed)
+      set_state(PeerState::failed, dtls_->failure());
+    else if (dtls_->state() == secure::DtlsSrtp::State::closed)
+      set_state(PeerState::failed, "the peer closed DTLS");
     return;
   }
   if (first < 128 || first > 191) {
@@ -98,7 +100,7 @@ void Peer::on_datagram(std::vector<std::byte> d) {
   // RFC 5761 §4: payload types 192..223 in the second byte are RTCP.
   const auto second = std::to_integer<unsigned>(d.size() > 1 ? d[1] : std::byte{0});
   const bool rtcp = second >= 192 && second <= 223;
-  if (!(rtcp ? dtls_.unprotect_rtcp(d) : dtls_.unprotect_rtp(d))) {
+  if (!(rtcp ? dtls_->unprotect_rtcp(d) : dtls_->unprotect_rtp(d))) {
     ++counters_.srtp_rejected;
     return;
   }
@@ -112,13 +114,13 @@ void Peer::on_datagram(std::vector<std::byte> d) {
 }
 
 void Peer::flush_dtls() {
-  for (const auto& d : dtls_.take_outgoing()) ice_->send(d);
+  for (const auto& d : dtls_->take_outgoing()) ice_->send(d);
 }
 
 void Peer::send_rtp(std::span<const std::byte> rtp) {
   if (state_ != PeerState::connected) return;
   scratch_.assign(rtp.begin(), rtp.end());
-  if (!dtls_.protect_rtp(scratch_) || !ice_->send(scratch_)) {
+  if (!dtls_->protect_rtp(scratch_) || !ice_->send(scratch_)) {
     ++counters_.send_failed;
     return;
   }
@@ -128,7 +130,7 @@ void Peer::send_rtp(std::span<const std::byte> rtp) {
 void Peer::send_rtcp(std::span<const std::byte> rtcp) {
   if (state_ != PeerState::connected) return;
   scratch_.assign(rtcp.begin(), rtcp.end());
-  if (!dtls_.protect_rtcp(scratch_) || !ice_->send(scratch_)) ++counters_.send_failed;
+  if (!dtls_->protect_rtcp(scratch_) || !ice_->send(scratch_)) ++counters_.send_failed;
 }
 
 void Peer::close() {

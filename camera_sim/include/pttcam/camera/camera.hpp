@@ -18,6 +18,7 @@
 #include "pttcam/app/receiver_options.hpp"
 #include "pttcam/camera/pairing_server.hpp"
 #include "pttcam/camera/rtsp_server.hpp"
+#include "pttcam/camera/secure_links.hpp"
 #include "pttcam/camera/web_server.hpp"
 #include "pttcam/measure/event_log.hpp"
 #include "pttcam/measure/receiver_metrics.hpp"
@@ -66,6 +67,7 @@ struct CameraStats {
   std::uint64_t video_bytes = 0;
   // Answers not sent to a source without a session: they would have exceeded 3x what it sent.
   std::uint64_t amplification_dropped = 0;
+  std::uint64_t unprotected_dropped = 0;  // plain control messages and RTP to a camera that is not --insecure
 };
 
 // The camera: live-view sessions (control protocol, 5-minute cap, talk floor, keepalive, power
@@ -92,6 +94,7 @@ class Camera {
   secure::CameraKeyring& keyring() noexcept { return keyring_; }
   const std::string& pairing_code() const noexcept { return config_.pairing_code; }
   const PairingServer* pairing() const noexcept { return pairing_.get(); }
+  bool secure() const noexcept { return links_ != nullptr; }
   nlohmann::json summary() const;
 
  private:
@@ -106,6 +109,10 @@ class Camera {
   void carry_out(const session::Action& action);
   void sync_media();
   void send_to(std::span<const std::byte> datagram, const net::Udp::endpoint& to);
+  // RTP and RTCP to a live view's client: SRTP-protected unless --insecure.
+  void send_media(std::span<const std::byte> datagram, const net::Udp::endpoint& to, bool rtcp);
+  void refuse_unprotected(std::span<const std::byte> datagram, const net::Udp::endpoint& from);
+  void on_dtls(std::span<const std::byte> datagram, const net::Udp::endpoint& from, std::int64_t now);
   static constexpr std::size_t kAmplificationFactor = 3;
   bool within_budget(std::size_t bytes, const net::Udp::endpoint& to);
   void schedule_video();
@@ -120,6 +127,8 @@ class Camera {
   std::string serial_;
   const timing::Clock& clock_;
   net::Udp::socket socket_;
+  std::unique_ptr<SecureLinks> links_;  // protected live views; null with --insecure or --no-session
+  std::vector<std::byte> media_scratch_;
   app::IoLoop loop_;
   boost::asio::steady_timer video_timer_;
   measure::EventLog events_;

@@ -121,7 +121,7 @@ class WebServer {
   const timing::Clock& clock_;
   measure::EventLog& events_;
   WebHooks hooks_;
-  std::shared_ptr<const webrtc::Certificate> certificate_;
+  std::shared_ptr<const secure::Certificate> certificate_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer sweep_timer_;
   std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;

@@ -24,6 +24,7 @@
 #include "pttcam/media/rtcp_reporter.hpp"
 #include "pttcam/media/sender.hpp"
 #include "pttcam/net/address.hpp"
+#include "pttcam/secure/dtls.hpp"
 #include "pttcam/session/client_session.hpp"
 
 namespace pttcam::client {
@@ -57,6 +58,9 @@ struct ClientStats {
   std::uint64_t video_packets = 0;
   std::uint64_t video_bytes = 0;
   std::uint64_t media_outside_session = 0;
+  std::uint64_t unprotected_dropped = 0;  // plain control or RTP while the live view is protected
+  std::uint64_t srtp_rejected = 0;        // SRTP that failed authentication or replayed
+  std::uint64_t handshakes = 0;           // protected links set up (one per live view)
 };
 
 // The phone app: a live-view session with the camera (control protocol), the talk path
@@ -106,8 +110,16 @@ class Client {
   void apply(session::Output out, std::int64_t now_us);
   void carry_out(const session::Action& action);
   void notify(const session::Notice& notice);
-  void send(std::span<const std::byte> datagram);
+  void send(std::span<const std::byte> datagram);  // talk RTP
   void send_rtcp(std::span<const std::byte> datagram);
+  void send_raw(std::span<const std::byte> datagram);  // to the camera as it is
+  void send_media(std::span<const std::byte> datagram, bool rtcp);  // SRTP-protected when secure
+  // Protected live views (docs/security.md): one DTLS-PSK link per live view.
+  void send_control(std::span<const std::byte> message, bool is_start);
+  void open_link();
+  void flush_link();
+  void on_link_datagram(std::span<const std::byte> datagram, std::int64_t now);
+  std::optional<secure::PskIdentity> pairing_for(std::string_view camera_id) const;
 
   ClientConfig config_;
   const timing::Clock& clock_;
@@ -130,6 +142,12 @@ class Client {
   std::unique_ptr<media::Receiver> receiver_;
   std::unique_ptr<media::Sender> sender_;
   std::unique_ptr<media::RtcpReporter> rtcp_;
+  bool secure_ = false;
+  std::unique_ptr<secure::DtlsSrtp> link_;
+  bool link_used_ = false;  // a live view was accepted over link_: the next one gets a new link
+  std::vector<std::vector<std::byte>> pending_control_;  // waiting for the handshake
+  std::vector<std::byte> scratch_;
+  std::string not_paired_;  // the camera id the handshake found no pairing for
 };
 
 }  // namespace pttcam::client

@@ -31,7 +31,7 @@ enum class MessageType : std::uint8_t {
   retry = 0x0b,            // camera -> client: repeat START with this cookie
 };
 
-enum class RejectReason : std::uint8_t { busy = 1, unknown_camera = 2, unsupported_version = 3, booting = 4 };
+enum class RejectReason : std::uint8_t { busy = 1, unknown_camera = 2, unsupported_version = 3, booting = 4, pairing_required = 5 };
 enum class EndReason : std::uint8_t {
   time_limit = 1,
   client_stopped = 2,

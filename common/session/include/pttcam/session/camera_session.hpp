@@ -25,6 +25,9 @@ struct CameraSessionConfig {
   Micros keepalive_timeout_us = 3'000'000;
   Micros boot_time_us = 10'000'000;
   bool half_duplex = false;  // the microphone is muted while the speaker plays
+  // Every message comes through a transport that proved its source (DTLS's cookie and a paired
+  // key): START needs no cookie of its own.
+  bool transport_validates_source = false;
   // Where session ids come from; empty: the CSPRNG (64 random bits), so that an attacker who cannot
   // see the traffic cannot guess one. Tests pass a fixed sequence.
   std::function<std::uint64_t()> session_ids;
@@ -52,6 +55,12 @@ class CameraSession {
   // Pulls the plug: the session vanishes without a message; offline (every message ignored) until
   // now + boot_time, then back with boot_id + 1.
   Output power_cycle(Micros now);
+  // A START in clear to a camera that takes only protected live views: REJECT(pairing_required),
+  // within the source's limits, so that an open-mode client says why instead of timing out.
+  Output refuse_unprotected(const control::Message& message, const Peer& from, Micros now);
+  // The session's client connected afresh (a new protected link from its address): its old
+  // session ends without a message, as if it had sent SESSION_END.
+  Output client_restarted(const Peer& from);
   // Orderly stop: SESSION_END(camera_shutdown) to the open session; offline for good.
   Output shutdown(Micros now);
 

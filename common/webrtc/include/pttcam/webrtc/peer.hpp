@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "pttcam/webrtc/dtls_srtp.hpp"
+#include "pttcam/secure/dtls.hpp"
 #include "pttcam/webrtc/ice_agent.hpp"
 #include "pttcam/webrtc/offer.hpp"
 
@@ -39,7 +39,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
     std::function<void(PeerState, const std::string& why)> state;
   };
   // Starts ICE on `address` with the offer's credentials and candidates; throws on failure.
-  static std::shared_ptr<Peer> create(boost::asio::io_context& io, std::shared_ptr<const Certificate> certificate,
+  static std::shared_ptr<Peer> create(boost::asio::io_context& io, std::shared_ptr<const secure::Certificate> certificate,
                                       const std::string& address, const Offer& offer, Hooks hooks);
   ~Peer();
 
@@ -52,7 +52,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   const PeerCounters& counters() const noexcept { return counters_; }
 
  private:
-  Peer(boost::asio::io_context& io, std::shared_ptr<const Certificate> certificate, std::string peer_fingerprint,
+  Peer(boost::asio::io_context& io, std::shared_ptr<const secure::Certificate> certificate, std::string peer_fingerprint,
        Hooks hooks);
   void start(const std::string& address, const Offer& offer);
   void on_datagram(std::vector<std::byte> datagram);
@@ -62,8 +62,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void set_state(PeerState state, const std::string& why);
 
   boost::asio::io_context& io_;
-  std::shared_ptr<const Certificate> certificate_;
-  DtlsSrtp dtls_;
+  std::shared_ptr<const secure::Certificate> certificate_;
+  std::unique_ptr<secure::DtlsSrtp> dtls_;
   Hooks hooks_;
   boost::asio::steady_timer timer_;
   PeerState state_ = PeerState::connecting;
