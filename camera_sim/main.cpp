@@ -15,6 +15,7 @@
 #include "pttcam/session/camera_model.hpp"
 #include "pttcam/camera/camera.hpp"
 #include "pttcam/pairing/code.hpp"
+#include "pttcam/secure/keyring.hpp"
 
 namespace {
 
@@ -334,6 +335,8 @@ int run(int argc, char** argv) {
                          {"--port-file", port_file}, {"--rtsp-port-file", rtsp_port_file}, {"--sdp-out", sdp_out},
                          {"--web-port-file", web_port_file}});
   if (config.output.kind == audio::EndpointSpec::Kind::wav) cli::require_writable("--output", config.output.arg);
+  // The keyring opens (or is created) now, so that a directory it cannot use is named as the option.
+  if (!state_dir.empty()) cli::runtime_checked("--state-dir", [&] { (void)secure::CameraKeyring::open(state_dir); });
   // A wrong WAV is one line naming the option now, not a failure when the microphone opens (which reads it again).
   if (config.mic && config.mic->kind == audio::EndpointSpec::Kind::wav)
     cli::runtime_checked("--mic", [&] { return audio::read_mono_48k(config.mic->arg); });

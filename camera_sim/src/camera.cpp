@@ -76,10 +76,7 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
       mic_metrics_(events_),
       speaker_metrics_(config_.receiver.metrics, events_, ""),
       session_(session_config(config_, serial_), clock_.now_us()) {
-  socket_.open(config_.listen.protocol());
-  boost::system::error_code ec;
-  socket_.bind(config_.listen, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + net::to_string(config_.listen) + ": " + ec.message());
+  bind_ports(io);
   if (!config_.insecure && !config_.no_session) {
     links_ = std::make_unique<SecureLinks>(
         keyring_.camera_id(), [this](std::string_view client_id) { return keyring_.client_key(client_id); },
@@ -115,17 +112,32 @@ Camera::Camera(boost::asio::io_context& io, CameraConfig config)
   loop_.set_work([this](std::int64_t now) { return next_due_us(now); }, [this](std::int64_t now) { run_due(now); });
   if (config_.rtsp) make_rtsp(io);
   if (config_.web) make_web(io);
-  if (!config_.no_session) make_pairing(io);
 }
 
-// The pairing port: TCP with the control port's address and number (the client knows only that).
-void Camera::make_pairing(boost::asio::io_context& io) {
+// The UDP control port and, for pttcam's own protocol, the pairing port: TCP with the same address
+// and number (the client knows only that). With port 0 both must be free: a port whose TCP side
+// is taken is given back and another drawn.
+void Camera::bind_ports(boost::asio::io_context& io) {
   if (config_.pairing_code.empty()) config_.pairing_code = pairing::random_code();
-  PairingOptions o;
-  const auto udp = socket_.local_endpoint();
-  o.listen = boost::asio::ip::tcp::endpoint(udp.address(), udp.port());
-  o.code = config_.pairing_code;
-  pairing_ = std::make_unique<PairingServer>(io, std::move(o), clock_, events_, keyring_);
+  const bool any_port = config_.listen.port() == 0;
+  for (int attempt = 0;; ++attempt) {
+    boost::system::error_code ec;
+    if (socket_.is_open()) socket_.close(ec);
+    socket_.open(config_.listen.protocol());
+    socket_.bind(config_.listen, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + net::to_string(config_.listen) + ": " + ec.message());
+    if (config_.no_session) return;
+    PairingOptions o;
+    const auto udp = socket_.local_endpoint();
+    o.listen = boost::asio::ip::tcp::endpoint(udp.address(), udp.port());
+    o.code = config_.pairing_code;
+    try {
+      pairing_ = std::make_unique<PairingServer>(io, std::move(o), clock_, events_, keyring_);
+      return;
+    } catch (const std::runtime_error&) {
+      if (!any_port || attempt >= 20) throw;
+    }
+  }
 }
 
 // RTSP talk audio joins the speaker path like the control protocol's: the floor is held while

@@ -153,3 +153,19 @@ write("fuzz_secure_links", "srtp_flips", b"".join(link_step(2, bytes(range(20)),
 write("fuzz_secure_links", "stranger_hello", link_step(0, DTLS_HELLO, 5) + link_step(4, ms=200) + link_step(5))
 write("fuzz_secure_links", "garbage_srtp", link_step(3, bytes([0x80, 111]) + bytes(30), 1, b"\x00\x01"))
 write("fuzz_secure_links", "app_record", link_step(0, bytes([23, 0xFE, 0xFD, 0, 1]) + bytes(6) + b"\x00\x10" + bytes(16)))
+
+
+# ---- fuzz_pairing (docs/security.md, "Pairing") ----
+def pairing(mtype, body=b""):
+    return b"PTPR" + struct.pack(">BBH", 1, mtype, len(body)) + body
+
+
+ID = b"0123456789abcdef0123456789abcdef"
+write("fuzz_pairing", "hello", pairing(1))
+write("fuzz_pairing", "ready", pairing(2))
+write("fuzz_pairing", "locked", pairing(3, struct.pack(">I", 3600)))
+write("fuzz_pairing", "busy", pairing(4))
+write("fuzz_pairing", "request", pairing(5, ID))
+write("fuzz_pairing", "accept", pairing(6, ID))
+write("fuzz_pairing", "hello_then_tls", pairing(1) + b"\x16\x03\x01\x00\x2a")
+write("fuzz_pairing", "bad_id", pairing(5, ID[:31] + b"G"))

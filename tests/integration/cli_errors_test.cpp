@@ -103,6 +103,15 @@ TEST_CASE("ptt-client: exit 2 for usage errors, 1 for runtime failures, one line
        "--input: cannot read audio file '" + mp3 + "': not a WAV file"},
       {"unknown_device", {"--camera", "127.0.0.1:9", "--input", "device:no-such-mic", "--talk-script", "0+1"}, 1,
        "no capture device matches 'no-such-mic'"},
+      {"pair_no_code", {"--pair", "--camera", "127.0.0.1:9"}, 2, "--pair needs --camera HOST:PORT and --pairing-code CODE"},
+      {"pair_and_unpair", {"--pair", "--unpair", "--camera", "127.0.0.1:9"}, 2, "--pair and --unpair cannot be combined"},
+      {"unpair_whom", {"--unpair"}, 2, "--unpair needs either --camera-id ID or --camera HOST:PORT"},
+      {"unpair_bad_id", {"--unpair", "--camera-id", "CAM-1"}, 2, "--camera-id: 'CAM-1' is not a camera id"},
+      {"code_alone", {"--camera", "127.0.0.1:9", "--pairing-code", "12345678"}, 2, "--pairing-code goes with --pair"},
+      {"pair_refused", {"--pair", "--camera", "127.0.0.1:9", "--pairing-code", "12345678", "--config-dir", (dir / "cfg").string()},
+       1, "ptt-client: pairing failed: cannot connect to the camera's pairing port"},
+      {"unpair_none", {"--unpair", "--camera-id", std::string(32, '0'), "--config-dir", (dir / "cfg").string()}, 1,
+       "ptt-client: no pairing with camera 00000000000000000000000000000000 in " + (dir / "cfg" / "cameras").string()},
   };
   walk(PTTCAM_CLIENT_BIN, "ptt-client", {{"--speaker", "null"}}, rows);
   check_help(PTTCAM_CLIENT_BIN, "client");
@@ -153,6 +162,9 @@ TEST_CASE("camera-sim: exit 2 for usage errors, 1 for runtime failures, one line
        "--backchannel-codecs: backchannel codec 'pcmu' given twice"},
       {"codecs_no_rtsp", {"--backchannel-codecs", "pcmu"}, 2, "--backchannel-codecs and --quirk need --rtsp HOST:PORT"},
       {"quirk_unknown", {"--rtsp", "127.0.0.1:0", "--quirk", "loud"}, 2, "--quirk: unknown quirk 'loud'"},
+      {"pairing_code_short", {"--pairing-code", "1234"}, 2, "--pairing-code: a pairing code has 6 to 64 characters"},
+      {"state_dir_file", {"--state-dir", "/dev/null/state"}, 1,
+       "--state-dir: /dev/null/state: cannot create the directory"},
   };
   walk(PTTCAM_CAMERA_BIN, "camera-sim", {{"--listen", "127.0.0.1:0"}, {"--output", "null"}, {"--mic", "none"}}, rows);
   check_help(PTTCAM_CAMERA_BIN, "camera");

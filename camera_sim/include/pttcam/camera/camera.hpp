@@ -119,7 +119,7 @@ class Camera {
   void schedule_video();
   void make_rtsp(boost::asio::io_context& io);
   void make_web(boost::asio::io_context& io);
-  void make_pairing(boost::asio::io_context& io);
+  void bind_ports(boost::asio::io_context& io);
   std::optional<std::string> web_floor(bool press);
   void report_bursts_to_web();
 
