@@ -323,6 +323,8 @@ void Client::carry_out(const session::Action& action) {
     sender_->set_talking(true);
   } else if (std::holds_alternative<session::StopTalking>(action)) {
     if (sender_->talking()) sender_->abort_burst();  // the camera would drop even the last frame
+  } else if (std::holds_alternative<session::NewSession>(action)) {
+    receiver_->new_session();  // the camera's microphone of this view is a stream of its own
   } else if (const auto* cut = std::get_if<session::CutPlayback>(&action)) {
     if (receiver_->in_burst()) receiver_->cut(cut->cause);
   } else if (const auto* notice = std::get_if<session::Notice>(&action)) {

@@ -604,6 +604,40 @@ TEST_CASE("CameraSession") {
     CHECK(body_of<control::Accept>(rig.open(kPhoneB)) != nullptr);
   }
 
+  SUBCASE("a START from the session's address after its client spoke: a restarted client, a new session") {
+    CameraRig rig;
+    rig.open();
+    rig.request(1);  // the old process held the floor
+    rig.now = 2 * kSec;
+    const Output out = rig.open();  // session id 0, from the same address and port
+    const auto* end = find_event(out, "session_end");
+    REQUIRE(end != nullptr);
+    CHECK(end->fields["session_id"] == 1);
+    CHECK(end->fields["reason"] == "client_restarted");
+    REQUIRE(find_event(out, "cutoff") != nullptr);
+    CHECK(find_event(out, "cutoff")->fields["cause"] == "client_restarted");
+    REQUIRE(body_of<control::Accept>(out) != nullptr);
+    CHECK(out.send.size() == 1);  // no SESSION_END: the old process is gone, the new one has no id
+    CHECK(out.send[0].message.session_id == 2);
+    CHECK(rig.camera.session_id() == 2);
+    CHECK_FALSE(rig.camera.floor_held());
+    CHECK(rig.camera.counters().client_restarts == 1);
+    CHECK(rig.camera.counters().sessions == 2);
+    const auto has = [&](auto type) {
+      return std::any_of(out.actions.begin(), out.actions.end(),
+                         [](const Action& a) { return std::holds_alternative<decltype(type)>(a); });
+    };
+    CHECK(has(CutPlayback{}));
+    CHECK(has(DropHeldAudio{}));
+    CHECK(has(NewSession{}));
+    // The new client's own repeat (its ACCEPT lost) is a retransmission again, until it speaks.
+    const Output repeat = rig.open();
+    REQUIRE(body_of<control::Accept>(repeat) != nullptr);
+    CHECK(repeat.send[0].message.session_id == 2);
+    CHECK(repeat.events.empty());
+    CHECK(rig.camera.counters().client_restarts == 1);
+  }
+
   SUBCASE("power cycle: sessions vanish silently, offline while booting, back with boot_id + 1") {
     CameraRig rig;
     rig.open();
@@ -828,8 +862,8 @@ TEST_CASE("ClientSession") {
     CHECK(rig.client.talk() == Talk::requested);
     CHECK(rig.client.key_down(rig.now).send.empty());  // still held: same burst
 
-    const Output retries = rig.run_until(1450 * kMs);
-    CHECK(count_sent(retries, control::MessageType::talk_request) == 2);  // at +200 and +400 ms
+    const Output retries = rig.run_until(1650 * kMs);
+    CHECK(count_sent(retries, control::MessageType::talk_request) == 2);  // at +200 and +600 ms
     for (const auto& o : retries.send)
       if (const auto* r = std::get_if<control::TalkRequest>(&o.message.body)) CHECK(r->burst == 1);
 
@@ -837,7 +871,7 @@ TEST_CASE("ClientSession") {
     CHECK(rig.client.talk() == Talk::granted);
     const auto* e = find_event(granted, "talk_granted");
     REQUIRE(e != nullptr);
-    CHECK(e->fields["grant_rtt_us"] == 450 * kMs);
+    CHECK(e->fields["grant_rtt_us"] == 650 * kMs);
     CHECK(e->fields["burst"] == 1);
     CHECK(count_sent(rig.run_until(3 * kSec), control::MessageType::talk_request) == 0);
 
@@ -848,6 +882,72 @@ TEST_CASE("ClientSession") {
     CHECK(rig.client.key_up(rig.now).send.empty());
     CHECK(body_of<control::TalkRequest>(rig.client.key_down(rig.now))->burst == 2);
     CHECK(rig.client.burst() == 2);
+  }
+
+  SUBCASE("talk request never answered: retried with the gap doubling, then the press fails") {
+    auto config = client_config();
+    config.talk_retry_us = 50 * kMs;  // the default
+    ClientRig rig(config);
+    rig.go_live(7);
+    rig.now = 1 * kSec;
+    rig.client.key_down(rig.now);
+    std::vector<Micros> sent_at = {0};
+    Output failed;
+    while (rig.now < 11 * kSec) {
+      const Output out = rig.run_until(rig.now + kTick);
+      for (std::size_t i = 0; i < count_sent(out, control::MessageType::talk_request); ++i)
+        sent_at.push_back(rig.now - 1 * kSec);
+      if (find_event(out, "talk_failed")) failed = out;
+    }
+    CHECK(sent_at == std::vector<Micros>{0, 50 * kMs, 150 * kMs, 350 * kMs, 750 * kMs});
+    const auto* e = find_event(failed, "talk_failed");
+    REQUIRE(e != nullptr);
+    CHECK(e->fields["reason"] == "no_answer");
+    CHECK(e->fields["requests"] == 5);
+    CHECK(e->fields["waited_us"] == 1550 * kMs);
+    CHECK(std::any_of(failed.actions.begin(), failed.actions.end(),
+                      [](const Action& a) { return std::holds_alternative<StopTalking>(a); }));
+    CHECK(std::any_of(failed.actions.begin(), failed.actions.end(), [](const Action& a) {
+      const auto* n = std::get_if<Notice>(&a);
+      return n && n->kind == Notice::Kind::talk_failed;
+    }));
+    CHECK(rig.client.talk() == Talk::denied);
+    CHECK(rig.client.counters().talk_unanswered == 1);
+    CHECK(rig.client.state() == State::live);         // the view goes on
+    CHECK(rig.client.key_up(rig.now).send.empty());  // nothing was granted: nothing to release
+    const Output again = rig.client.key_down(rig.now);  // a new press asks afresh
+    REQUIRE(body_of<control::TalkRequest>(again) != nullptr);
+    CHECK(body_of<control::TalkRequest>(again)->burst == 2);
+  }
+
+  SUBCASE("SESSION_END(client_stopped) from the camera is ignored and counted") {
+    ClientRig rig;
+    rig.go_live(7);
+    rig.client.key_down(rig.now);
+    rig.receive(control::TalkGranted{1});
+    const Output out = rig.receive(control::SessionEnd{EndReason::client_stopped});
+    CHECK(out.send.empty());
+    CHECK(out.events.empty());
+    CHECK(out.actions.empty());
+    CHECK(rig.client.state() == State::live);
+    CHECK(rig.client.talk() == Talk::granted);
+    CHECK(rig.client.counters().ignored_wrong_direction == 1);
+    // Any other reason still ends it.
+    rig.receive(control::SessionEnd{EndReason::time_limit});
+    CHECK(rig.client.state() == State::ended);
+  }
+
+  SUBCASE("each ACCEPT asks for a fresh stream of the camera's audio (NewSession)") {
+    ClientRig rig(client_config(true));
+    const auto new_sessions = [](const Output& out) {
+      return std::count_if(out.actions.begin(), out.actions.end(),
+                           [](const Action& a) { return std::holds_alternative<NewSession>(a); });
+    };
+    CHECK(new_sessions(rig.go_live(7)) == 1);
+    CHECK(new_sessions(rig.receive(accept_body())) == 0);  // a repeated ACCEPT: the same view
+    rig.receive(control::SessionEnd{EndReason::time_limit});  // renews at once
+    CHECK(rig.client.state() == State::starting);
+    CHECK(new_sessions(rig.receive(accept_body(), 8)) == 1);
   }
 
   SUBCASE("talk denied: the reason is kept, no retries, nothing to release") {
@@ -1059,7 +1159,7 @@ TEST_CASE("ClientSession") {
     all.append(rig.client.key_down(0));
     all.append(rig.run_until(1 * kSec));
     all.append(rig.client.key_up(rig.now));
-    REQUIRE(all.send.size() == 9);  // START, REQUEST, 5 retries and a KEEPALIVE in 1 s, RELEASE
+    REQUIRE(all.send.size() == 6);  // START, REQUEST, 2 retries (+200, +600 ms) and a KEEPALIVE in 1 s, RELEASE
     for (std::size_t i = 0; i < all.send.size(); ++i) {
       CHECK(all.send[i].message.sequence == i + 1);
       CHECK(all.send[i].message.session_id == (i == 0 ? 0u : 7u));

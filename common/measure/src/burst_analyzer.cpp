@@ -48,8 +48,13 @@ void BurstAnalyzer::begin(const PacketInfo* packet, Micros play_us) {
   current_->first_play_us = play_us;
   runs_.clear();
   run_.reset();
-  late_.clear();
+  late_count_ = 0;
   delays_.clear();
+  if (burst_mouth_to_ear_) {
+    burst_mouth_to_ear_->clear();
+  } else {
+    burst_mouth_to_ear_ = std::make_unique<LatencyHistogram>();
+  }
   lowest_delay_us_.reset();
   burst_start_ts_ = packet ? packet->burst_start_ts : std::nullopt;
   if (packet && packet->key_down_us) current_->talk_start_ms = static_cast<double>(play_us - *packet->key_down_us) / 1000.0;
@@ -68,8 +73,9 @@ void BurstAnalyzer::count(const jitter::PlayoutFrame& frame, const PacketInfo* p
       close_run();
       ++current_->frames_normal;
       if (packet && packet->capture_us) {
-        current_->mouth_to_ear_ms.push_back(static_cast<double>(play_us - *packet->capture_us) / 1000.0);
-        mouth_to_ear_.add(current_->mouth_to_ear_ms.back());
+        const double ms = static_cast<double>(play_us - *packet->capture_us) / 1000.0;
+        burst_mouth_to_ear_->add(ms);
+        mouth_to_ear_.add(ms);
       }
       if (packet && packet->key_up_us) current_->tail_ms = static_cast<double>(end_us - *packet->key_up_us) / 1000.0;
       if (packet && burst_start_ts_) note_delay(*packet, play_us);
@@ -108,7 +114,7 @@ void BurstAnalyzer::end(const jitter::PlayoutFrame& frame, Micros play_us) {
   }
   if (!terminated && run_ && burst_start_ts_) {
     // The end never came, yet: the rest of the burst may still arrive after an outage.
-    suspended_ = Suspended{std::move(*current_), *run_, *burst_start_ts_, play_us};
+    suspended_ = Suspended{std::move(*current_), *run_, *burst_start_ts_, play_us, std::move(burst_mouth_to_ear_)};
     current_.reset();
     run_.reset();
     return;
@@ -135,7 +141,13 @@ void BurstAnalyzer::take_back_waiting(int stopped_frames) {
 }
 
 void BurstAnalyzer::on_late(std::uint16_t sequence) {
-  if (current_ || suspended_) late_.push_back(sequence);
+  if (current_ || suspended_) late_[late_count_++ % kLateKept] = sequence;
+}
+
+bool BurstAnalyzer::was_late(std::uint16_t sequence) const noexcept {
+  const std::size_t n = std::min(late_count_, kLateKept);
+  return std::find(late_.begin(), late_.begin() + static_cast<std::ptrdiff_t>(n), sequence) !=
+         late_.begin() + static_cast<std::ptrdiff_t>(n);
 }
 
 // The median delay of the newest quarter of the last second's frames minus the lowest delay of
@@ -159,11 +171,13 @@ const char* BurstAnalyzer::loss_cause(const Run& r, bool any_late) const {
 
 void BurstAnalyzer::resume(const PacketInfo& packet, Micros play_us) {
   current_ = std::move(suspended_->summary);
+  burst_mouth_to_ear_ = std::move(suspended_->mouth_to_ear);
   const Run& gap = suspended_->tail;
   // Late if any packet between the first concealed one and this one turned up after its time.
   const auto from = static_cast<std::uint16_t>(gap.sequences.front());
   const auto span = static_cast<std::uint16_t>(static_cast<std::uint16_t>(packet.sequence) - from);
-  const bool any_late = std::any_of(late_.begin(), late_.end(), [&](std::uint16_t s) {
+  const auto late_end = late_.begin() + static_cast<std::ptrdiff_t>(std::min(late_count_, kLateKept));
+  const bool any_late = std::any_of(late_.begin(), late_end, [&](std::uint16_t s) {
     return static_cast<std::uint16_t>(s - from) < span;
   });
   current_->cutoffs.push_back(
@@ -174,13 +188,16 @@ void BurstAnalyzer::resume(const PacketInfo& packet, Micros play_us) {
 void BurstAnalyzer::finish_suspended() {
   if (!suspended_) return;
   std::optional<BurstSummary> playing = std::move(current_);
+  std::unique_ptr<LatencyHistogram> playing_mouth_to_ear = std::move(burst_mouth_to_ear_);
   current_ = std::move(suspended_->summary);
+  burst_mouth_to_ear_ = std::move(suspended_->mouth_to_ear);
   const Run& tail = suspended_->tail;
   current_->terminated = false;
   current_->cutoffs.push_back({current_->index, tail.at_us, tail.samples / kSamplesPerMs, "tail_clipped"});
   suspended_.reset();
   finish("timeout", current_->last_play_end_us);
   current_ = std::move(playing);
+  burst_mouth_to_ear_ = std::move(playing_mouth_to_ear);
 }
 
 void BurstAnalyzer::finish_all() {
@@ -192,8 +209,10 @@ void BurstAnalyzer::on_idle(Micros now_us) {
   if (suspended_ && now_us - suspended_->since_us > kResumeWindowUs) finish_suspended();
 }
 
+// Only a run long enough to be a cutoff is kept for finish() to classify: a burst that conceals a
+// frame now and then for hours keeps nothing.
 void BurstAnalyzer::close_run() {
-  if (run_) runs_.push_back(std::move(*run_));
+  if (run_ && run_->samples / kSamplesPerMs >= cutoff_ms_) runs_.push_back(std::move(*run_));
   run_.reset();
 }
 
@@ -212,19 +231,17 @@ void BurstAnalyzer::finish(const std::string& ended_by, Micros end_us) {
   for (const auto& r : runs_) {
     const double ms = r.samples / kSamplesPerMs;
     if (ms < cutoff_ms_) continue;
-    const bool any_late = std::any_of(r.sequences.begin(), r.sequences.end(), [&](std::int64_t s) {
-      return std::find(late_.begin(), late_.end(), static_cast<std::uint16_t>(s)) != late_.end();
-    });
+    const bool any_late = std::any_of(r.sequences.begin(), r.sequences.end(),
+                                      [&](std::int64_t s) { return was_late(static_cast<std::uint16_t>(s)); });
     current_->cutoffs.push_back({current_->index, r.at_us, ms, loss_cause(r, any_late)});
   }
   std::sort(current_->cutoffs.begin(), current_->cutoffs.end(),
             [](const Cutoff& a, const Cutoff& b) { return a.at_us < b.at_us; });
   current_->ended_by = ended_by;
   if (!current_->last_play_end_us) current_->last_play_end_us = end_us;
-  auto& m = current_->mouth_to_ear_ms;
-  current_->mouth_to_ear = {percentile(m, 50), percentile(m, 95), percentile(m, 99),
-                            m.empty() ? 0.0 : *std::max_element(m.begin(), m.end()), m.size()};
-  m = {};
+  if (const auto& m = burst_mouth_to_ear_) {
+    current_->mouth_to_ear = {m->percentile(50), m->percentile(95), m->percentile(99), m->max(), m->count()};
+  }
   if (current_->talk_start_ms) talk_start_.add(*current_->talk_start_ms);
   ++finished_;
   talk_seconds_ += static_cast<double>(current_->last_play_end_us - current_->first_play_us) / 1e6;
@@ -235,7 +252,7 @@ void BurstAnalyzer::finish(const std::string& ended_by, Micros end_us) {
   }
   current_.reset();
   runs_.clear();
-  late_.clear();
+  late_count_ = 0;
 }
 
 void BurstAnalyzer::on_cut(const std::string& cause, Micros play_us) {

@@ -12,6 +12,12 @@ void LatencyHistogram::add(double ms) noexcept {
   ++count_;
 }
 
+void LatencyHistogram::clear() noexcept {
+  bins_.fill(0);
+  count_ = 0;
+  max_ = 0;
+}
+
 double LatencyHistogram::percentile(double p) const noexcept {
   if (count_ == 0) return 0.0;
   // The same rank as percentile() over a sorted list: round(p/100 * (n-1)), counted from 0.

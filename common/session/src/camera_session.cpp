@@ -50,6 +50,7 @@ Output CameraSession::on_message(const control::Message& message, const Peer& fr
     return {};
   }
   live_->last_heard = now;
+  live_->confirmed = true;
   const auto& body = message.body;
   if (const auto* request = std::get_if<control::TalkRequest>(&body)) return on_talk_request(request->burst, now);
   if (const auto* release = std::get_if<control::TalkRelease>(&body)) return on_talk_release(release->burst);
@@ -85,6 +86,15 @@ Output CameraSession::on_start(const control::Message& message, const Peer& from
   if (live_->peer != from) {
     ++counters_.rejected_busy;
     return reject(from, control::RejectReason::busy, now);
+  }
+  // A START from the address of a session whose client already had its ACCEPT: a new client
+  // process on that address (the old one died; a client that knows its session never sends START).
+  // The new process gets a session of its own: it never joins the dead one, nor plays its audio.
+  // (Open mode: an address is all the camera knows.)
+  if (live_->confirmed && message.session_id == 0) {
+    Output out = client_restarted(from);
+    out.append(open_session(from, now));
+    return out;
   }
   // The session's own client repeating its START: its ACCEPT was lost, so answer again.
   live_->last_heard = now;
@@ -222,25 +232,25 @@ Output CameraSession::tick_session(Micros now) {
   return out;
 }
 
-Output CameraSession::end_session(control::EndReason reason, bool notify) {
+Output CameraSession::end_session(control::EndReason reason, bool notify, const char* logged_as) {
   Output out;
   if (notify) out.append(to_session(control::SessionEnd{reason}));
   const bool talking = floor_held();
   auto fields = session_fields();
-  fields["reason"] = control::to_string(reason);
+  fields["reason"] = logged_as ? logged_as : control::to_string(reason);
   fields["talking"] = talking;
   out.events.push_back({"session_end", fields});
   if (talking) {
     fields.erase("reason");
     fields.erase("talking");
-    fields["cause"] = cutoff_cause(reason);
+    fields["cause"] = logged_as ? logged_as : cutoff_cause(reason);
     fields["burst"] = live_->burst;
     out.events.push_back({"cutoff", std::move(fields)});
   }
   live_.reset();  // frees the floor with the session
   out.act(DropHeldAudio{});
   // A client that stopped after releasing the key still gets the end of its last word played.
-  if (reason != control::EndReason::client_stopped) out.act(CutPlayback{cutoff_cause(reason)});
+  if (reason != control::EndReason::client_stopped) out.act(CutPlayback{logged_as ? logged_as : cutoff_cause(reason)});
   return out;
 }
 
@@ -249,9 +259,11 @@ Output CameraSession::refuse_unprotected(const control::Message& message, const 
   return reject(from, control::RejectReason::pairing_required, now);
 }
 
+// The old session ends as a dead client's would, without a message to it.
 Output CameraSession::client_restarted(const Peer& from) {
   if (!live_ || live_->peer != from) return {};
-  return end_session(control::EndReason::client_stopped, false);
+  ++counters_.client_restarts;
+  return end_session(control::EndReason::keepalive_timeout, false, "client_restarted");
 }
 
 Output CameraSession::power_cycle(Micros now) {
@@ -315,6 +327,7 @@ nlohmann::json CameraSession::summary() const {
           {"ignored_wrong_direction", c.ignored_wrong_direction},
           {"ignored_offline", c.ignored_offline},
           {"retries", c.retries},
+          {"client_restarts", c.client_restarts},
           {"bad_cookies", c.bad_cookies},
           {"answers_refused", limits_.answers_refused()},
           {"log_lines_suppressed", limits_.lines_suppressed()}};

@@ -95,6 +95,13 @@ Output ClientSession::on_live_message(const control::Message& message, Micros no
     ++counters_.ignored_wrong_session;
     return {};
   }
+  // Only the client ends a view as client_stopped: from the camera's address it is a forgery or a
+  // reflection of our own message, and it changes nothing.
+  const auto* end = std::get_if<control::SessionEnd>(&message.body);
+  if (end && end->reason == control::EndReason::client_stopped) {
+    ++counters_.ignored_wrong_direction;
+    return {};
+  }
   last_heard_ = now;
   const auto& body = message.body;
   if (const auto* a = std::get_if<control::Accept>(&body)) set_remaining(a->remaining_ms, now);  // START repeated
@@ -102,8 +109,8 @@ Output ClientSession::on_live_message(const control::Message& message, Micros no
   if (const auto* w = std::get_if<control::SessionWarning>(&body)) return on_session_warning(w->remaining_ms, now);
   if (const auto* g = std::get_if<control::TalkGranted>(&body)) return on_talk_answer(g->burst, std::nullopt, now);
   if (const auto* d = std::get_if<control::TalkDenied>(&body)) return on_talk_answer(d->burst, d->reason, now);
-  if (const auto* e = std::get_if<control::SessionEnd>(&body)) {
-    Output out = finish(e->reason);
+  if (end) {
+    Output out = finish(end->reason);
     out.append(renew_if_configured(now));
     return out;
   }
@@ -149,7 +156,7 @@ Output ClientSession::on_accept(std::uint64_t session_id, const control::Accept&
   }
   out.act(Notice{Notice::Kind::session_started, accept.serial});
   if (camera_rebooted_) out.act(Notice{Notice::Kind::camera_rebooted, {}});
-  return out;
+  return out.act(NewSession{});  // the camera's audio of this view starts a stream of its own
 }
 
 Output ClientSession::on_reject(control::RejectReason reason, Micros now) {
@@ -222,11 +229,29 @@ Output ClientSession::tick_live(Micros now) {
     next_keepalive_ += config_.keepalive_interval_us;
     if (next_keepalive_ <= now) next_keepalive_ = now + config_.keepalive_interval_us;  // ticks came late
   }
-  if (talk_ == Talk::requested && now >= next_talk_) {
-    out.append(send(control::TalkRequest{burst_}));
-    next_talk_ = now + config_.talk_retry_us;
-  }
+  if (talk_ == Talk::requested && now >= next_talk_) out.append(retry_talk(now));
   return out;
+}
+
+// A TALK_REQUEST with no answer: again, with the gap doubled, or, after the last one, the press
+// fails. A camera that answers keepalives but never the floor (its floor held by a burst that is
+// not ours) must not be asked 20 times a second for as long as the key is held.
+Output ClientSession::retry_talk(Micros now) {
+  if (talk_sent_ >= config_.talk_requests) {
+    ++counters_.talk_unanswered;
+    talk_ = Talk::denied;
+    char message[160];
+    std::snprintf(message, sizeof message, "cannot talk: the camera did not answer the talk request (%d tries in %.2f s)",
+                  talk_sent_, static_cast<double>(now - requested_at_) / 1e6);
+    return Output{{}, {{"talk_failed", {{"reason", "no_answer"}, {"session_id", session_id_}, {"burst", burst_},
+                                        {"requests", talk_sent_}, {"waited_us", now - requested_at_}}}}}
+        .act(StopTalking{})
+        .act(Notice{Notice::Kind::talk_failed, message});
+  }
+  ++talk_sent_;
+  talk_gap_us_ *= 2;
+  next_talk_ = now + talk_gap_us_;
+  return send(control::TalkRequest{burst_});
 }
 
 Output ClientSession::tick_starting(Micros now) {
@@ -305,7 +330,9 @@ Output ClientSession::key_down(Micros now) {
   talk_ = Talk::requested;
   deny_reason_.reset();
   requested_at_ = now;
-  next_talk_ = now + config_.talk_retry_us;
+  talk_sent_ = 1;
+  talk_gap_us_ = config_.talk_retry_us;
+  next_talk_ = now + talk_gap_us_;
   // Stream at once, alongside the request: the camera holds the audio until it grants, so nothing
   // said after the press is lost and no round trip is added to the talk-start latency.
   return send(control::TalkRequest{burst_}).act(StartTalking{});
@@ -333,6 +360,7 @@ nlohmann::json ClientSession::summary() const {
   nlohmann::json s = {{"sessions", c.sessions},
                      {"renewals", c.renewals},
                      {"retries", c.retries},
+                     {"talk_unanswered", c.talk_unanswered},
                      {"start_timeouts", c.start_timeouts},
                      {"keepalive_timeouts", c.keepalive_timeouts},
                      {"ignored_wrong_session", c.ignored_wrong_session},

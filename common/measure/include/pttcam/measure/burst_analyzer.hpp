@@ -1,10 +1,12 @@
 #pragma once
 // Per-burst timeline and cutoff detection at a receiver. Pure: it is told what the playout
 // decided for each frame and when that frame will be heard; it never sees a clock or a socket.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,8 +47,9 @@ struct BurstSummary {
   std::uint64_t frames_normal = 0;
   std::uint64_t frames_fec = 0;
   std::uint64_t frames_concealed = 0;
-  std::vector<double> mouth_to_ear_ms;  // per normally played frame, while the burst plays
-  Percentiles mouth_to_ear;             // of those, once the burst is over (the list is then dropped)
+  // Mouth-to-ear of the burst's normally played frames, once the burst is over (while it plays they
+  // go into a LatencyHistogram: 0.1 ms resolution, max exact).
+  Percentiles mouth_to_ear;
   std::vector<Cutoff> cutoffs;
   bool terminated = false;  // its last packet played
   std::string ended_by;     // "end" | "timeout" | cut cause
@@ -99,6 +102,7 @@ class BurstAnalyzer {
     Run tail;  // the concealment that ran until the timeout
     std::uint32_t burst_start_ts = 0;
     Micros since_us = 0;
+    std::unique_ptr<LatencyHistogram> mouth_to_ear;  // its frames so far
   };
   void begin(const PacketInfo* packet, Micros play_us);
   void count(const jitter::PlayoutFrame& frame, const PacketInfo* packet, Micros play_us, Micros end_us);
@@ -117,7 +121,12 @@ class BurstAnalyzer {
   std::optional<Run> run_;
   std::optional<std::uint32_t> burst_start_ts_;  // of the burst playing now
   std::optional<Suspended> suspended_;           // timed out, may resume
-  std::vector<std::uint16_t> late_;
+  // The newest late packets of the burst (a ring: a long stream with steady jitter must not grow);
+  // a run is classified from those that came while or soon after it played.
+  static constexpr std::size_t kLateKept = 512;
+  std::array<std::uint16_t, kLateKept> late_{};
+  std::size_t late_count_ = 0;
+  bool was_late(std::uint16_t sequence) const noexcept;
   struct Delay {
     Micros play_us;
     Micros delay_us;
@@ -129,6 +138,7 @@ class BurstAnalyzer {
   double talk_seconds_ = 0;
   LatencyHistogram mouth_to_ear_;
   LatencyHistogram talk_start_;
+  std::unique_ptr<LatencyHistogram> burst_mouth_to_ear_;  // of the burst playing now (heap: 80 kB)
   std::size_t reported_ = 0;
   std::uint64_t next_index_ = 1;
 };

@@ -1,6 +1,8 @@
 #pragma once
 // Latencies of a whole run in fixed memory: 0.1 ms bins up to 2 s (and the largest seen beyond),
-// so a soak's summary costs the same after a minute as after a day.
+// so a soak's summary costs the same after a minute as after a day. A percentile is the middle of
+// its bin: within 0.05 ms of the exact value below 2 s; above 2 s it is the largest value seen.
+// Negative values count in the first bin.
 #include <array>
 #include <cstdint>
 
@@ -12,6 +14,7 @@ class LatencyHistogram {
   static constexpr std::size_t kBins = 20'000;  // up to 2 s; more goes in the last bin
 
   void add(double ms) noexcept;
+  void clear() noexcept;
   std::uint64_t count() const noexcept { return count_; }
   // The p-th percentile (0-100) to the bin's resolution (its middle); 0 when empty. The last bin
   // answers with the largest value seen.

@@ -38,7 +38,7 @@ class CameraSession {
   struct Counters {
     std::uint64_t ignored_unknown_session = 0, ignored_out_of_order = 0, ignored_wrong_direction = 0,
                   ignored_offline = 0, sessions = 0, rejected_busy = 0, rejected_unknown_camera = 0,
-                  talk_granted = 0, talk_denied = 0, retries = 0, bad_cookies = 0;
+                  talk_granted = 0, talk_denied = 0, retries = 0, bad_cookies = 0, client_restarts = 0;
   };
 
   CameraSession(CameraSessionConfig config, Micros now);  // online from `now`
@@ -58,8 +58,9 @@ class CameraSession {
   // A START in clear to a camera that takes only protected live views: REJECT(pairing_required),
   // within the source's limits, so that an open-mode client says why instead of timing out.
   Output refuse_unprotected(const control::Message& message, const Peer& from, Micros now);
-  // The session's client connected afresh (a new protected link from its address): its old
-  // session ends without a message, as if it had sent SESSION_END.
+  // The session's client started over (a new protected link from its address, or in the open mode
+  // a START without a session id from it): its old session ends without a message, logged as
+  // client_restarted and counted.
   Output client_restarted(const Peer& from);
   // Orderly stop: SESSION_END(camera_shutdown) to the open session; offline for good.
   Output shutdown(Micros now);
@@ -89,6 +90,9 @@ class CameraSession {
     Micros last_heard = 0;
     Micros next_keepalive = 0;
     bool warned = false;
+    // The client has sent a message carrying the session id: it has the ACCEPT. A START (session
+    // id 0) from its address after that comes from a new client process there, not a repeat.
+    bool confirmed = false;
     std::uint32_t burst = 0;
     Floor floor = Floor::none;
     control::DenyReason deny{};
@@ -103,7 +107,8 @@ class CameraSession {
   Output on_talk_release(std::uint32_t burst);
   std::optional<control::DenyReason> deny_reason(Micros now) const;
   Output tick_session(Micros now);
-  Output end_session(control::EndReason reason, bool notify);
+  // `logged_as`: the reason the log gives, when it is not one the wire carries.
+  Output end_session(control::EndReason reason, bool notify, const char* logged_as = nullptr);
 
   Output send(const Peer& to, std::uint64_t session_id, control::Body body);
   Output to_session(control::Body body) { return send(live_->peer, live_->id, std::move(body)); }

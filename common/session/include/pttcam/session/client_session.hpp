@@ -20,7 +20,11 @@ struct ClientSessionConfig {
   // No answer to LIVE_VIEW_START for this long: the camera is not there. Before any session the
   // client gives up (GiveUp); later, or with `renew`, it says so and keeps trying.
   Micros start_timeout_us = 3'000'000;
+  // TALK_REQUEST is repeated while unanswered: first after talk_retry_us, each later gap twice
+  // the one before, at most talk_requests in all; no answer one more gap after the last and the
+  // press fails (talk_failed "no_answer"): 0, 50, 150, 350, 750 ms, given up at 1.55 s.
   Micros talk_retry_us = 50'000;
+  int talk_requests = 5;
   bool renew = false;  // start a new session whenever one ends (except by stop())
   Micros renew_retry_us = 1'000'000;
 };
@@ -31,7 +35,8 @@ class ClientSession {
   enum class Talk { none, requested, granted, denied };
   struct Counters {
     std::uint64_t ignored_wrong_session = 0, ignored_out_of_order = 0, ignored_wrong_direction = 0,
-                  keepalive_timeouts = 0, sessions = 0, renewals = 0, start_timeouts = 0, retries = 0;
+                  keepalive_timeouts = 0, sessions = 0, renewals = 0, start_timeouts = 0, retries = 0,
+                  talk_unanswered = 0;
   };
 
   ClientSession(ClientSessionConfig config, Peer camera);
@@ -71,6 +76,7 @@ class ClientSession {
   Output on_talk_answer(std::uint32_t burst, std::optional<control::DenyReason> deny, Micros now);
   Output on_session_warning(std::uint32_t remaining_ms, Micros now);
   Output tick_live(Micros now);
+  Output retry_talk(Micros now);
   Output camera_silent(Micros now);
   Output tick_starting(Micros now);
   Output no_answer(Micros now);
@@ -104,6 +110,8 @@ class ClientSession {
   Micros next_keepalive_ = 0;
   Micros requested_at_ = 0;  // first TALK_REQUEST of the current burst
   Micros next_talk_ = 0;
+  Micros talk_gap_us_ = 0;  // until next_talk_
+  int talk_sent_ = 0;       // TALK_REQUESTs of the current press
   Micros remaining_us_ = 0;  // as of remaining_at_
   Micros remaining_at_ = 0;
   Counters counters_;

@@ -52,7 +52,7 @@ struct GiveUp {
   std::string message;
 };
 
-// A new live view opened (camera): audio from before it (an earlier session, a stranger) must not
+// A new live view opened (camera and client alike): audio from before it (an earlier session, a stranger) must not
 // shape how this one's plays: the receiver starts its stream state and delay estimate afresh.
 struct NewSession {};
 
