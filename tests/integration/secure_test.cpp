@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -291,4 +292,46 @@ TEST_CASE("protected live views: the owner's talk goes on through a stranger's f
   MESSAGE("flood: " << flood_sent << " datagrams; owner's burst: " << summary["frames_normal"] << " frames played, "
                     << summary["frames_concealed"] << " concealed; camera answered " << summary["dtls"]["hello_verify_sent"]
                     << " HelloVerifyRequests");
+}
+
+// The protected live view's door against a DTLS client nobody here wrote: OpenSSL's s_client with
+// the paired client's id and key (read from its key file) completes the handshake, negotiates SRTP
+// AEAD_AES_128_GCM, sends a LIVE_VIEW_START in a record and gets the ACCEPT back; with another key
+// it gets no session.
+TEST_CASE("protected live views: openssl s_client with the paired key opens a live view, with another key nothing") {
+  const auto dir = scratch_dir("secure_openssl");
+  Camera camera(dir);
+  pair(camera, dir / "owner");
+  const auto files = std::vector<fs::directory_entry>(fs::directory_iterator(dir / "owner" / "cameras"), {});
+  REQUIRE(files.size() == 1);
+  const auto pairing = nlohmann::json::parse(read_text(files[0].path()));
+  const auto start = clear_start();
+  {
+    std::ofstream out(dir / "start.bin", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(start.data()), static_cast<std::streamsize>(start.size()));
+  }
+  const auto s_client = [&](const std::string& key, const std::string& name) {
+    const std::string cmd = "(cat '" + (dir / "start.bin").string() + "'; sleep 1.5) | timeout 4 openssl s_client -dtls1_2 -connect " +
+                            camera.address() + " -psk_identity " + pairing["client_id"].get<std::string>() + " -psk " +
+                            key + " -cipher ECDHE-PSK-CHACHA20-POLY1305 -use_srtp SRTP_AEAD_AES_128_GCM -ign_eof";
+    Process p({"/bin/sh", "-c", cmd}, dir / (name + ".log"));
+    REQUIRE(p.wait(20s).has_value());
+    return read_text(dir / (name + ".log"));
+  };
+  const auto good = s_client(pairing["key"], "s_client");
+  CHECK(good.find("SRTP Extension negotiated, profile=SRTP_AEAD_AES_128_GCM") != std::string::npos);
+  CHECK(good.find("Cipher is ECDHE-PSK-CHACHA20-POLY1305") != std::string::npos);
+  CHECK(good.find(std::string("\x50\x02\x02\x00", 4)) != std::string::npos);  // an ACCEPT, decrypted by s_client
+  std::string other = pairing["key"];
+  other[0] = other[0] == '0' ? '1' : '0';
+  const auto bad = s_client(other, "s_client_wrong_key");
+  CHECK(bad.find(std::string("\x50\x02\x02\x00", 4)) == std::string::npos);
+  std::this_thread::sleep_for(300ms);
+  const auto summary = camera.stop();
+  INFO(summary.dump());
+  CHECK(summary["session"]["sessions"] == 1);
+  // The wrong key's Finished fails its record MAC, which DTLS drops in silence (RFC 6347 4.1.2.7):
+  // that handshake never completes, and is dropped as stalled after 10 s.
+  CHECK(summary["dtls"]["handshakes"] == 1);
+  CHECK(summary["dtls"]["hello_verify_sent"] == 2);
 }
