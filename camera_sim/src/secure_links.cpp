@@ -12,22 +12,6 @@ bool is_client_hello(std::span<const std::byte> d) {
   return d.size() > 13 && d[0] == std::byte{22} && d[3] == std::byte{0} && d[4] == std::byte{0} && d[13] == std::byte{1};
 }
 
-// What the cookie binds: the source's address (16 bytes, an IPv4 one in the first 4) and port.
-std::vector<std::byte> source_bytes(const net::Udp::endpoint& from) {
-  std::vector<std::byte> out(18, std::byte{0});
-  const auto a = from.address();
-  if (a.is_v4()) {
-    const auto b = a.to_v4().to_bytes();
-    std::transform(b.begin(), b.end(), out.begin(), [](unsigned char c) { return std::byte{c}; });
-  } else {
-    const auto b = a.to_v6().to_bytes();
-    std::transform(b.begin(), b.end(), out.begin(), [](unsigned char c) { return std::byte{c}; });
-  }
-  out[16] = static_cast<std::byte>(from.port() >> 8);
-  out[17] = static_cast<std::byte>(from.port() & 0xFF);
-  return out;
-}
-
 }  // namespace
 
 SecureLinks::SecureLinks(std::string camera_id, secure::PskServerLookup lookup, Send send)
@@ -57,7 +41,7 @@ SecureLinks::Heard SecureLinks::on_datagram(std::span<const std::byte> datagram,
     flush(*link);
     return hear(*link);
   }
-  auto r = listener_.on_datagram(datagram, source_bytes(from), now_us / kCookieSlotUs);
+  auto r = listener_.on_datagram(datagram, net::to_bytes(from), now_us / kCookieSlotUs);
   for (const auto& d : r.reply) {
     ++counters_.hello_verify_sent;
     send_(d, from);

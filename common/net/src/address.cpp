@@ -66,4 +66,20 @@ void write_port_file(const std::filesystem::path& path, std::uint16_t port) {
   std::filesystem::rename(tmp, path);
 }
 
+EndpointBytes to_bytes(const Udp::endpoint& ep) {
+  EndpointBytes out{};
+  const auto address = ep.address();
+  out[0] = std::byte{static_cast<unsigned char>(address.is_v6() ? 6 : 4)};
+  const auto copy = [&](const auto& bytes) {
+    for (std::size_t i = 0; i < bytes.size(); ++i) out[1 + i] = std::byte{bytes[i]};
+  };
+  if (address.is_v6())
+    copy(address.to_v6().to_bytes());
+  else
+    copy(address.to_v4().to_bytes());
+  out[17] = std::byte{static_cast<unsigned char>(ep.port() >> 8)};
+  out[18] = std::byte{static_cast<unsigned char>(ep.port())};
+  return out;
+}
+
 }  // namespace pttcam::net

@@ -133,16 +133,17 @@ unsigned int psk_server_cb(SSL* ssl, const char* identity, unsigned char* psk, u
   return static_cast<unsigned int>(key->size());
 }
 
-ProcessMac::Tag cookie_for(const Callbacks& cb, std::int64_t slot) {
+// What a cookie binds: the source (address and port, as the caller gave them) and a time slot.
+std::vector<std::byte> cookie_message(const Callbacks& cb, std::int64_t slot) {
   std::vector<std::byte> m = cb.source;
   for (int i = 0; i < 8; ++i) m.push_back(static_cast<std::byte>(static_cast<std::uint64_t>(slot) >> (8 * i)));
-  return cb.cookie_mac->tag(m);
+  return m;
 }
 
 int cookie_generate_cb(SSL* ssl, unsigned char* cookie, unsigned int* len) {
   auto* cb = callbacks_of(ssl);
   if (!cb || !cb->cookie_mac) return 0;
-  const auto tag = cookie_for(*cb, cb->slot);
+  const auto tag = cb->cookie_mac->tag(cookie_message(*cb, cb->slot));
   std::memcpy(cookie, tag.data(), tag.size());
   *len = static_cast<unsigned int>(tag.size());
   return 1;
@@ -153,11 +154,8 @@ int cookie_verify_cb(SSL* ssl, const unsigned char* cookie, unsigned int len) {
   auto* cb = callbacks_of(ssl);
   if (!cb || !cb->cookie_mac || len != ProcessMac::kTagSize) return 0;
   const auto given = std::span(reinterpret_cast<const std::byte*>(cookie), len);
-  for (const std::int64_t slot : {cb->slot, cb->slot - 1}) {
-    std::vector<std::byte> m = cb->source;
-    for (int i = 0; i < 8; ++i) m.push_back(static_cast<std::byte>(static_cast<std::uint64_t>(slot) >> (8 * i)));
-    if (cb->cookie_mac->verify(m, given)) return 1;
-  }
+  for (const std::int64_t slot : {cb->slot, cb->slot - 1})
+    if (cb->cookie_mac->verify(cookie_message(*cb, slot), given)) return 1;
   return 0;
 }
 

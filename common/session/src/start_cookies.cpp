@@ -14,17 +14,8 @@ using Input = std::array<std::byte, 27>;
 
 Input cookie_input(const Peer& peer, std::int64_t slot) {
   Input in{};
-  const auto address = peer.address();
-  in[0] = std::byte{static_cast<unsigned char>(address.is_v6() ? 6 : 4)};
-  if (address.is_v6()) {
-    const auto bytes = address.to_v6().to_bytes();
-    std::transform(bytes.begin(), bytes.end(), in.begin() + 1, [](unsigned char c) { return std::byte{c}; });
-  } else {
-    const auto bytes = address.to_v4().to_bytes();
-    std::transform(bytes.begin(), bytes.end(), in.begin() + 1, [](unsigned char c) { return std::byte{c}; });
-  }
-  in[17] = std::byte{static_cast<unsigned char>(peer.port() >> 8)};
-  in[18] = std::byte{static_cast<unsigned char>(peer.port())};
+  const auto endpoint = net::to_bytes(peer);
+  std::copy(endpoint.begin(), endpoint.end(), in.begin());
   const auto s = static_cast<std::uint64_t>(slot);
   for (std::size_t i = 0; i < 8; ++i) in[19 + i] = std::byte{static_cast<unsigned char>(s >> (56 - 8 * i))};
   return in;

@@ -1,4 +1,6 @@
 #pragma once
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -15,6 +17,11 @@ using Udp = boost::asio::ip::udp;
 Udp::endpoint parse_endpoint(std::string_view text);
 
 std::string to_string(const Udp::endpoint& ep);
+
+// An endpoint as fixed bytes, for a MAC to bind (cookies): family (4 or 6), the address (16 bytes,
+// an IPv4 one in the first 4), the port big-endian.
+using EndpointBytes = std::array<std::byte, 19>;
+EndpointBytes to_bytes(const Udp::endpoint& ep);
 
 // Writes the port as decimal text atomically (temp file + rename), so a script polling for the
 // file never reads a half-written number.
